@@ -1,0 +1,107 @@
+// Micro-benchmark of the CPU reference convolution at AlexNet's conv1..conv5 shapes (the paper's
+// grouping: conv2, conv4, conv5 with groups = 2), forward + backward, next to OpenBLAS sgemm
+// alone on exactly the GEMMs the convolution issues. The ratio of the two GFLOP/s figures is the
+// cost of im2col/col2im and bias. Not run by ctest; run it as
+//   build/conv_bench [--benchmark_repetitions=5 --benchmark_report_aggregates_only=true]
+// BATCH (environment, default 32) sets the batch.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "core/blas.h"
+#include "core/tensor.h"
+#include "layers/conv.h"
+
+namespace alexnet {
+namespace {
+
+struct ConvShape {
+  const char* name;
+  ConvConfig config;
+  int in_size;
+  bool needs_dx;  // conv1 reads the image, whose gradient nobody wants
+};
+
+const ConvShape kShapes[] = {
+    {"conv1", {.in_channels = 3, .out_channels = 96, .kernel = 11, .stride = 4}, 227, false},
+    {"conv2", {.in_channels = 96, .out_channels = 256, .kernel = 5, .pad = 2, .groups = 2}, 27, true},
+    {"conv3", {.in_channels = 256, .out_channels = 384, .kernel = 3, .pad = 1}, 13, true},
+    {"conv4", {.in_channels = 384, .out_channels = 384, .kernel = 3, .pad = 1, .groups = 2}, 13, true},
+    {"conv5", {.in_channels = 384, .out_channels = 256, .kernel = 3, .pad = 1, .groups = 2}, 13, true},
+};
+
+int batch() {
+  const char* b = std::getenv("BATCH");
+  return b ? std::atoi(b) : 32;
+}
+
+// One image-group's three GEMMs: forward, weight gradient, column gradient.
+struct Gemms {
+  int og, rows, cols;  // rows = Cg*k*k, cols = Ho*Wo
+  double flops(bool dx) const { return 2.0 * og * rows * cols * (dx ? 3 : 2); }
+};
+
+Gemms gemms_of(const ConvShape& s) {
+  const ConvConfig& c = s.config;
+  int out = conv_output_size(s.in_size, c.kernel, c.stride, c.pad);
+  return {c.out_channels / c.groups, c.in_channels / c.groups * c.kernel * c.kernel, out * out};
+}
+
+void BM_ConvForwardBackward(benchmark::State& state) {
+  const ConvShape& s = kShapes[state.range(0)];
+  const int n = batch();
+  auto conv = make_conv(s.config, Device::cpu());
+  std::vector<Tensor> params, grads;
+  std::vector<View> p, g;
+  for (const ParamSpec& spec : conv->param_specs()) {
+    params.push_back(Tensor::zeros(spec.shape));
+    grads.push_back(Tensor::zeros(spec.shape));
+    p.push_back(params.back().view());
+    g.push_back(grads.back().view());
+  }
+  conv->bind(p, g);
+  Tensor x = Tensor::zeros({n, s.config.in_channels, s.in_size, s.in_size});
+  Tensor y(conv->output_shape(x.shape()));
+  Tensor dy = Tensor::zeros(y.shape());
+  Tensor dx(x.shape());
+  Stream cpu;
+  Pass pass{cpu};
+  for (auto _ : state) {
+    conv->forward(pass, x.view(), y.view());
+    conv->backward(pass, x.view(), y.view(), dy.view(), s.needs_dx ? dx.view() : View{});
+  }
+  double flops = gemms_of(s).flops(s.needs_dx) * n * s.config.groups;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(s.name);
+}
+
+void BM_SgemmSameSizes(benchmark::State& state) {
+  const ConvShape& s = kShapes[state.range(0)];
+  const int n = batch();
+  Gemms m = gemms_of(s);
+  std::vector<float> w(static_cast<size_t>(m.og) * m.rows), col(static_cast<size_t>(m.rows) * m.cols),
+      out(static_cast<size_t>(m.og) * m.cols), dw(w.size()), dcol(col.size());
+  for (auto _ : state) {
+    for (int i = 0; i < n * s.config.groups; ++i) {
+      blas::gemm(false, false, m.og, m.cols, m.rows, 1, w.data(), m.rows, col.data(), m.cols, 0, out.data(),
+                 m.cols);
+      blas::gemm(false, true, m.og, m.rows, m.cols, 1, out.data(), m.cols, col.data(), m.cols, 1, dw.data(),
+                 m.rows);
+      if (s.needs_dx)
+        blas::gemm(true, false, m.rows, m.cols, m.og, 1, w.data(), m.rows, out.data(), m.cols, 0, dcol.data(),
+                   m.cols);
+    }
+  }
+  double flops = m.flops(s.needs_dx) * n * s.config.groups;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(s.name);
+}
+
+BENCHMARK(BM_ConvForwardBackward)->DenseRange(0, 4)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SgemmSameSizes)->DenseRange(0, 4)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace alexnet
+
+BENCHMARK_MAIN();

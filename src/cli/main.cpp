@@ -1,0 +1,58 @@
+// The alexnet binary: one tool, several subcommands (as caffe train|test|time).
+//
+// Exit status: 0 on success, 2 for bad user input (unknown subcommand, bad flags), 1 for a
+// failure of the program or the machine.
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "core/blas.h"
+#include "core/device.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: alexnet <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  version   print the version, the backends this build has and the devices visible now\n"
+    "  help      print this message\n";
+
+int version() {
+  std::printf("alexnet %s\n", ALEXNET_VERSION);
+#ifdef ALEXNET_HAVE_CUDA
+  std::printf("backends: cpu, cuda (cuDNN %s, NCCL %s)\n", ALEXNET_CUDNN_VERSION, ALEXNET_NCCL_VERSION);
+#else
+  std::printf("backends: cpu\n");
+#endif
+  std::printf("cpu threads: %d\n", alexnet::blas::cpu_threads());
+  std::printf("cuda devices visible: %d\n", alexnet::cuda_device_count());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  try {
+    if (command == "version" || command == "--version") return version();
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "alexnet %s: %s\n", argv[1], e.what());
+    return 1;
+  }
+}

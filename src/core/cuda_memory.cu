@@ -1,0 +1,92 @@
+// Device allocations and copies for DeviceBuffer, and the error reporting behind CUDA_CHECK.
+#include <glog/logging.h>
+
+#include "core/cuda_check.h"
+#include "core/cuda_memory.h"
+
+namespace alexnet {
+namespace detail {
+
+std::string cuda_error_message(const char* library, const char* call, const char* file, int line,
+                               const char* description) {
+  return std::string(library) + " error at " + file + ":" + std::to_string(line) + ": " + call + " -> " +
+         (description ? description : "unknown error");
+}
+
+void throw_cuda_error(const char* library, const char* call, const char* file, int line,
+                      const char* description) {
+  throw CudaError(cuda_error_message(library, call, file, line, description));
+}
+
+void log_cuda_error(const char* library, const char* call, const char* file, int line,
+                    const char* description) noexcept {
+  LOG(ERROR) << cuda_error_message(library, call, file, line, description);
+}
+
+namespace {
+// Makes `device` current for the lifetime of the guard and restores the previous one after.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(Device device) {
+    CUDA_CHECK(cudaGetDevice(&previous_));
+    if (device.index != previous_) CUDA_CHECK(cudaSetDevice(device.index));
+  }
+  ~DeviceGuard() { CUDA_CHECK_LOG(cudaSetDevice(previous_)); }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+void require_device(Device device) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    count = 0;
+  }
+  if (device.index >= count) {
+    throw CudaError("device " + device.str() + " requested, but " + std::to_string(count) +
+                    " CUDA device(s) are visible (check CUDA_VISIBLE_DEVICES and --devices)");
+  }
+}
+}  // namespace
+
+void* cuda_allocate(size_t bytes, Device device) {
+  require_device(device);
+  DeviceGuard guard(device);
+  void* p = nullptr;
+  cudaError_t status = cudaMalloc(&p, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    throw CudaError("out of memory on " + device.str() + ": asked for " + std::to_string(bytes >> 20) +
+                    " MiB with " + std::to_string(free_bytes >> 20) + " MiB free of " +
+                    std::to_string(total_bytes >> 20) + " MiB; try a smaller --batch");
+  }
+  CUDA_CHECK(status);
+  return p;
+}
+
+void cuda_free(void* p, Device device) noexcept {
+  int previous = 0;
+  CUDA_CHECK_LOG(cudaGetDevice(&previous));
+  CUDA_CHECK_LOG(cudaSetDevice(device.index));
+  CUDA_CHECK_LOG(cudaFree(p));
+  CUDA_CHECK_LOG(cudaSetDevice(previous));
+}
+
+void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  // Unified addressing lets cudaMemcpyDefault infer the direction, peers included.
+  DeviceGuard guard(dst_device.is_cuda() ? dst_device : src_device);
+  CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+}
+
+void cuda_zero(void* p, Device device, size_t bytes) {
+  DeviceGuard guard(device);
+  CUDA_CHECK(cudaMemset(p, 0, bytes));
+}
+
+}  // namespace detail
+}  // namespace alexnet

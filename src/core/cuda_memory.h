@@ -1,0 +1,16 @@
+// The CUDA half of DeviceBuffer and copy(), implemented in cuda_memory.cu. A CPU-only build
+// has no definitions for these, and tensor.cpp never calls them there.
+#pragma once
+
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace alexnet::detail {
+
+void* cuda_allocate(size_t bytes, Device device);
+void cuda_free(void* p, Device device) noexcept;
+void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void cuda_zero(void* p, Device device, size_t bytes);
+
+}  // namespace alexnet::detail

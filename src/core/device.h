@@ -1,0 +1,31 @@
+// Where a tensor lives and a layer runs: the CPU, or CUDA device N.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace alexnet {
+
+struct Device {
+  enum class Kind { kCpu, kCuda };
+  Kind kind = Kind::kCpu;
+  int index = 0;
+
+  static Device cpu() { return {}; }
+  static Device cuda(int index) { return {Kind::kCuda, index}; }
+  // Parses "cpu" or "cuda:N"; throws std::invalid_argument naming the text otherwise.
+  static Device parse(std::string_view text);
+
+  bool is_cpu() const { return kind == Kind::kCpu; }
+  bool is_cuda() const { return kind == Kind::kCuda; }
+  std::string str() const;
+  bool operator==(const Device& o) const { return kind == o.kind && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+};
+
+// True when this build contains the CUDA backend.
+bool cuda_built();
+// Number of CUDA devices usable now: 0 without a driver, a device, or a CUDA build.
+int cuda_device_count();
+
+}  // namespace alexnet

@@ -1,0 +1,49 @@
+#include <curand_kernel.h>
+
+#include "core/cuda_check.h"
+#include "core/philox.h"
+#include "core/rng_cuda.h"
+#include "core/tensor.h"
+
+namespace alexnet {
+
+namespace {
+__global__ void curand_draws_kernel(uint64_t seed, uint64_t subsequence, uint64_t offset, int count,
+                                    uint32_t* out) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  curandStatePhilox4_32_10_t state;
+  curand_init(seed, subsequence, offset + i, &state);
+  out[i] = curand(&state);
+}
+
+__global__ void our_draws_kernel(uint64_t seed, uint64_t subsequence, uint64_t offset, int count,
+                                 uint32_t* out) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < count) out[i] = philox_draw(seed, subsequence, offset + i);
+}
+
+template <typename Kernel>
+std::vector<uint32_t> run_draws(Kernel kernel, uint64_t seed, uint64_t subsequence, uint64_t offset,
+                                int count) {
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  DeviceBuffer buffer(sizeof(uint32_t) * count, Device::cuda(device));
+  auto* out = static_cast<uint32_t*>(buffer.data());
+  kernel<<<(count + 255) / 256, 256>>>(seed, subsequence, offset, count, out);
+  CUDA_CHECK(cudaGetLastError());
+  std::vector<uint32_t> host(count);
+  CUDA_CHECK(cudaMemcpy(host.data(), out, sizeof(uint32_t) * count, cudaMemcpyDeviceToHost));
+  return host;
+}
+}  // namespace
+
+std::vector<uint32_t> curand_philox_draws(uint64_t seed, uint64_t subsequence, uint64_t offset, int count) {
+  return run_draws(curand_draws_kernel, seed, subsequence, offset, count);
+}
+
+std::vector<uint32_t> device_philox_draws(uint64_t seed, uint64_t subsequence, uint64_t offset, int count) {
+  return run_draws(our_draws_kernel, seed, subsequence, offset, count);
+}
+
+}  // namespace alexnet

@@ -1,0 +1,29 @@
+// Convolution with stride, zero padding and groups.
+//
+// Weights are [out_channels, in_channels / groups, kernel, kernel], bias [out_channels]. With
+// groups = 2 each half of the outputs reads only its half of the inputs: the paper's own-tower
+// connectivity on one device.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace alexnet {
+
+struct ConvConfig {
+  int in_channels = 0;
+  int out_channels = 0;
+  int kernel = 1;
+  int stride = 1;
+  int pad = 0;
+  int groups = 1;
+  bool bias = true;
+};
+
+// Output size along one spatial axis: floor((in + 2 pad - kernel) / stride) + 1.
+int conv_output_size(int in, int kernel, int stride, int pad);
+
+std::unique_ptr<Layer> make_conv(const ConvConfig& config, Device device);
+
+}  // namespace alexnet

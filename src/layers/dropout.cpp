@@ -1,0 +1,65 @@
+#include "layers/dropout.h"
+
+#include <stdexcept>
+
+namespace alexnet {
+
+namespace {
+
+class DropoutCpu final : public Layer {
+ public:
+  DropoutCpu(const DropoutConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "dropout"; }
+  Shape output_shape(const Shape& in) const override {
+    if (c_.logical_width && c_.feature_offset + in.item_numel() > c_.logical_width) {
+      throw std::invalid_argument("dropout: features [" + std::to_string(c_.feature_offset) + ", " +
+                                  std::to_string(c_.feature_offset + in.item_numel()) +
+                                  ") exceed the logical width " + std::to_string(c_.logical_width));
+    }
+    return in;
+  }
+
+  void forward(const Pass& pass, ConstView x, View y) override {
+    expect("y", y.shape, output_shape(x.shape));
+    apply(pass, x.data, y.data, x.shape);
+  }
+
+  // The same mask and scale applied to dy.
+  void backward(const Pass& pass, ConstView x, ConstView, ConstView dy, View dx) override {
+    if (!dx.empty()) apply(pass, dy.data, dx.data, x.shape);
+  }
+
+ private:
+  void apply(const Pass& pass, const float* in, float* out, const Shape& shape) const {
+    const int64_t total = shape.numel();
+    if (!pass.training || c_.p == 0.0f) {
+      if (in != out) std::copy(in, in + total, out);
+      return;
+    }
+    const int64_t width = shape.item_numel();
+    const int64_t logical_width = c_.logical_width ? c_.logical_width : width;
+    const uint64_t threshold = dropout_keep_threshold(c_.p);
+    const float scale = 1.0f / (1.0f - c_.p);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < total; ++i) {
+      int64_t n = i / width, f = i % width;
+      uint64_t element = static_cast<uint64_t>(n * logical_width + c_.feature_offset + f);
+      out[i] = dropout_keep(pass.seed, c_.layer_id, pass.step, element, threshold) ? in[i] * scale : 0.0f;
+    }
+  }
+
+  DropoutConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dropout(const DropoutConfig& c, Device device) {
+  if (!(c.p >= 0.0f && c.p < 1.0f)) throw std::invalid_argument("dropout: p must be in [0, 1)");
+  if (c.logical_width < 0 || c.feature_offset < 0) {
+    throw std::invalid_argument("dropout: logical_width and feature_offset must be >= 0");
+  }
+  if (device.is_cpu()) return std::make_unique<DropoutCpu>(c, device);
+  throw std::runtime_error("dropout: no implementation for " + device.str() + " in this build yet");
+}
+
+}  // namespace alexnet

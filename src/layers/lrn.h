@@ -1,0 +1,29 @@
+// Local response normalisation across channels, in the paper's convention (section 3.3):
+//
+//   b[c] = a[c] / (k + alpha * sum_{c' = c - (n-1)/2 .. c + n/2} a[c']^2) ^ beta
+//
+// with the sum clipped to existing channels and k = 2, n = 5, alpha = 1e-4, beta = 0.75 in the
+// paper. Note alpha multiplies the plain sum. cuDNN, PyTorch and Caffe divide their alpha by n
+// (they compute k + alpha/n * sum), so the same layer there takes alpha * n; LrnConfig always
+// holds the paper's alpha, and backends that call such a library convert with
+// library_alpha() below.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace alexnet {
+
+struct LrnConfig {
+  int size = 5;         // n: channels in the window
+  float alpha = 1e-4f;  // the paper's alpha: NOT divided by n
+  float beta = 0.75f;
+  float k = 2.0f;
+  // The alpha to pass to a library that divides by n (cuDNN's lrnAlpha, PyTorch's alpha).
+  float library_alpha() const { return alpha * static_cast<float>(size); }
+};
+
+std::unique_ptr<Layer> make_lrn(const LrnConfig& config, Device device);
+
+}  // namespace alexnet

@@ -1,0 +1,97 @@
+// CPU reference max pooling. Forward remembers, for every output, which input won (the first
+// maximum in row-major order, as PyTorch's CPU code picks); backward routes dy there. Padding
+// never wins: padded positions are skipped rather than read as zeros.
+#include "layers/pool.h"
+
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "layers/conv.h"
+
+namespace alexnet {
+
+namespace {
+
+class MaxPoolCpu final : public Layer {
+ public:
+  MaxPoolCpu(const PoolConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "max_pool"; }
+
+  Shape output_shape(const Shape& in) const override {
+    if (in.rank() != 4) throw std::invalid_argument("max_pool: input " + in.str() + " is not [N, C, H, W]");
+    int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
+    int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
+    if (oh <= 0 || ow <= 0) {
+      throw std::invalid_argument("max_pool: kernel " + std::to_string(c_.kernel) + " does not fit input " +
+                                  in.str());
+    }
+    return {in[0], in[1], oh, ow};
+  }
+
+  void forward(const Pass&, ConstView x, View y) override {
+    expect("y", y.shape, output_shape(x.shape));
+    const int h = static_cast<int>(x.shape[2]), w = static_cast<int>(x.shape[3]);
+    const int oh = static_cast<int>(y.shape[2]), ow = static_cast<int>(y.shape[3]);
+    const int64_t planes = x.shape[0] * x.shape[1];
+    argmax_.resize(static_cast<size_t>(y.numel()));
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      const float* in = x.data + p * h * w;
+      float* out = y.data + p * oh * ow;
+      int32_t* arg = argmax_.data() + p * oh * ow;
+      for (int i = 0; i < oh; ++i) {
+        for (int j = 0; j < ow; ++j) {
+          float best = -std::numeric_limits<float>::infinity();
+          int32_t best_at = -1;
+          for (int ki = 0; ki < c_.kernel; ++ki) {
+            int ih = i * c_.stride - c_.pad + ki;
+            if (ih < 0 || ih >= h) continue;
+            for (int kj = 0; kj < c_.kernel; ++kj) {
+              int iw = j * c_.stride - c_.pad + kj;
+              if (iw < 0 || iw >= w) continue;
+              float v = in[ih * w + iw];
+              if (v > best || best_at < 0) {
+                best = v;
+                best_at = ih * w + iw;
+              }
+            }
+          }
+          out[i * ow + j] = best;
+          arg[i * ow + j] = best_at;
+        }
+      }
+    }
+  }
+
+  void backward(const Pass&, ConstView x, ConstView y, ConstView dy, View dx) override {
+    if (dx.empty()) return;
+    const int64_t in_plane = x.shape[2] * x.shape[3], out_plane = y.shape[2] * y.shape[3];
+    const int64_t planes = x.shape[0] * x.shape[1];
+    std::memset(dx.data, 0, sizeof(float) * dx.numel());
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      float* d = dx.data + p * in_plane;
+      const float* g = dy.data + p * out_plane;
+      const int32_t* arg = argmax_.data() + p * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) d[arg[o]] += g[o];
+    }
+  }
+
+ private:
+  PoolConfig c_;
+  std::vector<int32_t> argmax_;  // per output, the winning input's index in its plane
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_max_pool(const PoolConfig& c, Device device) {
+  if (c.kernel <= 0 || c.stride <= 0 || c.pad < 0 || c.pad >= c.kernel) {
+    throw std::invalid_argument("max_pool: kernel and stride must be positive and 0 <= pad < kernel");
+  }
+  if (device.is_cpu()) return std::make_unique<MaxPoolCpu>(c, device);
+  throw std::runtime_error("max_pool: no implementation for " + device.str() + " in this build yet");
+}
+
+}  // namespace alexnet

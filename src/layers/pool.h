@@ -1,0 +1,19 @@
+// Max pooling. The paper's overlapping pooling is kernel 3, stride 2. The output size rounds down,
+// floor((in + 2 pad - kernel) / stride) + 1, as cuDNN and PyTorch do (55 -> 27 -> 13 -> 6).
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+
+namespace alexnet {
+
+struct PoolConfig {
+  int kernel = 3;
+  int stride = 2;
+  int pad = 0;
+};
+
+std::unique_ptr<Layer> make_max_pool(const PoolConfig& config, Device device);
+
+}  // namespace alexnet

@@ -1,0 +1,37 @@
+#include "layers/relu.h"
+
+#include <stdexcept>
+
+namespace alexnet {
+
+namespace {
+
+class ReluCpu final : public Layer {
+ public:
+  using Layer::Layer;
+  const char* type() const override { return "relu"; }
+  Shape output_shape(const Shape& in) const override { return in; }
+
+  void forward(const Pass&, ConstView x, View y) override {
+    expect("y", y.shape, x.shape);
+    int64_t n = x.numel();
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) y.data[i] = x.data[i] > 0.0f ? x.data[i] : 0.0f;
+  }
+
+  void backward(const Pass&, ConstView, ConstView y, ConstView dy, View dx) override {
+    if (dx.empty()) return;
+    int64_t n = y.numel();
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) dx.data[i] = y.data[i] > 0.0f ? dy.data[i] : 0.0f;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_relu(Device device) {
+  if (device.is_cpu()) return std::make_unique<ReluCpu>(device);
+  throw std::runtime_error("relu: no implementation for " + device.str() + " in this build yet");
+}
+
+}  // namespace alexnet

@@ -1,0 +1,74 @@
+#include "layers/softmax_loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace alexnet {
+
+namespace {
+
+class SoftmaxLossCpu final : public SoftmaxLoss {
+ public:
+  using SoftmaxLoss::SoftmaxLoss;
+  const char* type() const override { return "softmax_loss"; }
+  double loss() const override { return loss_; }
+
+  Shape output_shape(const Shape& in) const override {
+    if (in.rank() != 2)
+      throw std::invalid_argument("softmax_loss: input " + in.str() + " is not [N, classes]");
+    return in;
+  }
+
+  void forward(const Pass& pass, ConstView x, View y) override {
+    expect("y", y.shape, output_shape(x.shape));
+    const int64_t n = x.shape[0], classes = x.shape[1];
+    if (pass.labels) check_labels(pass, n, classes);  // before the threads: they must not throw
+    double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+    for (int64_t i = 0; i < n; ++i) {
+      const float* in = x.data + i * classes;
+      float* out = y.data + i * classes;
+      float top = *std::max_element(in, in + classes);
+      double sum = 0;
+      for (int64_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(in[c] - top));
+      for (int64_t c = 0; c < classes; ++c) out[c] = static_cast<float>(std::exp(in[c] - top) / sum);
+      if (pass.labels) total += std::log(sum) - (in[pass.labels[i]] - top);
+    }
+    loss_ = n ? total / static_cast<double>(n) : 0.0;
+  }
+
+  void backward(const Pass& pass, ConstView x, ConstView y, ConstView, View dx) override {
+    if (dx.empty()) return;
+    if (!pass.labels) throw std::invalid_argument("softmax_loss: backward needs labels");
+    const int64_t n = y.shape[0], classes = y.shape[1];
+    check_labels(pass, n, classes);
+    const float inv_n = 1.0f / static_cast<float>(n);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t c = 0; c < classes; ++c) dx.data[i * classes + c] = y.data[i * classes + c] * inv_n;
+      dx.data[i * classes + pass.labels[i]] -= inv_n;
+    }
+  }
+
+ private:
+  static void check_labels(const Pass& pass, int64_t n, int64_t classes) {
+    for (int64_t i = 0; i < n; ++i) {
+      int32_t l = pass.labels[i];
+      if (l < 0 || l >= classes) {
+        throw std::invalid_argument("softmax_loss: label " + std::to_string(l) + " of item " +
+                                    std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+      }
+    }
+  }
+
+  double loss_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<SoftmaxLoss> make_softmax_loss(Device device) {
+  if (device.is_cpu()) return std::make_unique<SoftmaxLossCpu>(device);
+  throw std::runtime_error("softmax_loss: no implementation for " + device.str() + " in this build yet");
+}
+
+}  // namespace alexnet

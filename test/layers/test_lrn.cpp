@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "layers/lrn.h"
+#include "testing.h"
+
+namespace alexnet {
+namespace {
+
+const Stream kCpu;
+
+// The paper's formula written out directly: b[c] = a[c] / (k + alpha * sum a[c']^2)^beta over
+// c' in [max(0, c - n/2), min(C - 1, c + n/2)], for odd n.
+std::vector<float> paper_lrn(const std::vector<float>& a, int n_items, int channels, int plane,
+                             const LrnConfig& c) {
+  std::vector<float> b(a.size());
+  for (int n = 0; n < n_items; ++n)
+    for (int ch = 0; ch < channels; ++ch)
+      for (int p = 0; p < plane; ++p) {
+        double sum = 0;
+        for (int j = std::max(0, ch - c.size / 2); j <= std::min(channels - 1, ch + c.size / 2); ++j) {
+          double v = a[(n * channels + j) * plane + p];
+          sum += v * v;
+        }
+        int i = (n * channels + ch) * plane + p;
+        b[i] = static_cast<float>(a[i] / std::pow(c.k + c.alpha * sum, c.beta));
+      }
+  return b;
+}
+
+TEST(Lrn, KnownAnswer) {
+  // a = [1, 2, 3] across channels, n = 3, k = 1, alpha = 0.1, beta = 0.5:
+  // s = [1 + 0.1 * 5, 1 + 0.1 * 14, 1 + 0.1 * 13] = [1.5, 2.4, 2.3].
+  testing::BoundLayer lrn(make_lrn({.size = 3, .alpha = 0.1f, .beta = 0.5f, .k = 1.0f}, Device::cpu()));
+  Tensor x = Tensor::from_host({1, 3, 1, 1}, {1, 2, 3});
+  std::vector<float> y = lrn.forward(Pass{kCpu}, x).to_host();
+  EXPECT_NEAR(y[0], 1 / std::sqrt(1.5), 1e-6);
+  EXPECT_NEAR(y[1], 2 / std::sqrt(2.4), 1e-6);
+  EXPECT_NEAR(y[2], 3 / std::sqrt(2.3), 1e-6);
+}
+
+TEST(Lrn, MatchesThePapersFormulaWithThePapersConstants) {
+  LrnConfig paper;  // k = 2, n = 5, alpha = 1e-4, beta = 0.75
+  EXPECT_EQ(paper.size, 5);
+  EXPECT_EQ(paper.k, 2.0f);
+  EXPECT_EQ(paper.alpha, 1e-4f);
+  EXPECT_EQ(paper.beta, 0.75f);
+  // Inputs of the size ReLU outputs reach in conv1, so that the alpha term matters.
+  std::vector<float> a = testing::uniform(2 * 9 * 3 * 3, 31, 0.0f, 40.0f);
+  testing::BoundLayer lrn(make_lrn(paper, Device::cpu()));
+  std::vector<float> y = lrn.forward(Pass{kCpu}, Tensor::from_host({2, 9, 3, 3}, a)).to_host();
+  EXPECT_TRUE(testing::all_close(y, paper_lrn(a, 2, 9, 9, paper), 1e-6f, 1e-5f));
+}
+
+TEST(Lrn, DiffersFromTheAlphaOverNConventionByTheExpectedFactor) {
+  // A library that divides alpha by n computes s' = k + (alpha / n) * S with the same S. Giving it
+  // the paper's alpha unconverted (our layer with alpha / n) changes each output by exactly
+  // (s' / s)^beta; passing library_alpha() = alpha * n instead reproduces the paper.
+  LrnConfig paper{.size = 5, .alpha = 0.02f, .beta = 0.75f, .k = 2.0f};
+  LrnConfig misread = paper;
+  misread.alpha = paper.alpha / paper.size;
+  EXPECT_FLOAT_EQ(LrnConfig{}.library_alpha(), 5e-4f);
+
+  const int channels = 7;
+  std::vector<float> a = testing::uniform(channels, 41, 0.5f, 3.0f);
+  Tensor x = Tensor::from_host({1, channels, 1, 1}, a);
+  testing::BoundLayer ours(make_lrn(paper, Device::cpu())), theirs(make_lrn(misread, Device::cpu()));
+  std::vector<float> y = ours.forward(Pass{kCpu}, x).to_host();
+  std::vector<float> y_misread = theirs.forward(Pass{kCpu}, x).to_host();
+  for (int c = 0; c < channels; ++c) {
+    double sum = 0;
+    for (int j = std::max(0, c - 2); j <= std::min(channels - 1, c + 2); ++j) sum += a[j] * a[j];
+    double s = paper.k + paper.alpha * sum, s_misread = paper.k + paper.alpha / paper.size * sum;
+    double expected_factor = std::pow(s_misread / s, paper.beta);
+    EXPECT_NEAR(y[c] / y_misread[c], expected_factor, 1e-6) << "channel " << c;
+    EXPECT_LT(expected_factor, 0.99);  // the difference is real, not rounding
+  }
+}
+
+TEST(Lrn, GradientsMatchFiniteDifferences) {
+  // A strong alpha so that the cross-channel term of the gradient is large and checked.
+  testing::BoundLayer lrn(make_lrn({.size = 5, .alpha = 0.1f, .beta = 0.75f, .k = 1.0f}, Device::cpu()));
+  Tensor x = testing::random_tensor({2, 7, 3, 3}, 51);
+  testing::check_gradients(lrn, x, Pass{kCpu});
+}
+
+TEST(Lrn, GradientsMatchFiniteDifferencesWithThePapersConstants) {
+  testing::BoundLayer lrn(make_lrn(LrnConfig{}, Device::cpu()));
+  Tensor x = testing::random_tensor({1, 8, 3, 3}, 52, 0.0f, 30.0f);
+  testing::check_gradients(lrn, x, Pass{kCpu}, {.eps = 1e-2f, .atol = 2e-3f, .rtol = 1e-2f});
+}
+
+TEST(Lrn, EvenWindowSizesFollowCudnnPlacement) {
+  // n = 2: the window is [c, c + 1] (cuDNN and Caffe put the extra channel after c).
+  testing::BoundLayer lrn(make_lrn({.size = 2, .alpha = 1.0f, .beta = 1.0f, .k = 1.0f}, Device::cpu()));
+  std::vector<float> y = lrn.forward(Pass{kCpu}, Tensor::from_host({1, 3, 1, 1}, {1, 2, 3})).to_host();
+  EXPECT_NEAR(y[0], 1.0 / (1 + 1 + 4), 1e-6);
+  EXPECT_NEAR(y[1], 2.0 / (1 + 4 + 9), 1e-6);
+  EXPECT_NEAR(y[2], 3.0 / (1 + 9), 1e-6);
+}
+
+}  // namespace
+}  // namespace alexnet
