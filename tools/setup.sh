@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev libgoogle-glog-dev libgflags-dev libboost-program-options-dev
+  libopenblas-dev libopenblas-openmp-dev libgoogle-glog-dev libgflags-dev libboost-program-options-dev
   libhdf5-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
