@@ -9,8 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "cli/commands.h"
 #include "core/blas.h"
 #include "core/device.h"
+#include "core/errors.h"
 
 namespace {
 
@@ -18,6 +20,7 @@ constexpr const char* kUsage =
     "usage: alexnet <command> [options]\n"
     "\n"
     "commands:\n"
+    "  info      print a placed network's layers, shapes, parameters, MACs and exchanges\n"
     "  version   print the version, the backends this build has and the devices visible now\n"
     "  help      print this message\n";
 
@@ -49,7 +52,11 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (command == "info") return alexnet::cli::info(argc - 1, argv + 1);
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return 2;
+  } catch (const alexnet::UserError& e) {
+    std::fprintf(stderr, "alexnet %s: %s\n", argv[1], e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "alexnet %s: %s\n", argv[1], e.what());

@@ -23,16 +23,21 @@ class LrnCpu final : public Layer {
 
   Shape output_shape(const Shape& in) const override {
     if (in.rank() != 4) throw std::invalid_argument("lrn: input " + in.str() + " is not [N, C, H, W]");
+    if (in[1] % c_.groups) {
+      throw std::invalid_argument("lrn: " + std::to_string(in[1]) + " channels do not split into " +
+                                  std::to_string(c_.groups) + " groups");
+    }
     return in;
   }
 
   void forward(const Pass&, ConstView x, View y) override {
-    expect("y", y.shape, x.shape);
-    const int64_t channels = x.shape[1], plane = x.shape[2] * x.shape[3];
+    expect("y", y.shape, output_shape(x.shape));
+    // Each (image, group) is an independent block of `channels` consecutive channels.
+    const int64_t channels = x.shape[1] / c_.groups, plane = x.shape[2] * x.shape[3];
     scale_.resize(static_cast<size_t>(x.numel()));
     const int before = (c_.size - 1) / 2, after = c_.size / 2;
 #pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < x.shape[0]; ++n) {
+    for (int64_t n = 0; n < x.shape[0] * c_.groups; ++n) {
       const float* a = x.data + n * channels * plane;
       float* s = scale_.data() + n * channels * plane;
       float* b = y.data + n * channels * plane;
@@ -46,10 +51,10 @@ class LrnCpu final : public Layer {
 
   void backward(const Pass&, ConstView x, ConstView y, ConstView dy, View dx) override {
     if (dx.empty()) return;
-    const int64_t channels = x.shape[1], plane = x.shape[2] * x.shape[3];
+    const int64_t channels = x.shape[1] / c_.groups, plane = x.shape[2] * x.shape[3];
     const int before = (c_.size - 1) / 2, after = c_.size / 2;
 #pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < x.shape[0]; ++n) {
+    for (int64_t n = 0; n < x.shape[0] * c_.groups; ++n) {
       int64_t base = n * channels * plane;
       const float *a = x.data + base, *b = y.data + base, *g = dy.data + base, *s = scale_.data() + base;
       std::vector<float> ratio(static_cast<size_t>(channels * plane));
@@ -88,8 +93,8 @@ class LrnCpu final : public Layer {
 }  // namespace
 
 std::unique_ptr<Layer> make_lrn(const LrnConfig& c, Device device) {
-  if (c.size <= 0 || c.k <= 0 || c.alpha < 0 || c.beta < 0) {
-    throw std::invalid_argument("lrn: size and k must be positive, alpha and beta >= 0");
+  if (c.size <= 0 || c.k <= 0 || c.alpha < 0 || c.beta < 0 || c.groups <= 0) {
+    throw std::invalid_argument("lrn: size, k and groups must be positive, alpha and beta >= 0");
   }
   if (device.is_cpu()) return std::make_unique<LrnCpu>(c, device);
   throw std::runtime_error("lrn: no implementation for " + device.str() + " in this build yet");

@@ -20,6 +20,10 @@ struct LrnConfig {
   float alpha = 1e-4f;  // the paper's alpha: NOT divided by n
   float beta = 0.75f;
   float k = 2.0f;
+  // Channels form this many equal groups and no window crosses a group's edge. A tower of the
+  // paper's split normalises over its own maps only; the one-device twin of that split keeps the
+  // same function with groups = 2.
+  int groups = 1;
   // The alpha to pass to a library that divides by n (cuDNN's lrnAlpha, PyTorch's alpha).
   float library_alpha() const { return alpha * static_cast<float>(size); }
 };

@@ -100,5 +100,23 @@ TEST(Lrn, EvenWindowSizesFollowCudnnPlacement) {
   EXPECT_NEAR(y[2], 3.0 / (1 + 9), 1e-6);
 }
 
+TEST(Lrn, GroupsNormaliseEachHalfOnItsOwn) {
+  // Two groups of 3 channels equal two separate LRNs over each half, as two towers compute.
+  LrnConfig grouped{.size = 5, .alpha = 0.1f, .beta = 0.75f, .k = 1.0f, .groups = 2};
+  LrnConfig half = grouped;
+  half.groups = 1;
+  std::vector<float> a = testing::uniform(6, 91);
+  testing::BoundLayer whole(make_lrn(grouped, Device::cpu())), tower(make_lrn(half, Device::cpu()));
+  std::vector<float> y = whole.forward(Pass{kCpu}, Tensor::from_host({1, 6, 1, 1}, a)).to_host();
+  for (int g = 0; g < 2; ++g) {
+    std::vector<float> part(a.begin() + 3 * g, a.begin() + 3 * g + 3);
+    std::vector<float> yg = tower.forward(Pass{kCpu}, Tensor::from_host({1, 3, 1, 1}, part)).to_host();
+    for (int c = 0; c < 3; ++c) EXPECT_FLOAT_EQ(y[3 * g + c], yg[c]) << "group " << g;
+  }
+  testing::BoundLayer grad_check(make_lrn(grouped, Device::cpu()));
+  Tensor x = testing::random_tensor({2, 6, 2, 2}, 92);
+  testing::check_gradients(grad_check, x, Pass{kCpu});
+}
+
 }  // namespace
 }  // namespace alexnet

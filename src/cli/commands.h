@@ -1,0 +1,9 @@
+// The alexnet subcommands. Each takes the arguments after its name and returns the exit status;
+// bad user input is thrown as UserError (main prints it and exits with 2).
+#pragma once
+
+namespace alexnet::cli {
+
+int info(int argc, char** argv);
+
+}  // namespace alexnet::cli

@@ -1,0 +1,129 @@
+// alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W]
+//
+// Prints, for each node of the placed network: its output shape on each tower, its parameters,
+// its forward multiply-accumulates per image, and the bytes each exchange moves per image.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/errors.h"
+#include "net/plan.h"
+
+namespace po = boost::program_options;
+
+namespace alexnet::cli {
+
+namespace {
+
+std::string thousands(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string millions(int64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f M", static_cast<double>(v) / 1e6);
+  return buf;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// In a one-tower placement a "split" activation is two channel groups on one device.
+const char* spread_label(const Plan& plan, Spread s) {
+  if (plan.towers == 1) return s == Spread::kSplit ? "2 groups" : "whole";
+  return spread_name(s);
+}
+
+}  // namespace
+
+int info(int argc, char** argv) {
+  po::options_description options("alexnet info NETWORK.toml [options]");
+  std::string placement = "split", exchange, input;
+  int classes = 0;
+  options.add_options()("help,h", "print this help")(
+      "placement", po::value(&placement)->default_value("split"), "single, split or dense")(
+      "exchange", po::value(&exchange),
+      "comma-separated conv/fc layers that read all maps (default: the network file's)")(
+      "classes", po::value(&classes)->default_value(0), "number of classes (0: the network file's)")(
+      "input", po::value(&input), "input as C,H,W (default: the network file's)");
+  po::options_description hidden;
+  std::string network;
+  hidden.add_options()("network", po::value(&network));
+  po::positional_options_description positional;
+  positional.add("network", 1);
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UserError(std::string("info: ") + e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << options;
+    return 0;
+  }
+  if (network.empty()) throw UserError("info: missing the network file (alexnet info NETWORK.toml)");
+
+  PlanOptions plan_options;
+  plan_options.placement = parse_placement(placement);
+  plan_options.classes = classes;
+  if (vm.count("exchange")) plan_options.exchange = split_list(exchange);
+  if (vm.count("input")) {
+    std::vector<std::string> dims = split_list(input);
+    if (dims.size() != 3) throw UserError("--input: expected C,H,W, got '" + input + "'");
+    try {
+      plan_options.channels = std::stoi(dims[0]);
+      plan_options.height = std::stoi(dims[1]);
+      plan_options.width = std::stoi(dims[2]);
+    } catch (const std::exception&) {
+      throw UserError("--input: expected three integers C,H,W, got '" + input + "'");
+    }
+  }
+  Plan plan = make_plan(load_network_file(network), plan_options);
+
+  std::printf("network %s (%s), placement %s, %d tower%s\n", network.c_str(), plan.net.name.c_str(),
+              placement_name(plan.placement), plan.towers, plan.towers > 1 ? "s" : "");
+  std::printf("input [%d, %d, %d], %d classes\n\n", plan.net.channels, plan.net.height, plan.net.width,
+              plan.net.classes);
+  std::printf("%-16s %-13s %-11s %-16s%s %12s %10s %14s\n", "node", "type", "spread", "tower 0 out",
+              plan.towers > 1 ? " tower 1 out     " : "", "params", "MACs", "exchange B/img");
+  int64_t exchange_total = 0;
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const PlanNode& node = plan.nodes[i];
+    int64_t params = 0;
+    for (const LogicalParam& p : plan.params)
+      if (p.node == static_cast<int>(i)) params += p.shape.numel();
+    std::string shapes[2];
+    for (int t = 0; t < plan.towers; ++t) shapes[t] = node.tower[t].active ? node.tower[t].out.str() : "-";
+    bool exchange_node = node.kind == PlanNode::Kind::kExchange;
+    exchange_total += node.exchange_bytes_per_item;
+    std::printf("%-16s %-13s %-11s %-16s", node.name.c_str(),
+                exchange_node ? "exchange" : layer_kind_name(node.layer_kind),
+                spread_label(plan, node.out_spread), shapes[0].c_str());
+    if (plan.towers > 1) std::printf(" %-16s", shapes[1].c_str());
+    std::printf(" %12s %10s %14s\n", params ? thousands(params).c_str() : "",
+                node.macs_per_item ? millions(node.macs_per_item).c_str() : "",
+                exchange_node ? thousands(node.exchange_bytes_per_item).c_str() : "");
+  }
+  std::printf("\nparameters: %s\n", thousands(plan.parameter_count()).c_str());
+  std::printf("forward MACs per image: %s\n", millions(plan.macs_per_item()).c_str());
+  std::printf("exchange bytes per image: %s forward, as many backward\n", thousands(exchange_total).c_str());
+  return 0;
+}
+
+}  // namespace alexnet::cli

@@ -1,0 +1,84 @@
+// A placed network, ready to run: the plan's layers instantiated on each tower's device, the
+// activations and their gradients, one flat parameter buffer and one flat gradient buffer per
+// tower, and the exchanges between towers.
+//
+// Forward runs the nodes in order; an exchange node all-gathers the towers' halves through the
+// Communicator and lays the gathered maps out in logical channel order. Backward runs the nodes
+// in reverse; an exchange reduce-scatters, so each tower receives the sum over towers of the
+// gradient for its own maps (a tower that did not consume the gathered maps contributes zeros).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "core/tensor.h"
+#include "layers/layer.h"
+#include "net/plan.h"
+
+namespace alexnet {
+
+struct StepContext {
+  bool training = true;
+  uint64_t seed = 0;  // keys dropout masks
+  uint64_t step = 0;
+};
+
+class Net {
+ public:
+  // One device per tower (split: two, which may be the same; single and dense: one). The
+  // communicator joins the towers of a split plan and may be null otherwise.
+  Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch);
+  ~Net();
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  const Plan& plan() const { return plan_; }
+  int batch() const { return batch_; }
+  int towers() const { return plan_.towers; }
+  Device device(int tower) const;
+
+  // The paper's initialisation: weights ~ N(0, weight_std^2) drawn from Philox by logical element
+  // (seed, layer, element), biases constant; identical under every placement.
+  void init_parameters(uint64_t seed);
+
+  // images: [batch, C, H, W] on the host, labels: batch class indices on the host.
+  // Returns the mean cross-entropy loss.
+  double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
+  // Gradients of the last forward's loss into the flat gradient buffers.
+  void backward(const StepContext& ctx);
+
+  // Flat buffers of tower t; the logical parameters are slices of them.
+  View params(int tower);
+  View grads(int tower);
+
+  // Host copies of logical tensors, assembled from the towers' slices.
+  std::vector<float> read_param(const std::string& name, bool gradient = false) const;
+  void write_param(const std::string& name, const std::vector<float>& values);
+  // The logical output of node `name` in the last forward, [batch, item...] in logical channel
+  // order. For the loss node: the class probabilities.
+  std::vector<float> activation(const std::string& name) const;
+
+ private:
+  struct TowerState;
+  struct NodeState;
+  const LogicalParam& find_param(const std::string& name) const;
+  Shape batched(const Shape& item) const;
+  ConstView node_input(size_t node, int tower) const;
+  View node_input_grad(size_t node, int tower);
+  void exchange_forward(size_t node);
+  void exchange_backward(size_t node);
+
+  Plan plan_;
+  int batch_;
+  Communicator* comm_;
+  std::vector<std::unique_ptr<TowerState>> towers_;
+  std::vector<std::unique_ptr<NodeState>> nodes_;
+  std::vector<std::array<int64_t, 2>> param_flat_offset_;  // per logical param, per tower
+  std::vector<int32_t> labels_;
+  int loss_node_ = -1;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,32 @@
+#include "train/sgd.h"
+
+#include <glog/logging.h>
+
+#include "net/net.h"
+
+namespace alexnet {
+
+void sgd_update(View w, ConstView g, View v, const SgdConfig& c) {
+  CHECK_EQ(w.numel(), g.numel());
+  CHECK_EQ(w.numel(), v.numel());
+  CHECK(w.device.is_cpu()) << "sgd_update on " << w.device.str() << " arrives with the CUDA backend";
+  const int64_t n = w.numel();
+  const float decay = c.weight_decay * c.learning_rate;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    v.data[i] = c.momentum * v.data[i] - decay * w.data[i] - c.learning_rate * g.data[i];
+    w.data[i] += v.data[i];
+  }
+}
+
+Sgd::Sgd(Net& net, SgdConfig config) : net_(net), config_(config) {
+  for (int t = 0; t < net.towers(); ++t)
+    velocity_.push_back(Tensor::zeros(net.params(t).shape, net.device(t)));
+}
+
+void Sgd::step() {
+  for (int t = 0; t < net_.towers(); ++t)
+    sgd_update(net_.params(t), net_.grads(t), velocity_[t].view(), config_);
+}
+
+}  // namespace alexnet

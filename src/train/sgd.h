@@ -1,0 +1,41 @@
+// Stochastic gradient descent with momentum and weight decay, as in the paper (section 5):
+//
+//   v <- momentum * v - weight_decay * lr * w - lr * dL/dw
+//   w <- w + v
+//
+// One loop over each tower's flat parameter buffer; every logical parameter lives on exactly one
+// tower, so each is updated once.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace alexnet {
+
+class Net;
+
+struct SgdConfig {
+  float learning_rate = 0.01f;
+  float momentum = 0.9f;
+  float weight_decay = 5e-4f;
+};
+
+// The update on one flat buffer.
+void sgd_update(View weights, ConstView grads, View velocity, const SgdConfig& config);
+
+// The optimizer state of a net: one velocity buffer per tower, laid out like its parameters.
+class Sgd {
+ public:
+  Sgd(Net& net, SgdConfig config);
+  void step();
+  SgdConfig& config() { return config_; }
+  View velocity(int tower) { return velocity_.at(tower).view(); }
+
+ private:
+  Net& net_;
+  SgdConfig config_;
+  std::vector<Tensor> velocity_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,130 @@
+// Placement of the paper's network: parameter and MAC counts, per-tower shapes, where exchanges
+// go, and shape errors in network files.
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+#include "net/plan.h"
+
+namespace alexnet {
+namespace {
+
+NetworkSpec preset(const char* name) {
+  return load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/" + name + ".toml");
+}
+
+Plan placed(const char* name, Placement p, std::optional<std::vector<std::string>> exchange = std::nullopt) {
+  PlanOptions o;
+  o.placement = p;
+  o.exchange = exchange;
+  return make_plan(preset(name), o);
+}
+
+std::vector<std::string> exchanges(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const PlanNode& n : plan.nodes)
+    if (n.kind == PlanNode::Kind::kExchange) names.push_back(n.name);
+  return names;
+}
+
+TEST(Plan, PaperCountsUnderEveryPlacement) {
+  for (Placement p : {Placement::kSplit, Placement::kSingle}) {
+    Plan plan = placed("alexnet", p);
+    EXPECT_EQ(plan.parameter_count(), 60965224) << placement_name(p);
+    EXPECT_NEAR(plan.macs_per_item() / 1e6, 724.4, 724.4 * 0.005) << placement_name(p);
+  }
+  EXPECT_EQ(placed("alexnet", Placement::kDense).parameter_count(), 62378344);
+  EXPECT_EQ(placed("alexnet-dense", Placement::kSplit).parameter_count(), 62378344);
+  EXPECT_EQ(placed("alexnet-dense", Placement::kSingle).parameter_count(), 62378344);
+}
+
+TEST(Plan, LogicalShapesAreThePapers) {
+  Plan plan = placed("alexnet", Placement::kSplit);
+  auto shape = [&](const std::string& name) {
+    for (const LogicalParam& p : plan.params)
+      if (p.name == name) return p.shape;
+    return Shape{};
+  };
+  EXPECT_EQ(shape("conv1.weight"), (Shape{96, 3, 11, 11}));
+  EXPECT_EQ(shape("conv2.weight"), (Shape{256, 48, 5, 5}));
+  EXPECT_EQ(shape("conv3.weight"), (Shape{384, 256, 3, 3}));
+  EXPECT_EQ(shape("conv4.weight"), (Shape{384, 192, 3, 3}));
+  EXPECT_EQ(shape("fc6.weight"), (Shape{4096, 9216}));
+  EXPECT_EQ(shape("fc8.weight"), (Shape{1000, 4096}));
+  EXPECT_EQ(plan.params.size(), 16u);
+}
+
+TEST(Plan, SplitInsertsExchangesWhereLayersReadAllMaps) {
+  Plan plan = placed("alexnet", Placement::kSplit);
+  EXPECT_EQ(exchanges(plan),
+            (std::vector<std::string>{"exchange.conv3", "exchange.fc6", "exchange.fc7", "exchange.fc8"}));
+  EXPECT_TRUE(exchanges(placed("alexnet", Placement::kSingle)).empty());
+  // conv2 on tower 1: 48 of the 96 maps in, 128 of the 256 out; fc8 only on tower 0.
+  for (const PlanNode& n : plan.nodes) {
+    if (n.name == "conv2") {
+      EXPECT_EQ(n.tower[1].in, (Shape{48, 27, 27}));
+      EXPECT_EQ(n.tower[1].out, (Shape{128, 27, 27}));
+    }
+    if (n.name == "fc8") {
+      EXPECT_TRUE(n.tower[0].active);
+      EXPECT_FALSE(n.tower[1].active);
+    }
+    if (n.name == "exchange.conv3") EXPECT_EQ(n.exchange_bytes_per_item, 2 * 128 * 13 * 13 * 4);
+  }
+}
+
+TEST(Plan, SingleTurnsOwnTowerReadsIntoGroups) {
+  Plan plan = placed("alexnet", Placement::kSingle);
+  for (const PlanNode& n : plan.nodes) {
+    if (n.name == "conv2" || n.name == "conv4" || n.name == "conv5")
+      EXPECT_EQ(n.tower[0].conv.groups, 2) << n.name;
+    if (n.name == "conv1" || n.name == "conv3") EXPECT_EQ(n.tower[0].conv.groups, 1) << n.name;
+    if (n.name == "norm1") EXPECT_EQ(n.tower[0].lrn.groups, 2);
+  }
+  for (const PlanNode& n : placed("alexnet", Placement::kDense).nodes) {
+    if (n.name == "conv2") EXPECT_EQ(n.tower[0].conv.groups, 1);
+    if (n.name == "norm1") EXPECT_EQ(n.tower[0].lrn.groups, 1);
+  }
+}
+
+TEST(Plan, ExchangePointsAreChosenPerRun) {
+  Plan every = placed("alexnet", Placement::kSplit,
+                      std::vector<std::string>{"conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"});
+  EXPECT_EQ(exchanges(every).size(), 7u);
+  Plan fewer = placed("alexnet", Placement::kSplit, std::vector<std::string>{"fc6", "fc7", "fc8"});
+  EXPECT_EQ(exchanges(fewer), (std::vector<std::string>{"exchange.fc6", "exchange.fc7", "exchange.fc8"}));
+  for (const LogicalParam& p : fewer.params)
+    if (p.name == "conv3.weight") EXPECT_EQ(p.shape, (Shape{384, 128, 3, 3}));
+  EXPECT_THROW(placed("alexnet", Placement::kSplit, std::vector<std::string>{"conv9"}), UserError);
+}
+
+TEST(Plan, ClassesAndInputComeFromTheData) {
+  PlanOptions o;
+  o.classes = 10;
+  Plan plan = make_plan(preset("alexnet"), o);
+  EXPECT_EQ(plan.parameter_count(), 60965224 - 4096 * 990 - 990);
+}
+
+TEST(Plan, AShapeMismatchNamesTheLayer) {
+  PlanOptions o;
+  o.height = o.width = 32;  // conv1 fits, but pool5 would have nothing left
+  try {
+    make_plan(preset("alexnet"), o);
+    ADD_FAILURE() << "a 32x32 input was accepted by the full net";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("alexnet.toml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not fit its input"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Plan, MiniPresetKeepsTheTopology) {
+  Plan plan = placed("alexnet-mini", Placement::kSplit);
+  EXPECT_EQ(exchanges(plan),
+            (std::vector<std::string>{"exchange.conv3", "exchange.fc6", "exchange.fc7", "exchange.fc8"}));
+  PlanOptions cifar;
+  cifar.channels = 3;
+  cifar.height = cifar.width = 32;
+  EXPECT_NO_THROW(make_plan(preset("alexnet-mini"), cifar));
+}
+
+}  // namespace
+}  // namespace alexnet

@@ -1,0 +1,161 @@
+// Placement never changes the function: the two-tower split and its one-device twin, built from
+// one seed, agree in logits, loss and every parameter gradient with dropout on, and still agree
+// after SGD steps. And the exchange points do change the function, in the way the paper's
+// figure 2 says.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "comm/communicator.h"
+#include "net/net.h"
+#include "testing.h"
+#include "train/sgd.h"
+
+namespace alexnet {
+namespace {
+
+constexpr int kBatch = 4;
+constexpr uint64_t kSeed = 2012;
+
+NetworkSpec mini() {
+  return load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet-mini.toml");
+}
+
+struct PlacedNet {
+  std::unique_ptr<Communicator> comm;
+  std::unique_ptr<Net> net;
+};
+
+PlacedNet build(Placement placement, std::optional<std::vector<std::string>> exchange = std::nullopt) {
+  PlanOptions o;
+  o.placement = placement;
+  o.exchange = exchange;
+  Plan plan = make_plan(mini(), o);
+  PlacedNet p;
+  std::vector<Device> devices(plan.towers, Device::cpu());
+  if (plan.towers > 1) p.comm = make_local_communicator(devices);
+  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
+  p.net->init_parameters(kSeed);
+  return p;
+}
+
+struct Batch {
+  Tensor images;
+  std::vector<int32_t> labels;
+};
+
+Batch batch(uint64_t seed) {
+  Batch b{testing::random_tensor({kBatch, 1, 28, 28}, seed, 0.0f, 1.0f), {}};
+  for (int i = 0; i < kBatch; ++i) b.labels.push_back(static_cast<int32_t>((seed * 7 + i * 3) % 10));
+  return b;
+}
+
+// rtol against each element, with an absolute floor scaled to the tensor's largest magnitude so
+// that elements that cancel to ~0 do not demand a relative match.
+::testing::AssertionResult agree(const std::vector<float>& a, const std::vector<float>& b, float rtol) {
+  float scale = 0;
+  for (float v : b) scale = std::max(scale, std::abs(v));
+  return testing::all_close(a, b, rtol * 1e-2f * scale, rtol);
+}
+
+TEST(SplitVsSingle, IdenticalInitialWeights) {
+  PlacedNet split = build(Placement::kSplit), single = build(Placement::kSingle);
+  for (const LogicalParam& p : split.net->plan().params) {
+    EXPECT_EQ(split.net->read_param(p.name), single.net->read_param(p.name)) << p.name;
+  }
+  // The draws are the paper's: weights N(0, std^2), biases constant.
+  std::vector<float> w = split.net->read_param("fc6.weight");
+  double sum_sq = 0;
+  for (float v : w) sum_sq += static_cast<double>(v) * v;
+  EXPECT_NEAR(std::sqrt(sum_sq / w.size()), 0.088, 0.088 * 0.02);
+}
+
+TEST(SplitVsSingle, ForwardAndBackwardAgreeWithDropoutOn) {
+  PlacedNet split = build(Placement::kSplit), single = build(Placement::kSingle);
+  Batch b = batch(1);
+  StepContext ctx{.training = true, .seed = kSeed, .step = 0};
+  double loss_split = split.net->forward(b.images.view(), b.labels.data(), ctx);
+  double loss_single = single.net->forward(b.images.view(), b.labels.data(), ctx);
+  EXPECT_NEAR(loss_split, loss_single, 1e-4 * std::abs(loss_single));
+  EXPECT_TRUE(agree(split.net->activation("fc8"), single.net->activation("fc8"), 1e-4f));
+  // Dropout really was on: about half of fc7's outputs are zero after drop7.
+  std::vector<float> dropped = single.net->activation("drop7");
+  int zeros = 0;
+  for (float v : dropped) zeros += v == 0.0f;
+  EXPECT_GT(zeros, static_cast<int>(dropped.size() / 3));
+  EXPECT_TRUE(agree(split.net->activation("drop7"), dropped, 1e-4f));
+
+  split.net->backward(ctx);
+  single.net->backward(ctx);
+  for (const LogicalParam& p : single.net->plan().params) {
+    EXPECT_TRUE(agree(split.net->read_param(p.name, true), single.net->read_param(p.name, true), 1e-4f))
+        << p.name;
+  }
+}
+
+TEST(SplitVsSingle, WeightsStillAgreeAfterFiveSgdSteps) {
+  PlacedNet split = build(Placement::kSplit), single = build(Placement::kSingle);
+  Sgd sgd_split(*split.net, {.learning_rate = 0.01f}), sgd_single(*single.net, {.learning_rate = 0.01f});
+  for (uint64_t step = 0; step < 5; ++step) {
+    Batch b = batch(10 + step);
+    StepContext ctx{.training = true, .seed = kSeed, .step = step};
+    split.net->forward(b.images.view(), b.labels.data(), ctx);
+    single.net->forward(b.images.view(), b.labels.data(), ctx);
+    split.net->backward(ctx);
+    single.net->backward(ctx);
+    sgd_split.step();
+    sgd_single.step();
+  }
+  std::vector<float> before = build(Placement::kSingle).net->read_param("conv1.weight");
+  EXPECT_NE(single.net->read_param("conv1.weight"), before);  // the steps moved the weights
+  for (const LogicalParam& p : single.net->plan().params) {
+    EXPECT_TRUE(agree(split.net->read_param(p.name), single.net->read_param(p.name), 1e-3f)) << p.name;
+  }
+}
+
+// Channels [begin, end) of every item of a logical [N, C, H, W] activation.
+std::vector<float> channels(const std::vector<float>& a, int c_total, int plane, int begin, int end) {
+  std::vector<float> out;
+  for (int n = 0; n < kBatch; ++n)
+    for (int c = begin; c < end; ++c)
+      out.insert(out.end(), a.begin() + (n * c_total + c) * plane, a.begin() + (n * c_total + c + 1) * plane);
+  return out;
+}
+
+// Perturbs tower 1's conv2 kernels and reports whether tower 0's conv5 maps moved.
+bool tower0_conv5_depends_on_tower1(Placement placement, std::optional<std::vector<std::string>> exchange) {
+  PlacedNet p = build(placement, exchange);
+  Batch b = batch(3);
+  StepContext ctx{.training = false};
+  p.net->forward(b.images.view(), b.labels.data(), ctx);
+  std::vector<float> before = p.net->activation("conv5");
+  std::vector<float> w = p.net->read_param("conv2.weight");
+  for (size_t i = w.size() / 2; i < w.size(); ++i) w[i] += 0.5f;
+  p.net->write_param("conv2.weight", w);
+  p.net->forward(b.images.view(), b.labels.data(), ctx);
+  std::vector<float> after = p.net->activation("conv5");
+  const int plane = 6 * 6;
+  EXPECT_NE(channels(after, 64, plane, 32, 64), channels(before, 64, plane, 32, 64)) << "tower 1 must move";
+  return channels(after, 64, plane, 0, 32) != channels(before, 64, plane, 0, 32);
+}
+
+TEST(Exchanges, WithoutTheConv3ExchangeTheTowersAreIndependentUpToFc6) {
+  const std::vector<std::string> no_conv3 = {"fc6", "fc7", "fc8"};
+  for (Placement p : {Placement::kSplit, Placement::kSingle}) {
+    EXPECT_TRUE(tower0_conv5_depends_on_tower1(p, std::nullopt)) << placement_name(p);
+    EXPECT_FALSE(tower0_conv5_depends_on_tower1(p, no_conv3)) << placement_name(p);
+  }
+}
+
+TEST(Exchanges, AnAblationStillAgreesAcrossPlacements) {
+  const std::vector<std::string> no_conv3 = {"fc6", "fc7", "fc8"};
+  PlacedNet split = build(Placement::kSplit, no_conv3), single = build(Placement::kSingle, no_conv3);
+  Batch b = batch(5);
+  StepContext ctx{.training = true, .seed = kSeed, .step = 3};
+  double a = split.net->forward(b.images.view(), b.labels.data(), ctx);
+  double c = single.net->forward(b.images.view(), b.labels.data(), ctx);
+  EXPECT_NEAR(a, c, 1e-4 * std::abs(c));
+}
+
+}  // namespace
+}  // namespace alexnet
