@@ -116,6 +116,31 @@ TEST(Plan, AShapeMismatchNamesTheLayer) {
   }
 }
 
+TEST(Plan, AShapeMismatchInTheFileNamesFileAndLine) {
+  NetworkSpec net = parse_network(
+      "[net]\nname = \"t\"\ninput = [1, 8, 8]\nclasses = 4\n\n"
+      "[[layers]]\nname = \"conv1\"\ntype = \"conv\"\nout = 4\nkernel = 11\n\n"
+      "[[layers]]\nname = \"fc\"\ntype = \"fc\"\nout = 4\nsplit = false\nreads = \"all\"\n\n"
+      "[[layers]]\nname = \"loss\"\ntype = \"softmax_loss\"\n",
+      "small.toml");
+  try {
+    make_plan(net, PlanOptions{});
+    ADD_FAILURE() << "an 11x11 kernel on an 8x8 input was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "small.toml:6: layer 'conv1': kernel 11 with pad 0 does not fit its input [1, 8, 8]"),
+              std::string::npos)
+        << e.what();
+  }
+  // fc's out disagreeing with the class count is caught at the loss.
+  NetworkSpec wrong = parse_network(
+      "[net]\nname = \"t\"\ninput = [1, 8, 8]\nclasses = 4\n\n"
+      "[[layers]]\nname = \"fc\"\ntype = \"fc\"\nout = 5\nsplit = false\nreads = \"all\"\n\n"
+      "[[layers]]\nname = \"loss\"\ntype = \"softmax_loss\"\n",
+      "wrong.toml");
+  EXPECT_THROW(make_plan(wrong, PlanOptions{}), UserError);
+}
+
 TEST(Plan, MiniPresetKeepsTheTopology) {
   Plan plan = placed("alexnet-mini", Placement::kSplit);
   EXPECT_EQ(exchanges(plan),
