@@ -5,5 +5,6 @@
 namespace alexnet::cli {
 
 int info(int argc, char** argv);
+int pack(int argc, char** argv);
 
 }  // namespace alexnet::cli

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  info      print a placed network's layers, shapes, parameters, MACs and exchanges\n"
+    "  pack      pack images (Fashion-MNIST, CIFAR-10, an image folder tree) into an HDF5 dataset\n"
     "  version   print the version, the backends this build has and the devices visible now\n"
     "  help      print this message\n";
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "info") return alexnet::cli::info(argc - 1, argv + 1);
+    if (command == "pack") return alexnet::cli::pack(argc - 1, argv + 1);
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
     return 2;
   } catch (const alexnet::UserError& e) {

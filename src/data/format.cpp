@@ -1,0 +1,418 @@
+#include "data/format.h"
+
+#include <glog/logging.h>
+#include <hdf5.h>
+
+#include <array>
+#include <filesystem>
+
+#include "core/errors.h"
+
+namespace alexnet {
+
+std::mutex& hdf5_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+namespace {
+
+// One move-only owner per HDF5 identifier, closed with the function that matches its kind.
+class H5Id {
+ public:
+  H5Id() = default;
+  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~H5Id() { reset(); }
+  H5Id(H5Id&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  H5Id& operator=(H5Id&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  H5Id(const H5Id&) = delete;
+  H5Id& operator=(const H5Id&) = delete;
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset() {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = -1;
+  }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// Our messages replace HDF5's own error stack printout.
+void quiet_hdf5() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
+}
+
+H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
+  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  return H5Id(id, close);
+}
+
+H5Id string_type() {
+  H5Id t = check_id(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+  check(H5Tset_size(t.get(), H5T_VARIABLE), "string size");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "string charset");
+  return t;
+}
+
+void write_string_attr(hid_t obj, const char* name, const std::string& value) {
+  H5Id type = string_type();
+  H5Id space = check_id(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
+  H5Id attr =
+      check_id(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
+  const char* p = value.c_str();
+  check(H5Awrite(attr.get(), type.get(), &p), name);
+}
+
+void write_int_attr(hid_t obj, const char* name, int64_t value) {
+  H5Id space = check_id(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
+  H5Id attr =
+      check_id(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
+  check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), name);
+}
+
+void write_floats(hid_t file, const char* name, const std::vector<float>& v, std::vector<hsize_t> dims) {
+  H5Id space =
+      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, name);
+  H5Id set =
+      check_id(H5Dcreate2(file, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               H5Dclose, name);
+  if (!v.empty()) check(H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name);
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+}  // namespace
+
+// --- writer ------------------------------------------------------------------------------------
+
+struct DatasetWriter::Handles {
+  H5Id file;
+  H5Id group;
+  H5Id images;
+};
+
+DatasetWriter::DatasetWriter(const std::string& path, int height, int width, int channels, bool force)
+    : path_(path), partial_(path + ".partial"), height_(height), width_(width), channels_(channels) {
+  quiet_hdf5();
+  if (std::filesystem::exists(path) && !force) {
+    throw UserError(path + ": already exists; pass --force to replace it");
+  }
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  h_ = std::make_unique<Handles>();
+  h_->file = H5Id(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  if (!h_->file.valid()) throw UserError(partial_ + ": cannot create the output file");
+}
+
+DatasetWriter::~DatasetWriter() {
+  if (finished_) return;
+  {
+    std::lock_guard<std::mutex> lock(hdf5_lock());
+    h_.reset();
+  }
+  std::error_code ignored;
+  std::filesystem::remove(partial_, ignored);
+}
+
+void DatasetWriter::begin_split(const std::string& name) {
+  close_split();
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  h_->group = check_id(H5Gcreate2(h_->file.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                       H5Gclose, "group " + name);
+  std::array<hsize_t, 4> dims = {0, hsize_t(height_), hsize_t(width_), hsize_t(channels_)};
+  std::array<hsize_t, 4> max = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
+  std::array<hsize_t, 4> chunk = {1, dims[1], dims[2], dims[3]};
+  H5Id space = check_id(H5Screate_simple(4, dims.data(), max.data()), H5Sclose, "images space");
+  H5Id props = check_id(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "images properties");
+  check(H5Pset_chunk(props.get(), 4, chunk.data()), "images chunking");
+  h_->images = check_id(
+      H5Dcreate2(h_->group.get(), "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
+      H5Dclose, name + "/images");
+  labels_.clear();
+  count_ = 0;
+}
+
+void DatasetWriter::append(const uint8_t* image, int32_t label) {
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  CHECK(h_->images.valid()) << "append() before begin_split()";
+  std::array<hsize_t, 4> size = {hsize_t(count_ + 1), hsize_t(height_), hsize_t(width_), hsize_t(channels_)};
+  check(H5Dset_extent(h_->images.get(), size.data()), "extending images");
+  H5Id file_space = check_id(H5Dget_space(h_->images.get()), H5Sclose, "images space");
+  std::array<hsize_t, 4> start = {hsize_t(count_), 0, 0, 0};
+  std::array<hsize_t, 4> count = {1, size[1], size[2], size[3]};
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "selecting an image");
+  H5Id memory = check_id(H5Screate_simple(4, count.data(), nullptr), H5Sclose, "image space");
+  check(H5Dwrite(h_->images.get(), H5T_NATIVE_UINT8, memory.get(), file_space.get(), H5P_DEFAULT, image),
+        "writing an image");
+  labels_.push_back(label);
+  ++count_;
+}
+
+void DatasetWriter::close_split() {
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  if (!h_->group.valid()) return;
+  hsize_t n = labels_.size();
+  H5Id space = check_id(H5Screate_simple(1, &n, nullptr), H5Sclose, "labels space");
+  H5Id set = check_id(H5Dcreate2(h_->group.get(), "labels", H5T_STD_I32LE, space.get(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      H5Dclose, "labels");
+  if (n)
+    check(H5Dwrite(set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels_.data()), "labels");
+  h_->images.reset();
+  h_->group.reset();
+}
+
+void DatasetWriter::finish(const DatasetInfo& info) {
+  close_split();
+  {
+    std::lock_guard<std::mutex> lock(hdf5_lock());
+    hid_t root = h_->file.get();
+    write_string_attr(root, "format", kDatasetFormat);
+    write_int_attr(root, "version", kDatasetVersion);
+    write_string_attr(root, "source", info.source);
+    write_string_attr(root, "created", info.created.empty() ? utc_now() : info.created);
+    write_int_attr(root, "height", height_);
+    write_int_attr(root, "width", width_);
+    write_int_attr(root, "channels", channels_);
+
+    H5Id type = string_type();
+    hsize_t k = info.classes.size();
+    H5Id space = check_id(H5Screate_simple(1, &k, nullptr), H5Sclose, "classes space");
+    H5Id set =
+        check_id(H5Dcreate2(root, "classes", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                 H5Dclose, "classes");
+    std::vector<const char*> names;
+    for (const std::string& c : info.classes) names.push_back(c.c_str());
+    if (k) check(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()), "classes");
+    const hsize_t h = height_, w = width_, c = channels_;
+    CHECK_EQ(info.mean.size(), h * w * c);
+    write_floats(root, "mean", info.mean, {h, w, c});
+    write_floats(root, "pca_eigenvalues", info.pca_eigenvalues, {c});
+    write_floats(root, "pca_eigenvectors", info.pca_eigenvectors, {c, c});
+    h_.reset();
+  }
+  std::filesystem::rename(partial_, path_);
+  finished_ = true;
+}
+
+// --- reader ------------------------------------------------------------------------------------
+
+struct DatasetReader::Handles {
+  H5Id file;
+};
+
+struct DatasetReader::Split {
+  std::string name;
+  H5Id images;
+  std::vector<int32_t> labels;
+};
+
+namespace {
+
+bool has_link(hid_t loc, const char* name) {
+  return H5Lexists(loc, name, H5P_DEFAULT) > 0;
+}
+
+std::vector<hsize_t> dims_of(hid_t set) {
+  H5Id space = check_id(H5Dget_space(set), H5Sclose, "dataspace");
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> d(rank > 0 ? rank : 0);
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+  return d;
+}
+
+std::string dims_str(const std::vector<hsize_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+DatasetReader::DatasetReader(const std::string& path) : path_(path), h_(std::make_unique<Handles>()) {
+  quiet_hdf5();
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  try {
+    open();
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    // An HDF5 call that fails on a file that opened is a damaged or truncated file.
+    throw UserError(path + ": damaged or truncated dataset file (" + e.what() + ")");
+  }
+}
+
+void DatasetReader::open() {
+  const std::string& path = path_;
+  if (!std::filesystem::exists(path)) throw UserError(path + ": no such dataset file");
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw UserError(path + ": not an HDF5 file (pack one with alexnet pack)");
+  h_->file = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!h_->file.valid()) throw UserError(path + ": cannot open the HDF5 file (truncated or damaged?)");
+  hid_t root = h_->file.get();
+  auto fail = [&](const std::string& what) -> void { throw UserError(path + ": " + what); };
+
+  auto string_attr = [&](const char* name) -> std::string {
+    if (H5Aexists(root, name) <= 0) return {};
+    H5Id attr = check_id(H5Aopen(root, name, H5P_DEFAULT), H5Aclose, name);
+    H5Id type = string_type();
+    char* value = nullptr;
+    if (H5Aread(attr.get(), type.get(), &value) < 0 || !value) return {};
+    std::string s(value);
+    H5free_memory(value);
+    return s;
+  };
+  auto int_attr = [&](const char* name) -> int64_t {
+    if (H5Aexists(root, name) <= 0) fail(std::string("missing root attribute '") + name + "'");
+    H5Id attr = check_id(H5Aopen(root, name, H5P_DEFAULT), H5Aclose, name);
+    int64_t v = 0;
+    if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0)
+      fail(std::string("root attribute '") + name + "' is not an integer");
+    return v;
+  };
+
+  if (string_attr("format") != kDatasetFormat) {
+    fail(std::string("not an alexnet dataset (its root attribute 'format' is not \"") + kDatasetFormat +
+         "\"; pack one with alexnet pack)");
+  }
+  version_ = static_cast<int>(int_attr("version"));
+  if (version_ > kDatasetVersion || version_ < 1) {
+    fail("dataset version " + std::to_string(version_) + " is not one this alexnet reads (version " +
+         std::to_string(kDatasetVersion) + " and older); upgrade alexnet or repack");
+  }
+  info_.height = static_cast<int>(int_attr("height"));
+  info_.width = static_cast<int>(int_attr("width"));
+  info_.channels = static_cast<int>(int_attr("channels"));
+  info_.source = string_attr("source");
+  info_.created = string_attr("created");
+  const hsize_t h = info_.height, w = info_.width, c = info_.channels;
+
+  auto read_floats = [&](const char* name, std::vector<hsize_t> want) {
+    if (!has_link(root, name)) fail(std::string("missing dataset /") + name);
+    H5Id set = check_id(H5Dopen2(root, name, H5P_DEFAULT), H5Dclose, name);
+    std::vector<hsize_t> d = dims_of(set.get());
+    if (d != want)
+      fail(std::string("/") + name + " has shape " + dims_str(d) + ", expected " + dims_str(want));
+    size_t n = 1;
+    for (hsize_t x : d) n *= x;
+    std::vector<float> v(n);
+    check(H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name);
+    return v;
+  };
+  info_.mean = read_floats("mean", {h, w, c});
+  info_.pca_eigenvalues = read_floats("pca_eigenvalues", {c});
+  info_.pca_eigenvectors = read_floats("pca_eigenvectors", {c, c});
+
+  if (!has_link(root, "classes")) fail("missing dataset /classes");
+  {
+    H5Id set = check_id(H5Dopen2(root, "classes", H5P_DEFAULT), H5Dclose, "classes");
+    std::vector<hsize_t> d = dims_of(set.get());
+    if (d.size() != 1) fail("/classes has shape " + dims_str(d) + ", expected [K]");
+    std::vector<char*> names(d[0]);
+    H5Id type = string_type();
+    if (d[0]) check(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()), "classes");
+    for (char* n : names) {
+      info_.classes.emplace_back(n ? n : "");
+      H5free_memory(n);
+    }
+  }
+
+  for (const char* name : {"train", "val", "test"}) {
+    if (!has_link(root, name)) continue;
+    auto s = std::make_unique<Split>();
+    s->name = name;
+    std::string images = std::string(name) + "/images", labels = std::string(name) + "/labels";
+    if (!has_link(root, images.c_str()) || !has_link(root, labels.c_str())) {
+      fail(std::string("split '") + name + "' lacks /" + images + " or /" + labels);
+    }
+    s->images = check_id(H5Dopen2(root, images.c_str(), H5P_DEFAULT), H5Dclose, images);
+    std::vector<hsize_t> d = dims_of(s->images.get());
+    if (d.size() != 4 || d[1] != h || d[2] != w || d[3] != c) {
+      fail("/" + images + " has shape " + dims_str(d) + ", expected [N, " + std::to_string(h) + ", " +
+           std::to_string(w) + ", " + std::to_string(c) + "]");
+    }
+    H5Id label_set = check_id(H5Dopen2(root, labels.c_str(), H5P_DEFAULT), H5Dclose, labels);
+    std::vector<hsize_t> ld = dims_of(label_set.get());
+    if (ld.size() != 1 || ld[0] != d[0]) {
+      fail("/" + labels + " has shape " + dims_str(ld) + ", expected [" + std::to_string(d[0]) +
+           "] (one per image)");
+    }
+    s->labels.resize(d[0]);
+    if (d[0])
+      check(H5Dread(label_set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->labels.data()),
+            labels);
+    for (size_t i = 0; i < s->labels.size(); ++i) {
+      if (s->labels[i] < 0 || s->labels[i] >= static_cast<int32_t>(info_.classes.size())) {
+        fail("/" + labels + "[" + std::to_string(i) + "] = " + std::to_string(s->labels[i]) +
+             " is outside the " + std::to_string(info_.classes.size()) + " classes");
+      }
+    }
+    splits_.push_back(std::move(s));
+  }
+  if (splits_.empty()) fail("holds no split (expected /train, /val or /test)");
+}
+
+DatasetReader::~DatasetReader() {
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  splits_.clear();
+  h_.reset();
+}
+
+bool DatasetReader::has_split(const std::string& name) const {
+  for (const auto& s : splits_)
+    if (s->name == name) return true;
+  return false;
+}
+
+const DatasetReader::Split& DatasetReader::split(const std::string& name) const {
+  for (const auto& s : splits_)
+    if (s->name == name) return *s;
+  throw UserError(path_ + ": has no split '" + name + "'");
+}
+
+int64_t DatasetReader::size(const std::string& name) const {
+  return static_cast<int64_t>(split(name).labels.size());
+}
+
+const std::vector<int32_t>& DatasetReader::labels(const std::string& name) const {
+  return split(name).labels;
+}
+
+void DatasetReader::read_image(const std::string& name, int64_t index, uint8_t* out) const {
+  const Split& s = split(name);
+  CHECK(index >= 0 && index < static_cast<int64_t>(s.labels.size())) << "image " << index << " of " << name;
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  H5Id file_space = check_id(H5Dget_space(s.images.get()), H5Sclose, "images space");
+  std::array<hsize_t, 4> start = {hsize_t(index), 0, 0, 0};
+  std::array<hsize_t, 4> count = {1, hsize_t(info_.height), hsize_t(info_.width), hsize_t(info_.channels)};
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "selecting an image");
+  H5Id memory = check_id(H5Screate_simple(4, count.data(), nullptr), H5Sclose, "image space");
+  if (H5Dread(s.images.get(), H5T_NATIVE_UINT8, memory.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
+    throw UserError(path_ + ": cannot read image " + std::to_string(index) + " of /" + name +
+                    "/images (truncated or damaged file?)");
+  }
+}
+
+}  // namespace alexnet

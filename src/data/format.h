@@ -1,0 +1,99 @@
+// The packed dataset: one HDF5 file, written once by `alexnet pack`, read by the loader.
+//
+//   /                      attrs: format = "alexnet-dataset", version = 1, source (provenance),
+//                                 created (UTC time), height, width, channels
+//   /classes               string [K]         class names, label k is classes[k]
+//   /mean                  float32 [H, W, C]  mean image of the train split, pixel scale 0..255
+//   /pca_eigenvalues       float32 [C]        of the train split's pixel covariance, descending
+//   /pca_eigenvectors      float32 [C, C]     column j is the eigenvector of eigenvalue j
+//   /<split>/images        uint8 [N, H, W, C] chunked one image per chunk
+//   /<split>/labels        int32 [N]
+//
+// Splits are "train", "val" and "test"; a file holds those its source has. The readers check the
+// format name, refuse versions newer than theirs, and check that shapes agree.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace alexnet {
+
+constexpr const char* kDatasetFormat = "alexnet-dataset";
+constexpr int kDatasetVersion = 1;
+
+struct DatasetInfo {
+  int height = 0, width = 0, channels = 0;
+  std::vector<std::string> classes;
+  std::vector<float> mean;              // [H, W, C]
+  std::vector<float> pca_eigenvalues;   // [C]
+  std::vector<float> pca_eigenvectors;  // [C, C], row-major: element (c, j) is component c of vector j
+  std::string source;
+  std::string created;
+};
+
+// HDF5's serial library is not thread-safe: every call into it holds this lock.
+std::mutex& hdf5_lock();
+
+// Writes a dataset file under `path + ".partial"` and renames it to `path` in finish(). A writer
+// destroyed before finish() removes the partial file, so an interrupted pack leaves nothing that
+// looks complete.
+class DatasetWriter {
+ public:
+  // Throws UserError when `path` exists and `force` is false.
+  DatasetWriter(const std::string& path, int height, int width, int channels, bool force);
+  ~DatasetWriter();
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+
+  // Starts a split; images are appended in order until the next begin_split() or finish().
+  void begin_split(const std::string& name);
+  void append(const uint8_t* image_hwc, int32_t label);
+  int64_t count() const { return count_; }
+  void finish(const DatasetInfo& info);
+  const std::string& partial_path() const { return partial_; }
+
+ private:
+  void close_split();
+  struct Handles;
+  std::string path_, partial_;
+  int height_, width_, channels_;
+  std::unique_ptr<Handles> h_;
+  std::vector<int32_t> labels_;
+  int64_t count_ = 0;
+  bool finished_ = false;
+};
+
+class DatasetReader {
+ public:
+  // Throws UserError naming the file and what is wrong: not HDF5, not ours, a newer version,
+  // missing datasets, or shapes that disagree.
+  explicit DatasetReader(const std::string& path);
+  ~DatasetReader();
+  DatasetReader(const DatasetReader&) = delete;
+  DatasetReader& operator=(const DatasetReader&) = delete;
+
+  const std::string& path() const { return path_; }
+  const DatasetInfo& info() const { return info_; }
+  int version() const { return version_; }
+  bool has_split(const std::string& split) const;
+  int64_t size(const std::string& split) const;
+  const std::vector<int32_t>& labels(const std::string& split) const;
+  // Copies image `index` of `split` ([H, W, C] uint8) into `out`. Safe from several threads.
+  void read_image(const std::string& split, int64_t index, uint8_t* out) const;
+
+ private:
+  struct Split;
+  void open();
+  const Split& split(const std::string& name) const;
+  std::string path_;
+  DatasetInfo info_;
+  int version_ = 0;
+  struct Handles;
+  std::unique_ptr<Handles> h_;
+  std::vector<std::unique_ptr<Split>> splits_;
+};
+
+}  // namespace alexnet
