@@ -6,5 +6,8 @@ namespace alexnet::cli {
 
 int info(int argc, char** argv);
 int pack(int argc, char** argv);
+int train(int argc, char** argv);
+int eval(int argc, char** argv);
+int time(int argc, char** argv);
 
 }  // namespace alexnet::cli

@@ -20,6 +20,9 @@ constexpr const char* kUsage =
     "usage: alexnet <command> [options]\n"
     "\n"
     "commands:\n"
+    "  train     train a network on a packed dataset (alexnet train --help)\n"
+    "  eval      evaluate a checkpoint: top-1/top-5 error, centre crop or ten views\n"
+    "  time      per-layer forward/backward time on each tower, and each exchange's\n"
     "  info      print a placed network's layers, shapes, parameters, MACs and exchanges\n"
     "  pack      pack images (Fashion-MNIST, CIFAR-10, an image folder tree) into an HDF5 dataset\n"
     "  version   print the version, the backends this build has and the devices visible now\n"
@@ -55,6 +58,9 @@ int main(int argc, char** argv) {
     }
     if (command == "info") return alexnet::cli::info(argc - 1, argv + 1);
     if (command == "pack") return alexnet::cli::pack(argc - 1, argv + 1);
+    if (command == "train") return alexnet::cli::train(argc - 1, argv + 1);
+    if (command == "eval") return alexnet::cli::eval(argc - 1, argv + 1);
+    if (command == "time") return alexnet::cli::time(argc - 1, argv + 1);
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
     return 2;
   } catch (const alexnet::UserError& e) {

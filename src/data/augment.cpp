@@ -59,11 +59,12 @@ void lighting_offset(const DatasetInfo& info, const float* alpha, float* offset)
     offset[i] = 0;
     for (int j = 0; j < c && j < 3; ++j)
       offset[i] += info.pca_eigenvectors[i * c + j] * alpha[j] * info.pca_eigenvalues[j];
+    offset[i] *= 255.0f;
   }
 }
 
 void crop_image(const uint8_t* image, const float* mean, int height, int width, int channels,
-                const CropDraw& d, int crop, const float* offset, float* out) {
+                const CropDraw& d, int crop, const float* offset, float* out, float scale) {
   // Two passes per row: the crop's run of crop * channels bytes minus the mean, which is
   // contiguous and vectorises; then the split into channel planes, mirrored when flipped.
   const int64_t plane = static_cast<int64_t>(crop) * crop;
@@ -71,13 +72,13 @@ void crop_image(const uint8_t* image, const float* mean, int height, int width, 
   thread_local std::vector<float> row;
   row.resize(run);
   float shift[4] = {0, 0, 0, 0};
-  for (int c = 0; c < channels && c < 4; ++c) shift[c] = offset ? offset[c] : 0.0f;
+  for (int c = 0; c < channels && c < 4; ++c) shift[c] = (offset ? offset[c] : 0.0f) * scale;
   for (int y = 0; y < crop; ++y) {
     const int64_t at = (static_cast<int64_t>(d.top + y) * width + d.left) * channels;
     const uint8_t* src = image + at;
     const float* m = mean + at;
     float* r = row.data();
-    for (int k = 0; k < run; ++k) r[k] = static_cast<float>(src[k]) - m[k];
+    for (int k = 0; k < run; ++k) r[k] = (static_cast<float>(src[k]) - m[k]) * scale;
     float* dst = out + static_cast<int64_t>(y) * crop;
     if (channels == 3) {
       float *o0 = dst, *o1 = dst + plane, *o2 = dst + 2 * plane;
@@ -90,7 +91,7 @@ void crop_image(const uint8_t* image, const float* mean, int height, int width, 
     } else {
       for (int c = 0; c < channels; ++c) {
         float* o = dst + c * plane;
-        const float s = c < 4 ? shift[c] : (offset ? offset[c] : 0.0f);
+        const float s = c < 4 ? shift[c] : (offset ? offset[c] * scale : 0.0f);
         for (int x = 0; x < crop; ++x) o[x] = r[(d.flip ? crop - 1 - x : x) * channels + c] + s;
       }
     }

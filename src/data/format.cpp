@@ -7,93 +7,13 @@
 #include <filesystem>
 
 #include "core/errors.h"
+#include "core/hdf5.h"
 
 namespace alexnet {
 
-std::mutex& hdf5_lock() {
-  static std::mutex lock;
-  return lock;
-}
+using namespace h5;
 
 namespace {
-
-// One move-only owner per HDF5 identifier, closed with the function that matches its kind.
-class H5Id {
- public:
-  H5Id() = default;
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Id() { reset(); }
-  H5Id(H5Id&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
-  H5Id& operator=(H5Id&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = o.id_;
-      close_ = o.close_;
-      o.id_ = -1;
-    }
-    return *this;
-  }
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
-    id_ = -1;
-  }
-
- private:
-  hid_t id_ = -1;
-  herr_t (*close_)(hid_t) = nullptr;
-};
-
-// Our messages replace HDF5's own error stack printout.
-void quiet_hdf5() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
-}
-
-void check(herr_t status, const std::string& what) {
-  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
-}
-
-H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
-  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
-  return H5Id(id, close);
-}
-
-H5Id string_type() {
-  H5Id t = check_id(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-  check(H5Tset_size(t.get(), H5T_VARIABLE), "string size");
-  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "string charset");
-  return t;
-}
-
-void write_string_attr(hid_t obj, const char* name, const std::string& value) {
-  H5Id type = string_type();
-  H5Id space = check_id(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
-  H5Id attr =
-      check_id(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
-  const char* p = value.c_str();
-  check(H5Awrite(attr.get(), type.get(), &p), name);
-}
-
-void write_int_attr(hid_t obj, const char* name, int64_t value) {
-  H5Id space = check_id(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
-  H5Id attr =
-      check_id(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
-  check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), name);
-}
-
-void write_floats(hid_t file, const char* name, const std::vector<float>& v, std::vector<hsize_t> dims) {
-  H5Id space =
-      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, name);
-  H5Id set =
-      check_id(H5Dcreate2(file, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-               H5Dclose, name);
-  if (!v.empty()) check(H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name);
-}
 
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
@@ -227,28 +147,6 @@ struct DatasetReader::Split {
   H5Id images;
   std::vector<int32_t> labels;
 };
-
-namespace {
-
-bool has_link(hid_t loc, const char* name) {
-  return H5Lexists(loc, name, H5P_DEFAULT) > 0;
-}
-
-std::vector<hsize_t> dims_of(hid_t set) {
-  H5Id space = check_id(H5Dget_space(set), H5Sclose, "dataspace");
-  int rank = H5Sget_simple_extent_ndims(space.get());
-  std::vector<hsize_t> d(rank > 0 ? rank : 0);
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
-  return d;
-}
-
-std::string dims_str(const std::vector<hsize_t>& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-}  // namespace
 
 DatasetReader::DatasetReader(const std::string& path) : path_(path), h_(std::make_unique<Handles>()) {
   quiet_hdf5();

@@ -4,7 +4,8 @@
 //                                 created (UTC time), height, width, channels
 //   /classes               string [K]         class names, label k is classes[k]
 //   /mean                  float32 [H, W, C]  mean image of the train split, pixel scale 0..255
-//   /pca_eigenvalues       float32 [C]        of the train split's pixel covariance, descending
+//   /pca_eigenvalues       float32 [C]        of the train split's pixel covariance, pixel values
+//                                             on the 0-1 scale, descending
 //   /pca_eigenvectors      float32 [C, C]     column j is the eigenvector of eigenvalue j
 //   /<split>/images        uint8 [N, H, W, C] chunked one image per chunk
 //   /<split>/labels        int32 [N]
@@ -18,6 +19,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "core/hdf5.h"
 
 namespace alexnet {
 
@@ -33,9 +36,6 @@ struct DatasetInfo {
   std::string source;
   std::string created;
 };
-
-// HDF5's serial library is not thread-safe: every call into it holds this lock.
-std::mutex& hdf5_lock();
 
 // Writes a dataset file under `path + ".partial"` and renames it to `path` in finish(). A writer
 // destroyed before finish() removes the partial file, so an interrupted pack leaves nothing that

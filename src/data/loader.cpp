@@ -175,14 +175,15 @@ void Loader::fill(Slot& slot, int64_t ticket) {
       float offset[3] = {0, 0, 0};
       if (c_.lighting_std > 0) lighting_offset(info, d.alpha, offset);
       crop_image(image.data(), info.mean.data(), info.height, info.width, info.channels, d, c_.crop, offset,
-                 dst);
+                 dst, c_.input_scale);
     } else if (c_.mode == ViewMode::kCentre) {
       crop_image(image.data(), info.mean.data(), info.height, info.width, info.channels,
-                 centre_view(info.height, info.width, c_.crop), c_.crop, nullptr, dst);
+                 centre_view(info.height, info.width, c_.crop), c_.crop, nullptr, dst, c_.input_scale);
     } else {
       for (int v = 0; v < 10; ++v) {
         crop_image(image.data(), info.mean.data(), info.height, info.width, info.channels,
-                   ten_view(v, info.height, info.width, c_.crop), c_.crop, nullptr, dst + v * view_floats);
+                   ten_view(v, info.height, info.width, c_.crop), c_.crop, nullptr, dst + v * view_floats,
+                   c_.input_scale);
       }
     }
   }

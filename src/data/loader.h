@@ -30,6 +30,7 @@ struct LoaderConfig {
   int crop = 227;
   ViewMode mode = ViewMode::kTrain;
   float lighting_std = 0.1f;  // the paper's 0.1; 0 turns lighting off
+  float input_scale = 1.0f;   // multiplies the mean-subtracted pixels (the network file's input_scale)
   uint64_t seed = 0;
   int threads = 2;
   int prefetch = 4;       // batches built ahead of the consumer

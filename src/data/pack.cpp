@@ -119,7 +119,8 @@ class Statistics {
     for (int c = 0; c < channels_; ++c)
       for (int d = 0; d < channels_; ++d)
         cov[c * channels_ + d] =
-            cross_sum_[c * channels_ + d] / pixels - channel_sum_[c] / pixels * (channel_sum_[d] / pixels);
+            (cross_sum_[c * channels_ + d] / pixels - channel_sum_[c] / pixels * (channel_sum_[d] / pixels)) /
+            (255.0 * 255.0);  // pixel values on the 0-1 scale
     symmetric_eigen(cov, channels_, info.pca_eigenvalues, info.pca_eigenvectors);
     for (float& v : info.pca_eigenvalues) v = std::max(v, 0.0f);  // rounding can leave -1e-13
   }

@@ -1,14 +1,17 @@
-// CPU reference convolution: per image and group, im2col then one sgemm.
+// CPU reference convolution: per group and chunk of images, im2col then one sgemm.
 //
-//   forward   y_g  = W_g [Og, Cg*k*k] x col_g [Cg*k*k, Ho*Wo] + b_g
+//   forward   y_g  = W_g [Og, Cg*k*k] x col_g [Cg*k*k, images * Ho*Wo] + b_g
 //   backward  dW_g += dy_g x col_g^T,  db += sum over pixels of dy,
 //             dcol_g = W_g^T x dy_g, then col2im adds dcol back into dx.
-// The column buffer holds one image-group at a time and is rebuilt in backward rather than kept
-// for the whole batch (conv1 at batch 128 would need 560 MB of columns).
+// A chunk holds enough images for a few thousand GEMM columns (small maps such as 13x13 or 6x6
+// make one image's GEMM too thin to run near sgemm's speed), and at most 64 MB of columns; the
+// columns are rebuilt in backward rather than kept for the whole batch (conv1 at batch 128 would
+// need 560 MB).
 #include "layers/conv.h"
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -32,24 +35,28 @@ struct Geometry {
   int cols() const { return out_height * out_width; }
 };
 
-// col[(c*k + i)*k + j][oh*Wo + ow] = x[c][oh*s - p + i][ow*s - p + j], zero outside the image.
-void im2col(const float* x, const Geometry& g, float* col) {
+// For `images` images `image_stride` floats apart, column block i of col (row stride ld) is
+//   col[(c*k + i)*k + j][i * Ho*Wo + oh*Wo + ow] = x_i[c][oh*s - p + i][ow*s - p + j],
+// zero outside the image.
+void im2col(const float* x, int64_t image_stride, int images, const Geometry& g, float* col, int64_t ld) {
 #pragma omp parallel for schedule(static)
   for (int row = 0; row < g.rows(); ++row) {
     int c = row / (g.kernel * g.kernel), i = row / g.kernel % g.kernel, j = row % g.kernel;
-    const float* plane = x + static_cast<int64_t>(c) * g.height * g.width;
-    float* out = col + static_cast<int64_t>(row) * g.cols();
-    for (int oh = 0; oh < g.out_height; ++oh) {
-      int ih = oh * g.stride - g.pad + i;
-      float* line = out + oh * g.out_width;
-      if (ih < 0 || ih >= g.height) {
-        std::memset(line, 0, sizeof(float) * g.out_width);
-        continue;
-      }
-      const float* in = plane + ih * g.width;
-      for (int ow = 0; ow < g.out_width; ++ow) {
-        int iw = ow * g.stride - g.pad + j;
-        line[ow] = (iw >= 0 && iw < g.width) ? in[iw] : 0.0f;
+    for (int n = 0; n < images; ++n) {
+      const float* plane = x + n * image_stride + static_cast<int64_t>(c) * g.height * g.width;
+      float* out = col + static_cast<int64_t>(row) * ld + static_cast<int64_t>(n) * g.cols();
+      for (int oh = 0; oh < g.out_height; ++oh) {
+        int ih = oh * g.stride - g.pad + i;
+        float* line = out + oh * g.out_width;
+        if (ih < 0 || ih >= g.height) {
+          std::memset(line, 0, sizeof(float) * g.out_width);
+          continue;
+        }
+        const float* in = plane + ih * g.width;
+        for (int ow = 0; ow < g.out_width; ++ow) {
+          int iw = ow * g.stride - g.pad + j;
+          line[ow] = (iw >= 0 && iw < g.width) ? in[iw] : 0.0f;
+        }
       }
     }
   }
@@ -57,24 +64,55 @@ void im2col(const float* x, const Geometry& g, float* col) {
 
 // The adjoint of im2col: each column entry is added back to the pixel it came from. Threads
 // split by input channel, whose planes are disjoint.
-void col2im_add(const float* col, const Geometry& g, float* dx) {
+void col2im_add(const float* col, int64_t ld, int images, const Geometry& g, float* dx,
+                int64_t image_stride) {
   int kk = g.kernel * g.kernel;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.channels; ++c) {
-    float* plane = dx + static_cast<int64_t>(c) * g.height * g.width;
-    for (int r = 0; r < kk; ++r) {
-      int i = r / g.kernel, j = r % g.kernel;
-      const float* in = col + static_cast<int64_t>(c * kk + r) * g.cols();
-      for (int oh = 0; oh < g.out_height; ++oh) {
-        int ih = oh * g.stride - g.pad + i;
-        if (ih < 0 || ih >= g.height) continue;
-        float* line = plane + ih * g.width;
-        const float* src = in + oh * g.out_width;
-        for (int ow = 0; ow < g.out_width; ++ow) {
-          int iw = ow * g.stride - g.pad + j;
-          if (iw >= 0 && iw < g.width) line[iw] += src[ow];
+    for (int n = 0; n < images; ++n) {
+      float* plane = dx + n * image_stride + static_cast<int64_t>(c) * g.height * g.width;
+      for (int r = 0; r < kk; ++r) {
+        int i = r / g.kernel, j = r % g.kernel;
+        const float* in = col + static_cast<int64_t>(c * kk + r) * ld + static_cast<int64_t>(n) * g.cols();
+        for (int oh = 0; oh < g.out_height; ++oh) {
+          int ih = oh * g.stride - g.pad + i;
+          if (ih < 0 || ih >= g.height) continue;
+          float* line = plane + ih * g.width;
+          const float* src = in + oh * g.out_width;
+          for (int ow = 0; ow < g.out_width; ++ow) {
+            int iw = ow * g.stride - g.pad + j;
+            if (iw >= 0 && iw < g.width) line[iw] += src[ow];
+          }
         }
       }
+    }
+  }
+}
+
+// Images per GEMM: a few thousand columns, and at most 64 MB of columns.
+int images_per_chunk(const Geometry& g, int64_t batch) {
+  int64_t by_width = std::max<int64_t>(1, 4096 / g.cols());
+  int64_t by_memory = std::max<int64_t>(1, (int64_t(16) << 20) / (int64_t(g.rows()) * g.cols()));
+  return static_cast<int>(std::min({batch, by_width, by_memory}));
+}
+
+// Between an NCHW tensor's group (og channels of `images` images) and the GEMM's [og, images * pixels].
+void gather_group(const float* y, int64_t image_stride, int images, int og, int pixels, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < og; ++o)
+    for (int n = 0; n < images; ++n)
+      std::memcpy(out + (int64_t(o) * images + n) * pixels, y + n * image_stride + int64_t(o) * pixels,
+                  sizeof(float) * pixels);
+}
+void scatter_group(const float* in, int images, int og, int pixels, const float* bias, float* y,
+                   int64_t image_stride) {
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < og; ++o) {
+    const float b = bias ? bias[o] : 0.0f;
+    for (int n = 0; n < images; ++n) {
+      const float* src = in + (int64_t(o) * images + n) * pixels;
+      float* dst = y + n * image_stride + int64_t(o) * pixels;
+      for (int p = 0; p < pixels; ++p) dst[p] = src[p] + b;
     }
   }
 }
@@ -113,23 +151,28 @@ class ConvCpu final : public Layer {
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
-    Geometry g = geometry(x.shape, y.shape);
-    int og = c_.out_channels / c_.groups;
-    const float* w = param(0).data;
-    for (int64_t n = 0; n < x.shape[0]; ++n) {
+    const Geometry g = geometry(x.shape, y.shape);
+    const int og = c_.out_channels / c_.groups;
+    const int64_t batch = x.shape[0];
+    const int chunk = images_per_chunk(g, batch);
+    for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
+      const int nb = static_cast<int>(std::min<int64_t>(chunk, batch - n0));
+      const int64_t ld = int64_t(nb) * g.cols();
       for (int grp = 0; grp < c_.groups; ++grp) {
-        im2col(input_group(x.data, x.shape, n, grp), g, col(g));
-        float* out = output_group(y.data, y.shape, n, grp);
-        blas::gemm(false, false, og, g.cols(), g.rows(), 1.0f, w + static_cast<int64_t>(grp) * og * g.rows(),
-                   g.rows(), col(g), g.cols(), 0.0f, out, g.cols());
-        if (c_.bias) add_bias(param(1).data + grp * og, og, g.cols(), out);
+        im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g,
+               buffer(col_, g.rows() * ld), ld);
+        blas::gemm(false, false, og, static_cast<int>(ld), g.rows(), 1.0f,
+                   param(0).data + static_cast<int64_t>(grp) * og * g.rows(), g.rows(), col_.data(),
+                   static_cast<int>(ld), 0.0f, buffer(out_, og * ld), static_cast<int>(ld));
+        scatter_group(out_.data(), nb, og, g.cols(), c_.bias ? param(1).data + grp * og : nullptr,
+                      output_group(y.data, y.shape, n0, grp), y.shape.item_numel());
       }
     }
   }
 
   void backward(const Pass& pass, ConstView x, ConstView y, ConstView dy, View dx) override {
-    Geometry g = geometry(x.shape, dy.shape);
-    int og = c_.out_channels / c_.groups;
+    const Geometry g = geometry(x.shape, dy.shape);
+    const int og = c_.out_channels / c_.groups;
     const float* w = param(0).data;
     float* dw = grad(0).data;
     float* db = c_.bias ? grad(1).data : nullptr;
@@ -138,19 +181,25 @@ class ConvCpu final : public Layer {
       if (db) std::memset(db, 0, sizeof(float) * grad(1).numel());
     }
     if (!dx.empty()) std::memset(dx.data, 0, sizeof(float) * dx.numel());
-    dcol_.resize(static_cast<size_t>(g.rows()) * g.cols());
-    for (int64_t n = 0; n < x.shape[0]; ++n) {
+    const int64_t batch = x.shape[0];
+    const int chunk = images_per_chunk(g, batch);
+    for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
+      const int nb = static_cast<int>(std::min<int64_t>(chunk, batch - n0));
+      const int64_t ld = int64_t(nb) * g.cols();
       for (int grp = 0; grp < c_.groups; ++grp) {
-        const float* dout = output_group(dy.data, dy.shape, n, grp);
         const float* w_g = w + static_cast<int64_t>(grp) * og * g.rows();
-        im2col(input_group(x.data, x.shape, n, grp), g, col(g));
-        blas::gemm(false, true, og, g.rows(), g.cols(), 1.0f, dout, g.cols(), col(g), g.cols(), 1.0f,
-                   dw + static_cast<int64_t>(grp) * og * g.rows(), g.rows());
-        if (db) sum_bias(dout, og, g.cols(), db + grp * og);
+        gather_group(output_group(dy.data, dy.shape, n0, grp), dy.shape.item_numel(), nb, og, g.cols(),
+                     buffer(out_, og * ld));
+        im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g,
+               buffer(col_, g.rows() * ld), ld);
+        blas::gemm(false, true, og, g.rows(), static_cast<int>(ld), 1.0f, out_.data(), static_cast<int>(ld),
+                   col_.data(), static_cast<int>(ld), 1.0f, dw + static_cast<int64_t>(grp) * og * g.rows(),
+                   g.rows());
+        if (db) sum_bias(out_.data(), og, static_cast<int>(ld), db + grp * og);
         if (dx.empty()) continue;
-        blas::gemm(true, false, g.rows(), g.cols(), og, 1.0f, w_g, g.rows(), dout, g.cols(), 0.0f,
-                   dcol_.data(), g.cols());
-        col2im_add(dcol_.data(), g, input_group(dx.data, dx.shape, n, grp));
+        blas::gemm(true, false, g.rows(), static_cast<int>(ld), og, 1.0f, w_g, g.rows(), out_.data(),
+                   static_cast<int>(ld), 0.0f, buffer(dcol_, g.rows() * ld), static_cast<int>(ld));
+        col2im_add(dcol_.data(), ld, nb, g, input_group(dx.data, dx.shape, n0, grp), dx.shape.item_numel());
       }
     }
   }
@@ -179,13 +228,9 @@ class ConvCpu final : public Layer {
   T* output_group(T* y, const Shape& s, int64_t n, int grp) const {
     return group_at(y, s, n, grp, c_.out_channels / c_.groups);
   }
-  float* col(const Geometry& g) {
-    col_.resize(static_cast<size_t>(g.rows()) * g.cols());
-    return col_.data();
-  }
-  static void add_bias(const float* b, int channels, int pixels, float* out) {
-    for (int c = 0; c < channels; ++c)
-      for (int p = 0; p < pixels; ++p) out[static_cast<int64_t>(c) * pixels + p] += b[c];
+  static float* buffer(std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(size);
+    return v.data();
   }
   static void sum_bias(const float* dout, int channels, int pixels, float* db) {
     for (int c = 0; c < channels; ++c) {
@@ -196,7 +241,8 @@ class ConvCpu final : public Layer {
   }
 
   ConvConfig c_;
-  std::vector<float> col_;
+  std::vector<float> col_;  // columns of one chunk and group
+  std::vector<float> out_;  // the GEMM's [og, images * pixels] output, or dy gathered the same way
   std::vector<float> dcol_;
 };
 

@@ -16,6 +16,16 @@ namespace alexnet {
 
 namespace {
 
+// s^-beta. The paper's beta = 0.75 is 1 / (sqrt(s) * sqrt(sqrt(s))), which vectorises and is
+// several times faster than pow(); other betas take exp(-beta log s).
+inline float pow_neg(float s, float beta) {
+  if (beta == 0.75f) {
+    float r = std::sqrt(s);
+    return 1.0f / (r * std::sqrt(r));
+  }
+  return std::exp(-beta * std::log(s));
+}
+
 class LrnCpu final : public Layer {
  public:
   LrnCpu(const LrnConfig& config, Device device) : Layer(device), c_(config) {}
@@ -44,7 +54,7 @@ class LrnCpu final : public Layer {
       window_sums(a, a, channels, plane, before, after, s);
       for (int64_t i = 0; i < channels * plane; ++i) {
         s[i] = c_.k + c_.alpha * s[i];
-        b[i] = a[i] * std::pow(s[i], -c_.beta);
+        b[i] = a[i] * pow_neg(s[i], c_.beta);
       }
     }
   }
@@ -64,7 +74,7 @@ class LrnCpu final : public Layer {
       window_sums(ratio.data(), nullptr, channels, plane, after, before, ratio_sum.data());
       float* d = dx.data + base;
       for (int64_t i = 0; i < channels * plane; ++i) {
-        d[i] = g[i] * std::pow(s[i], -c_.beta) - 2.0f * c_.alpha * c_.beta * a[i] * ratio_sum[i];
+        d[i] = g[i] * pow_neg(s[i], c_.beta) - 2.0f * c_.alpha * c_.beta * a[i] * ratio_sum[i];
       }
     }
   }

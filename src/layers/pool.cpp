@@ -3,6 +3,7 @@
 // never wins: padded positions are skipped rather than read as zeros.
 #include "layers/pool.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -42,18 +43,19 @@ class MaxPoolCpu final : public Layer {
       float* out = y.data + p * oh * ow;
       int32_t* arg = argmax_.data() + p * oh * ow;
       for (int i = 0; i < oh; ++i) {
+        // The window clipped to the image: padding never wins.
+        const int h0 = std::max(i * c_.stride - c_.pad, 0),
+                  h1 = std::min(i * c_.stride - c_.pad + c_.kernel, h);
         for (int j = 0; j < ow; ++j) {
-          float best = -std::numeric_limits<float>::infinity();
-          int32_t best_at = -1;
-          for (int ki = 0; ki < c_.kernel; ++ki) {
-            int ih = i * c_.stride - c_.pad + ki;
-            if (ih < 0 || ih >= h) continue;
-            for (int kj = 0; kj < c_.kernel; ++kj) {
-              int iw = j * c_.stride - c_.pad + kj;
-              if (iw < 0 || iw >= w) continue;
-              float v = in[ih * w + iw];
-              if (v > best || best_at < 0) {
-                best = v;
+          const int w0 = std::max(j * c_.stride - c_.pad, 0),
+                    w1 = std::min(j * c_.stride - c_.pad + c_.kernel, w);
+          int32_t best_at = h0 * w + w0;
+          float best = in[best_at];
+          for (int ih = h0; ih < h1; ++ih) {
+            const float* row = in + ih * w;
+            for (int iw = w0; iw < w1; ++iw) {
+              if (row[iw] > best) {  // strict: the first maximum in row-major order wins
+                best = row[iw];
                 best_at = ih * w + iw;
               }
             }

@@ -27,6 +27,17 @@ struct Net::NodeState {
   std::array<Tensor, 2> staging;  // exchanges: the communicator's rank-major buffer
 };
 
+// Timing events around one node on each tower.
+struct Net::Stopwatch {
+  std::array<std::unique_ptr<Event>, 2> start, end;
+  Stopwatch(const std::vector<std::unique_ptr<TowerState>>& towers) {
+    for (size_t t = 0; t < towers.size(); ++t) {
+      start[t] = std::make_unique<Event>(towers[t]->device, true);
+      end[t] = std::make_unique<Event>(towers[t]->device, true);
+    }
+  }
+};
+
 namespace {
 
 std::unique_ptr<Layer> make_tower_layer(LayerKind kind, const TowerWork& w, Device device) {
@@ -142,6 +153,19 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch)
 
 Net::~Net() = default;
 
+void Net::set_profiling(bool on) {
+  profiling_ = on;
+  timing_.assign(plan_.nodes.size(), NodeTiming{});
+  stopwatches_.clear();
+  if (!on) return;
+  for (size_t i = 0; i < plan_.nodes.size(); ++i)
+    stopwatches_.push_back(std::make_unique<Stopwatch>(towers_));
+}
+
+void Net::synchronize() const {
+  for (const auto& t : towers_) t->stream.synchronize();
+}
+
 Device Net::device(int tower) const {
   return towers_.at(tower)->device;
 }
@@ -198,31 +222,42 @@ const LogicalParam& Net::find_param(const std::string& name) const {
   throw UserError("no parameter named '" + name + "' in " + plan_.net.path);
 }
 
-std::vector<float> Net::read_param(const std::string& name, bool gradient) const {
+std::vector<float> Net::gather(const std::string& name, const std::vector<ConstView>& flat) const {
   const LogicalParam& lp = find_param(name);
-  size_t i = &lp - plan_.params.data();
+  const size_t i = &lp - plan_.params.data();
   std::vector<float> out(lp.shape.numel());
   for (int t = 0; t < plan_.towers; ++t) {
     if (!lp.count[t]) continue;
-    const Tensor& flat = gradient ? towers_[t]->grads : towers_[t]->params;
-    copy(ConstView{flat.data() + param_flat_offset_[i][t], {lp.count[t]}, flat.device()},
+    copy(ConstView{flat[t].data + param_flat_offset_[i][t], {lp.count[t]}, flat[t].device},
          View{out.data() + lp.offset[t], {lp.count[t]}, Device::cpu()});
   }
   return out;
 }
 
-void Net::write_param(const std::string& name, const std::vector<float>& values) {
+void Net::scatter(const std::string& name, const std::vector<float>& values,
+                  const std::vector<View>& flat) const {
   const LogicalParam& lp = find_param(name);
-  size_t i = &lp - plan_.params.data();
+  const size_t i = &lp - plan_.params.data();
   if (static_cast<int64_t>(values.size()) != lp.shape.numel()) {
     throw UserError(name + ": got " + std::to_string(values.size()) + " values for shape " + lp.shape.str());
   }
   for (int t = 0; t < plan_.towers; ++t) {
     if (!lp.count[t]) continue;
-    Tensor& flat = towers_[t]->params;
     copy(ConstView{values.data() + lp.offset[t], {lp.count[t]}, Device::cpu()},
-         View{flat.data() + param_flat_offset_[i][t], {lp.count[t]}, flat.device()});
+         View{flat[t].data + param_flat_offset_[i][t], {lp.count[t]}, flat[t].device});
   }
+}
+
+std::vector<float> Net::read_param(const std::string& name, bool gradient) const {
+  std::vector<ConstView> flat;
+  for (const auto& t : towers_) flat.push_back(gradient ? t->grads.view() : t->params.view());
+  return gather(name, flat);
+}
+
+void Net::write_param(const std::string& name, const std::vector<float>& values) {
+  std::vector<View> flat;
+  for (auto& t : towers_) flat.push_back(t->params.view());
+  scatter(name, values, flat);
 }
 
 std::vector<float> Net::activation(const std::string& name) const {
@@ -257,7 +292,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.kind == PlanNode::Kind::kExchange) {
-      exchange_forward(i);
+      time_all(i, true, [&] { exchange_forward(i); });
       continue;
     }
     for (int t = 0; t < plan_.towers; ++t) {
@@ -265,7 +300,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
       Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, labels_.data()};
       ConstView x = node_input(i, t);
       x.shape = batched(node.tower[t].in);
-      nodes_[i]->layers[t]->forward(pass, x, nodes_[i]->out[t].view());
+      time_one(i, t, true, [&] { nodes_[i]->layers[t]->forward(pass, x, nodes_[i]->out[t].view()); });
     }
   }
   int t = plan_.nodes[loss_node_].tower[0].active ? 0 : 1;
@@ -276,7 +311,7 @@ void Net::backward(const StepContext& ctx) {
   for (size_t i = plan_.nodes.size(); i-- > 0;) {
     const PlanNode& node = plan_.nodes[i];
     if (node.kind == PlanNode::Kind::kExchange) {
-      exchange_backward(i);
+      time_all(i, false, [&] { exchange_backward(i); });
       continue;
     }
     for (int t = 0; t < plan_.towers; ++t) {
@@ -287,8 +322,41 @@ void Net::backward(const StepContext& ctx) {
       View dx = node_input_grad(i, t);
       if (!dx.empty()) dx.shape = x.shape;
       ConstView dy = static_cast<int>(i) == loss_node_ ? ConstView{} : nodes_[i]->out_grad[t].cview();
-      nodes_[i]->layers[t]->backward(pass, x, nodes_[i]->out[t].view(), dy, dx);
+      time_one(i, t, false,
+               [&] { nodes_[i]->layers[t]->backward(pass, x, nodes_[i]->out[t].view(), dy, dx); });
     }
+  }
+}
+
+template <typename F>
+void Net::time_one(size_t node, int tower, bool forward, F&& work) {
+  if (!profiling_) {
+    work();
+    return;
+  }
+  Stopwatch& w = *stopwatches_[node];
+  w.start[tower]->record(towers_[tower]->stream);
+  work();
+  w.end[tower]->record(towers_[tower]->stream);
+  w.end[tower]->synchronize();
+  double ms = w.end[tower]->elapsed_ms_since(*w.start[tower]);
+  (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[tower] = ms;
+}
+
+template <typename F>
+void Net::time_all(size_t node, bool forward, F&& work) {
+  if (!profiling_) {
+    work();
+    return;
+  }
+  Stopwatch& w = *stopwatches_[node];
+  for (int t = 0; t < plan_.towers; ++t) w.start[t]->record(towers_[t]->stream);
+  work();
+  for (int t = 0; t < plan_.towers; ++t) {
+    w.end[t]->record(towers_[t]->stream);
+    w.end[t]->synchronize();
+    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
+        w.end[t]->elapsed_ms_since(*w.start[t]);
   }
 }
 

@@ -20,6 +20,13 @@
 
 namespace alexnet {
 
+// Per node and tower, the milliseconds of the last profiled forward and backward (an exchange's
+// time is its collective's, seen from each tower's stream).
+struct NodeTiming {
+  std::array<double, 2> forward_ms{0, 0};
+  std::array<double, 2> backward_ms{0, 0};
+};
+
 struct StepContext {
   bool training = true;
   uint64_t seed = 0;  // keys dropout masks
@@ -50,6 +57,13 @@ class Net {
   // Gradients of the last forward's loss into the flat gradient buffers.
   void backward(const StepContext& ctx);
 
+  // With profiling on, forward() and backward() time every node on every tower (which waits for
+  // each node to finish: a profiled step is slower than a plain one).
+  void set_profiling(bool on);
+  const std::vector<NodeTiming>& timing() const { return timing_; }
+  // Waits for all work queued on the towers' streams.
+  void synchronize() const;
+
   // Flat buffers of tower t; the logical parameters are slices of them.
   View params(int tower);
   View grads(int tower);
@@ -57,6 +71,10 @@ class Net {
   // Host copies of logical tensors, assembled from the towers' slices.
   std::vector<float> read_param(const std::string& name, bool gradient = false) const;
   void write_param(const std::string& name, const std::vector<float>& values);
+  // The same for any per-tower buffers laid out like the parameters (e.g. SGD's velocity).
+  std::vector<float> gather(const std::string& name, const std::vector<ConstView>& flat) const;
+  void scatter(const std::string& name, const std::vector<float>& values,
+               const std::vector<View>& flat) const;
   // The logical output of node `name` in the last forward, [batch, item...] in logical channel
   // order. For the loss node: the class probabilities.
   std::vector<float> activation(const std::string& name) const;
@@ -68,6 +86,10 @@ class Net {
   Shape batched(const Shape& item) const;
   ConstView node_input(size_t node, int tower) const;
   View node_input_grad(size_t node, int tower);
+  template <typename F>
+  void time_one(size_t node, int tower, bool forward, F&& work);
+  template <typename F>
+  void time_all(size_t node, bool forward, F&& work);
   void exchange_forward(size_t node);
   void exchange_backward(size_t node);
 
@@ -79,6 +101,10 @@ class Net {
   std::vector<std::array<int64_t, 2>> param_flat_offset_;  // per logical param, per tower
   std::vector<int32_t> labels_;
   int loss_node_ = -1;
+  bool profiling_ = false;
+  std::vector<NodeTiming> timing_;
+  struct Stopwatch;
+  std::vector<std::unique_ptr<Stopwatch>> stopwatches_;  // per node, when profiling
 };
 
 }  // namespace alexnet

@@ -287,9 +287,10 @@ NetworkSpec parse_network(const std::string& text, const std::string& origin) {
   const toml::table* header = root["net"].as_table();
   if (!header) top.fail(root.get("net"), "missing table [net]");
   Reader h(origin, *header, "[net]");
-  h.only({"name", "input", "classes"});
+  h.only({"name", "input", "classes", "input_scale"});
   net.name = h.string("name");
   net.classes = h.integer("classes", 1000, 1);
+  net.input_scale = h.number("input_scale", 1.0f, 1e-30f);
   const toml::node* input = header->get("input");
   if (!input) h.fail(nullptr, "missing key 'input' (expected [channels, height, width])");
   const toml::array* dims = input->as_array();

@@ -4,6 +4,7 @@
 //   name = "alexnet"
 //   input = [3, 227, 227]        # channels, height, width (the data may override them)
 //   classes = 1000               # the data may override it
+//   input_scale = 1.0            # multiplies mean-subtracted pixels (default 1, the paper's)
 //
 //   [[layers]]
 //   name = "conv1"
@@ -63,6 +64,9 @@ struct NetworkSpec {
   std::string path;  // the file it came from
   int channels = 3, height = 227, width = 227;
   int classes = 1000;
+  // What the loader multiplies mean-subtracted pixels (0-255 scale) by before the first layer.
+  // The paper feeds them as they are (1); small nets initialised for unit inputs want ~1/std.
+  float input_scale = 1.0f;
   std::vector<LayerSpec> layers;  // in execution order, data first
 
   const LayerSpec* find(const std::string& layer_name) const;

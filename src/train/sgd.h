@@ -31,6 +31,7 @@ class Sgd {
   void step();
   SgdConfig& config() { return config_; }
   View velocity(int tower) { return velocity_.at(tower).view(); }
+  ConstView velocity(int tower) const { return velocity_.at(tower).view(); }
 
  private:
   Net& net_;

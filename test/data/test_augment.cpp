@@ -42,9 +42,9 @@ TEST(Augment, LightingOffsetIsEigenvectorsTimesAlphaTimesEigenvalues) {
                            1, 0, 0};  // channel 2 <- vector 0
   float alpha[3] = {0.1f, 0.2f, 0.3f}, offset[3];
   lighting_offset(info, alpha, offset);
-  EXPECT_FLOAT_EQ(offset[0], 0.2f * 2);
-  EXPECT_FLOAT_EQ(offset[1], 0.3f * 3);
-  EXPECT_FLOAT_EQ(offset[2], 0.1f * 1);
+  EXPECT_FLOAT_EQ(offset[0], 255 * 0.2f * 2);
+  EXPECT_FLOAT_EQ(offset[1], 255 * 0.3f * 3);
+  EXPECT_FLOAT_EQ(offset[2], 255 * 0.1f * 1);
 }
 
 TEST(Augment, DrawsCoverTheCropRangeAndFlipHalfTheTime) {

@@ -159,3 +159,44 @@ TEST(Exchanges, AnAblationStillAgreesAcrossPlacements) {
 
 }  // namespace
 }  // namespace alexnet
+
+namespace alexnet {
+namespace {
+
+// The whole placed network's parameter gradients against central differences of its loss, for a
+// few elements of every tensor. Kinks of ReLU and max pooling can make a single element's
+// difference quotient wrong, so a tensor passes when most of its sampled elements agree.
+TEST(NetGradient, MatchesFiniteDifferencesOfTheLoss) {
+  for (Placement placement : {Placement::kSplit, Placement::kSingle}) {
+    PlacedNet p = build(placement);
+    Batch b = batch(21);
+    const StepContext ctx{.training = true, .seed = kSeed, .step = 4};
+    p.net->forward(b.images.view(), b.labels.data(), ctx);
+    p.net->backward(ctx);
+    for (const LogicalParam& lp : p.net->plan().params) {
+      std::vector<float> grad = p.net->read_param(lp.name, true);
+      std::vector<float> w = p.net->read_param(lp.name);
+      int checked = 0, agreed = 0;
+      for (size_t k = 0; k < w.size() && checked < 6; k += std::max<size_t>(1, w.size() / 6)) {
+        const float eps = lp.is_bias ? 1e-3f : 3e-3f;
+        std::vector<float> v = w;
+        v[k] = w[k] + eps;
+        p.net->write_param(lp.name, v);
+        double plus = p.net->forward(b.images.view(), b.labels.data(), ctx);
+        v[k] = w[k] - eps;
+        p.net->write_param(lp.name, v);
+        double minus = p.net->forward(b.images.view(), b.labels.data(), ctx);
+        p.net->write_param(lp.name, w);
+        double numeric = (plus - minus) / (2 * eps);
+        ++checked;
+        agreed += std::abs(numeric - grad[k]) <= 2e-3 + 0.05 * std::abs(grad[k]);
+        if (std::abs(numeric - grad[k]) > 2e-3 + 0.05 * std::abs(grad[k]))
+          std::printf("%s[%zu] numeric %g analytic %g\n", lp.name.c_str(), k, numeric, grad[k]);
+      }
+      EXPECT_GE(agreed, checked - 1) << lp.name << " under " << placement_name(placement);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace alexnet

@@ -1,0 +1,79 @@
+// alexnet eval --checkpoint FILE.h5|RUN_DIR --data FILE.h5 [--views 1|10] [--predictions FILE.csv]
+//
+// Given a run directory, evaluates its latest checkpoint with the run's own config.toml filling
+// the options not given (the network file, the placement, the crop...). A checkpoint loads under
+// any placement, so --placement single evaluates a split run's weights on one device.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/errors.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace alexnet::cli {
+
+int eval(int argc, char** argv) {
+  RunConfig c;
+  c.batch = 100;
+  po::options_description desc = training_options(c);
+  std::string checkpoint, split = "val", predictions, config;
+  int views = 1;
+  desc.add_options()("help,h", "print this help")("checkpoint", po::value(&checkpoint),
+                                                  "checkpoint file, or a run directory")(
+      "views", po::value(&views)->default_value(1),
+      "1 (centre crop) or 10 (corners, centre and their mirror images)")(
+      "split", po::value(&split)->default_value("val"), "the split to evaluate")(
+      "predictions", po::value(&predictions),
+      "write each image's top-5 classes and probabilities (CSV) here")(
+      "config", po::value(&config), "run file (TOML) giving any of these options");
+  po::variables_map vm = parse_options("eval", argc, argv, desc, nullptr, {});
+  if (vm.count("help")) {
+    std::cout << "alexnet eval --checkpoint FILE.h5|RUN_DIR --data FILE.h5 [options]\n\n" << desc;
+    return 0;
+  }
+  if (checkpoint.empty())
+    throw UserError("eval: --checkpoint is required (a checkpoint file or a run directory)");
+  // A run directory means its last checkpoint, and its config.toml fills what the command line
+  // leaves out. (notify() below re-assigns the bound variables, so keep the file in its own.)
+  std::string file = checkpoint;
+  if (fs::is_directory(checkpoint)) {
+    std::string run = checkpoint;
+    std::vector<std::string> all = list_checkpoints(run);
+    if (all.empty()) throw UserError(run + ": holds no checkpoint");
+    file = all.back();
+    if (fs::exists(run + "/config.toml")) {
+      std::vector<std::string> args = run_file_arguments(run + "/config.toml", desc);
+      po::store(po::command_line_parser(args).options(desc).run(), vm);
+      po::notify(vm);
+    }
+  }
+  if (!config.empty()) {
+    std::vector<std::string> args = run_file_arguments(config, desc);
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  }
+  if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
+  if (c.data.empty()) throw UserError("eval: --data is required (a dataset file from alexnet pack)");
+  auto data = std::make_shared<DatasetReader>(c.data);
+  if (!data->has_split(split)) throw UserError(c.data + ": has no split '" + split + "'");
+  if (views == 10 && c.batch % 10) c.batch = (c.batch / 10 + 1) * 10;
+  Session s = make_session(c, data);
+  load_checkpoint(file, *s.net, nullptr);
+  std::vector<Prediction> rows;
+  EvalResult r =
+      evaluate(*s.net, data, split, views, s.crop, c.loader_threads, predictions.empty() ? nullptr : &rows);
+  std::printf("%s on %lld %s images (%s, %s): top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f\n",
+              file.c_str(), static_cast<long long>(r.images), split.c_str(),
+              views == 10 ? "10 views" : "centre crop", placement_name(s.net->plan().placement),
+              r.top1_error * 100, r.top5_error * 100, r.loss);
+  if (!predictions.empty()) write_predictions(predictions, rows, data->info().classes);
+  return 0;
+}
+
+}  // namespace alexnet::cli

@@ -1,0 +1,103 @@
+// alexnet time --net NETWORK.toml --placement P --devices D --batch B --iterations N [--out DIR]
+//
+// Per-layer forward and backward time on each tower, each exchange's time and bytes, their sum,
+// and a full training step (forward, backward, SGD) measured separately without per-layer timers.
+// Images and labels are random: no dataset is needed; --classes and --input set their shape.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/errors.h"
+#include "train/sgd.h"
+#include "train/timing_report.h"
+#include "train/trainer.h"
+
+namespace alexnet::cli {
+
+int time(int argc, char** argv) {
+  RunConfig c;
+  po::options_description desc = training_options(c);
+  int iterations = 10, warmup = 2, classes = 0, channels = 0;
+  std::string out, config;
+  desc.add_options()("help,h", "print this help")("iterations", po::value(&iterations)->default_value(10),
+                                                  "timed steps")(
+      "warmup", po::value(&warmup)->default_value(2), "untimed steps first")(
+      "classes", po::value(&classes)->default_value(0), "classes (0: the network file's)")(
+      "channels", po::value(&channels)->default_value(0), "input channels (0: the network file's)")(
+      "write", po::value(&out), "also write timing.txt, timing.csv and timing.json into this folder")(
+      "config", po::value(&config), "run file (TOML) giving any of these options");
+  po::variables_map vm = parse_options("time", argc, argv, desc);
+  if (vm.count("help")) {
+    std::cout
+        << "alexnet time --net NETWORK.toml [--placement P] [--devices D] [--batch B] [--iterations N]\n\n"
+        << desc;
+    return 0;
+  }
+  if (iterations < 1 || warmup < 0)
+    throw UserError("time: --iterations must be at least 1 and --warmup at least 0");
+  if (c.batch < 1) throw UserError("--batch must be positive");
+  // Without a dataset, the network file fixes the input; --classes and --channels override it.
+  NetworkSpec spec = load_network_file(c.net);
+  Session s = make_session(c, nullptr);
+  if (classes || channels) {
+    PlanOptions o;
+    o.placement = s.net->plan().placement;
+    if (!c.exchange.empty()) {
+      std::vector<std::string> list;
+      std::stringstream ss(c.exchange);
+      for (std::string item; std::getline(ss, item, ',');) list.push_back(item);
+      o.exchange = list;
+    }
+    o.classes = classes;
+    o.channels = channels;
+    o.height = o.width = s.crop;
+    s.net = std::make_unique<Net>(make_plan(spec, o), s.devices, s.comm.get(), c.batch);
+  }
+  Net& net = *s.net;
+  net.init_parameters(c.seed);
+  Sgd sgd(net, {.learning_rate = static_cast<float>(c.lr)});
+  const PlanNode& first = net.plan().nodes.front();
+  const Shape item = first.tower[0].active ? first.tower[0].in : first.tower[1].in;
+  Shape input = {c.batch, item[0], item[1], item[2]};
+  std::vector<float> images(input.numel());
+  std::mt19937 gen(c.seed);
+  std::normal_distribution<float> pixel(0.0f, 50.0f);
+  for (float& v : images) v = pixel(gen);
+  std::vector<int32_t> labels(c.batch);
+  for (int i = 0; i < c.batch; ++i) labels[i] = static_cast<int32_t>(gen() % net.plan().net.classes);
+
+  auto step = [&](int64_t k) {
+    StepContext ctx{.training = true, .seed = c.seed, .step = static_cast<uint64_t>(k)};
+    net.forward(ConstView{images.data(), input, Device::cpu()}, labels.data(), ctx);
+    net.backward(ctx);
+    sgd.step();
+    net.synchronize();
+  };
+  for (int k = 0; k < warmup; ++k) step(k);
+  TimingReport report(net.plan(), c.batch);
+  net.set_profiling(true);
+  for (int k = 0; k < iterations; ++k) {
+    step(warmup + k);
+    report.add(net.timing());
+  }
+  net.set_profiling(false);
+  auto start = std::chrono::steady_clock::now();
+  for (int k = 0; k < iterations; ++k) step(warmup + iterations + k);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+              iterations;
+  report.set_full_step(ms, iterations);
+  std::string devices;
+  for (Device d : s.devices) devices += (devices.empty() ? "" : ",") + d.str();
+  std::string title = "alexnet time: " + c.net + ", placement " + placement_name(net.plan().placement) +
+                      ", devices " + devices + ", batch " + std::to_string(c.batch) + ", " +
+                      std::to_string(iterations) + " iterations";
+  std::fputs(report.table(title).c_str(), stdout);
+  if (!out.empty()) report.write(out, title);
+  return 0;
+}
+
+}  // namespace alexnet::cli

@@ -1,0 +1,71 @@
+// Small RAII and convenience layer over HDF5's C API, shared by the dataset and checkpoint files.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace alexnet {
+
+// HDF5's serial library is not thread-safe: every call into it holds this lock.
+std::mutex& hdf5_lock();
+
+namespace h5 {
+
+// One move-only owner per HDF5 identifier, closed with the function that matches its kind.
+class H5Id {
+ public:
+  H5Id() = default;
+  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~H5Id() { reset(); }
+  H5Id(H5Id&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  H5Id& operator=(H5Id&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  H5Id(const H5Id&) = delete;
+  H5Id& operator=(const H5Id&) = delete;
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset() {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = -1;
+  }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// Our messages replace HDF5's own error stack printout.
+void quiet_hdf5();
+// Failures of these throw std::runtime_error naming `what`; callers turn them into UserError
+// where a damaged file is the likely cause.
+void check(herr_t status, const std::string& what);
+H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what);
+H5Id string_type();  // variable-length UTF-8
+
+void write_string_attr(hid_t obj, const char* name, const std::string& value);
+void write_int_attr(hid_t obj, const char* name, int64_t value);
+void write_double_attr(hid_t obj, const char* name, double value);
+bool has_attr(hid_t obj, const char* name);
+std::string read_string_attr(hid_t obj, const char* name);  // "" when absent
+int64_t read_int_attr(hid_t obj, const char* name);         // throws when absent
+double read_double_attr(hid_t obj, const char* name);       // throws when absent
+
+void write_floats(hid_t loc, const char* name, const std::vector<float>& values, std::vector<hsize_t> dims);
+bool has_link(hid_t loc, const char* name);
+std::vector<hsize_t> dims_of(hid_t dataset);
+std::string dims_str(const std::vector<hsize_t>& dims);
+
+}  // namespace h5
+}  // namespace alexnet

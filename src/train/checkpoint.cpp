@@ -1,0 +1,148 @@
+#include "train/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "core/errors.h"
+#include "core/hdf5.h"
+#include "net/net.h"
+#include "train/sgd.h"
+
+namespace fs = std::filesystem;
+
+namespace alexnet {
+
+using namespace h5;
+
+namespace {
+constexpr const char* kFormat = "alexnet-checkpoint";
+constexpr int kVersion = 1;
+
+std::vector<hsize_t> dims(const Shape& s) {
+  std::vector<hsize_t> d;
+  for (int i = 0; i < s.rank(); ++i) d.push_back(static_cast<hsize_t>(s[i]));
+  return d;
+}
+
+std::vector<ConstView> velocity_views(const Net& net, const Sgd* sgd) {
+  std::vector<ConstView> v;
+  for (int t = 0; t < net.towers(); ++t) v.push_back(sgd->velocity(t));
+  return v;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state) {
+  quiet_hdf5();
+  const std::string partial = path + ".partial";
+  fs::create_directories(fs::path(path).parent_path());
+  {
+    std::lock_guard<std::mutex> lock(hdf5_lock());
+    H5Id file =
+        check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, partial);
+    hid_t root = file.get();
+    write_string_attr(root, "format", kFormat);
+    write_int_attr(root, "version", kVersion);
+    write_string_attr(root, "net", net.plan().net.name);
+    write_string_attr(root, "placement", placement_name(net.plan().placement));
+    write_int_attr(root, "step", state.step);
+    write_int_attr(root, "epoch", state.epoch);
+    write_int_attr(root, "position", state.position);
+    write_int_attr(root, "seed", static_cast<int64_t>(state.seed));
+    write_double_attr(root, "lr", state.lr);
+    write_double_attr(root, "best_val_error", state.best_val_error);
+    write_int_attr(root, "bad_epochs", state.bad_epochs);
+    std::time_t now = std::time(nullptr);
+    char created[32];
+    std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    write_string_attr(root, "created", created);
+    H5Id params =
+        check_id(H5Gcreate2(root, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "params");
+    H5Id momentum;
+    if (sgd)
+      momentum =
+          check_id(H5Gcreate2(root, "momentum", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "momentum");
+    for (const LogicalParam& p : net.plan().params) {
+      write_floats(params.get(), p.name.c_str(), net.read_param(p.name), dims(p.shape));
+      if (sgd)
+        write_floats(momentum.get(), p.name.c_str(), net.gather(p.name, velocity_views(net, sgd)),
+                     dims(p.shape));
+    }
+  }
+  fs::rename(partial, path);
+}
+
+TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
+  quiet_hdf5();
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file");
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) throw UserError(path + ": cannot open (truncated or damaged?)");
+  hid_t root = file.get();
+  if (read_string_attr(root, "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
+  TrainState state;
+  try {
+    int64_t version = read_int_attr(root, "version");
+    if (version > kVersion) {
+      throw UserError(path + ": checkpoint version " + std::to_string(version) +
+                      " is newer than this alexnet reads (" + std::to_string(kVersion) + ")");
+    }
+    state.step = read_int_attr(root, "step");
+    state.epoch = read_int_attr(root, "epoch");
+    state.position = read_int_attr(root, "position");
+    state.seed = static_cast<uint64_t>(read_int_attr(root, "seed"));
+    state.lr = read_double_attr(root, "lr");
+    state.best_val_error = read_double_attr(root, "best_val_error");
+    state.bad_epochs = read_int_attr(root, "bad_epochs");
+    auto read = [&](const std::string& group, const LogicalParam& p) {
+      std::string name = group + "/" + p.name;
+      if (!has_link(root, group.c_str()) || !has_link(root, name.c_str())) {
+        throw UserError(path + ": has no /" + name +
+                        " (was it written for another network or exchange layout?)");
+      }
+      H5Id set = check_id(H5Dopen2(root, name.c_str(), H5P_DEFAULT), H5Dclose, name);
+      std::vector<hsize_t> d = dims_of(set.get());
+      if (d != dims(p.shape)) {
+        throw UserError(path + ": /" + name + " has shape " + dims_str(d) + ", but this network's " + p.name +
+                        " is " + p.shape.str());
+      }
+      std::vector<float> values(p.shape.numel());
+      check(H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), name);
+      return values;
+    };
+    for (const LogicalParam& p : net.plan().params) {
+      net.write_param(p.name, read("params", p));
+      if (sgd) {
+        std::vector<View> flat;
+        for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));
+        net.scatter(p.name, read("momentum", p), flat);
+      }
+    }
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const UserError*>(&e)) throw;
+    throw UserError(path + ": damaged checkpoint (" + e.what() + ")");
+  }
+  return state;
+}
+
+std::string checkpoint_path(const std::string& run_dir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step-%010lld.h5", static_cast<long long>(step));
+  return (fs::path(run_dir) / "checkpoints" / name).string();
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::string> out;
+  fs::path dir = fs::path(run_dir) / "checkpoints";
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && e.path().extension() == ".h5") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace alexnet

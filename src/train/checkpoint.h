@@ -1,0 +1,41 @@
+// Checkpoints: HDF5 files of logical tensors, so that any placement loads any other's.
+//
+//   /                      attrs: format = "alexnet-checkpoint", version = 1, net (its name),
+//                                 placement (of the run that wrote it), step, epoch, position,
+//                                 seed, lr, best_val_error, bad_epochs, created
+//   /params/<name>         float32, logical shape (e.g. /params/conv2.weight [256, 48, 5, 5])
+//   /momentum/<name>       float32, SGD's velocity for the same tensor
+//
+// The random state is (seed, step, epoch, position): every draw is addressed by those counters,
+// so they are all a resumed run needs. Files are written to a temporary name and renamed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace alexnet {
+
+class Net;
+class Sgd;
+
+struct TrainState {
+  int64_t step = 0;      // optimizer steps taken
+  int64_t epoch = 0;     // epoch of the next batch
+  int64_t position = 0;  // the next batch's place within its epoch
+  uint64_t seed = 0;
+  double lr = 0;
+  double best_val_error = 2.0;  // above any error: nothing measured yet
+  int64_t bad_epochs = 0;       // epochs since best_val_error last improved
+};
+
+void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state);
+// Loads the parameters (and, when `sgd` is given, the momentum) into `net`, whatever placement
+// either used. Throws UserError naming the file and the tensor that is missing or misshapen.
+TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd);
+
+// The checkpoints of a run directory, oldest first (checkpoints/step-NNNNNNNN.h5).
+std::vector<std::string> list_checkpoints(const std::string& run_dir);
+std::string checkpoint_path(const std::string& run_dir, int64_t step);
+
+}  // namespace alexnet

@@ -1,0 +1,106 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "core/errors.h"
+#include "data/loader.h"
+#include "net/net.h"
+
+namespace alexnet {
+
+std::vector<int32_t> top_k(const float* p, int classes, int k) {
+  std::vector<int32_t> idx(classes);
+  std::iota(idx.begin(), idx.end(), 0);
+  k = std::min(k, classes);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+  idx.resize(k);
+  return idx;
+}
+
+EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const std::string& split, int views,
+                    int crop, int loader_threads, std::vector<Prediction>* predictions) {
+  if (views != 1 && views != 10) throw UserError("--views must be 1 or 10, got " + std::to_string(views));
+  const int batch = net.batch();
+  if (batch < views) throw UserError("ten-view evaluation needs --batch of at least 10");
+  LoaderConfig c;
+  c.split = split;
+  c.batch = batch / views;
+  c.crop = crop;
+  c.mode = views == 10 ? ViewMode::kTenView : ViewMode::kCentre;
+  c.threads = loader_threads;
+  c.epochs = 1;
+  c.drop_last = false;
+  c.input_scale = net.plan().net.input_scale;
+  Loader loader(data, c);
+  const int classes = static_cast<int>(data->info().classes.size());
+  const std::string loss_node = net.plan().nodes.back().name;
+  Shape input = {batch, data->info().channels, crop, crop};
+  std::vector<float> staging(static_cast<size_t>(input.numel()), 0.0f);
+  std::vector<int32_t> labels(batch, 0);
+  const StepContext ctx{.training = false};
+  EvalResult r;
+  double loss = 0;
+  int64_t top1 = 0, top5 = 0;
+  if (predictions) predictions->clear();
+  while (const Batch* b = loader.next()) {
+    // A short last batch is padded with zeros; the padded rows are ignored.
+    const int64_t floats = b->shape.numel();
+    std::copy(b->images, b->images + floats, staging.begin());
+    std::fill(staging.begin() + floats, staging.end(), 0.0f);
+    for (int v = 0; v < b->items * views; ++v) labels[v] = b->labels[v / views];
+    net.forward(ConstView{staging.data(), input, Device::cpu()}, labels.data(), ctx);
+    std::vector<float> probs = net.activation(loss_node);
+    std::vector<float> mean(classes);
+    for (int i = 0; i < b->items; ++i) {
+      std::fill(mean.begin(), mean.end(), 0.0f);
+      for (int v = 0; v < views; ++v)
+        for (int k = 0; k < classes; ++k) mean[k] += probs[(int64_t(i) * views + v) * classes + k] / views;
+      const int32_t label = b->labels[i];
+      std::vector<int32_t> best = top_k(mean.data(), classes, 5);
+      top1 += best[0] == label;
+      top5 += std::find(best.begin(), best.end(), label) != best.end();
+      loss += -std::log(std::max(mean[label], 1e-30f));
+      if (predictions) {
+        Prediction p;
+        p.index = b->indices[i];
+        p.label = label;
+        for (size_t j = 0; j < best.size(); ++j) {
+          p.top[j] = best[j];
+          p.probability[j] = mean[best[j]];
+        }
+        predictions->push_back(p);
+      }
+    }
+    r.images += b->items;
+  }
+  r.loss = r.images ? loss / r.images : 0;
+  r.top1_error = r.images ? 1.0 - double(top1) / r.images : 0;
+  r.top5_error = r.images ? 1.0 - double(top5) / r.images : 0;
+  return r;
+}
+
+void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,
+                       const std::vector<std::string>& classes) {
+  std::ofstream out(path + ".partial");
+  if (!out) throw UserError(path + ": cannot write predictions");
+  out << "index,label";
+  for (int j = 1; j <= 5; ++j) out << ",top" << j << ",name" << j << ",probability" << j;
+  out << "\n";
+  for (const Prediction& p : predictions) {
+    out << p.index << "," << p.label;
+    for (int j = 0; j < 5 && j < static_cast<int>(classes.size()); ++j) {
+      std::string name = classes[p.top[j]];
+      std::replace(name.begin(), name.end(), ',', ';');
+      out << "," << p.top[j] << "," << name << "," << p.probability[j];
+    }
+    out << "\n";
+  }
+  out.close();
+  std::rename((path + ".partial").c_str(), path.c_str());
+}
+
+}  // namespace alexnet

@@ -1,0 +1,39 @@
+// A run's metrics: CSV files (metrics/steps.csv every --log-every steps, metrics/epochs.csv once
+// an epoch) and the same scalars as TensorBoard events (tensorboard/).
+#pragma once
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "train/evaluate.h"
+#include "train/tensorboard.h"
+
+namespace alexnet {
+
+struct StepMetrics {
+  int64_t step = 0, epoch = 0;
+  double loss = 0, top1_error = 0, top5_error = 0;  // on the training batches since the last row
+  double lr = 0, images_per_second = 0, data_wait_seconds = 0;
+};
+
+struct EpochMetrics {
+  int64_t step = 0, epoch = 0;
+  double train_loss = 0, lr = 0, images_per_second = 0, data_wait_seconds = 0, seconds = 0;
+  bool has_val = false;
+  EvalResult val;
+};
+
+class Metrics {
+ public:
+  // Appends to existing CSV files (a resumed run), writing headers only to new ones.
+  explicit Metrics(const std::string& run_dir);
+  void log(const StepMetrics& m);
+  void log(const EpochMetrics& m);
+
+ private:
+  std::ofstream steps_, epochs_;
+  TensorBoardWriter tensorboard_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,70 @@
+#include "train/run_config.h"
+
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace alexnet {
+
+std::vector<Device> resolve_devices(const std::string& text, int towers) {
+  std::vector<Device> devices;
+  if (text == "auto") {
+    int gpus = cuda_device_count();
+    for (int t = 0; t < towers; ++t)
+      devices.push_back(gpus == 0 ? Device::cpu() : Device::cuda(std::min(t, gpus - 1)));
+    return devices;
+  }
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');) {
+    try {
+      devices.push_back(Device::parse(item));
+    } catch (const std::invalid_argument& e) {
+      throw UserError(std::string("--devices: ") + e.what());
+    }
+  }
+  if (devices.empty()) throw UserError("--devices: empty list");
+  if (devices.size() == 1) devices.resize(towers, devices[0]);
+  if (static_cast<int>(devices.size()) != towers) {
+    throw UserError("--devices: " + std::to_string(devices.size()) + " devices given for " +
+                    std::to_string(towers) + " tower(s)");
+  }
+  int gpus = cuda_device_count();
+  for (Device d : devices) {
+    if (d.is_cuda() && !cuda_built())
+      throw UserError("--devices: " + d.str() + " requested, but this build has no CUDA backend");
+    if (d.is_cuda() && d.index >= gpus) {
+      throw UserError("--devices: " + d.str() + " does not exist (" + std::to_string(gpus) +
+                      " CUDA device(s) visible)");
+    }
+  }
+  return devices;
+}
+
+std::string to_toml(const RunConfig& c) {
+  std::ostringstream o;
+  auto str = [&](const char* k, const std::string& v) {
+    o << k << " = \"";
+    for (char ch : v) o << (ch == '"' || ch == '\\' ? "\\" : "") << ch;
+    o << "\"\n";
+  };
+  str("net", c.net);
+  str("data", c.data);
+  str("placement", c.placement);
+  str("devices", c.devices);
+  str("exchange", c.exchange);
+  str("out", c.out);
+  o << "batch = " << c.batch << "\nepochs = " << c.epochs << "\n";
+  o.precision(17);
+  o << "lr = " << c.lr << "\nmomentum = " << c.momentum << "\nweight-decay = " << c.weight_decay << "\n";
+  str("schedule", c.schedule);
+  o << "patience = " << c.patience << "\nstep-epochs = " << c.step_epochs << "\nlr-factor = " << c.lr_factor
+    << "\n";
+  o << "crop = " << c.crop << "\nlighting = " << c.lighting << "\nloader-threads = " << c.loader_threads
+    << "\n";
+  o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";
+  o << "keep-checkpoints = " << c.keep_checkpoints << "\nprofile-every = " << c.profile_every << "\n";
+  o << "max-steps = " << c.max_steps << "\n";
+  return o.str();
+}
+
+}  // namespace alexnet

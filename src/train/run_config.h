@@ -1,0 +1,55 @@
+// Everything one training run is configured by. The CLI fills it from, in order of precedence,
+// the command line, ALEXNET_* environment variables, a run file (--config) and the defaults; the
+// resolved values are written to the run directory as config.toml, which --resume reads back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "net/plan.h"
+
+namespace alexnet {
+
+struct RunConfig {
+  // what to train
+  std::string net = "experiments/alexnet.toml";
+  std::string data;
+  std::string placement = "split";
+  std::string devices = "auto";
+  std::string exchange;  // comma-separated layers that read all maps; empty: the network file's
+  std::string out;
+  // the paper's recipe (section 5)
+  int batch = 128;
+  int epochs = 90;
+  double lr = 0.01;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::string schedule = "plateau";  // plateau | step | fixed
+  int patience = 2;                  // plateau: epochs without a better val error before lr /= 10
+  int step_epochs = 30;              // step: lr /= 10 every this many epochs
+  double lr_factor = 0.1;
+  // data
+  int crop = 0;  // 0: the network file's input size
+  double lighting = 0.1;
+  int loader_threads = 2;
+  // run control
+  uint64_t seed = 1;
+  int threads = 0;  // CPU threads for the CPU backend; 0: all cores
+  int log_every = 50;
+  int keep_checkpoints = 3;
+  int profile_every = 0;  // 0: no per-layer profile
+  int64_t max_steps = 0;  // stop (with a checkpoint) after this many steps in total; 0: never
+  bool progress = true;
+};
+
+// The devices for `towers` towers: "auto" (two GPUs if present, then one, then the CPU), "cpu",
+// or a comma-separated list ("cuda:0,cuda:1"; one device is used for every tower). Throws
+// UserError for malformed names and for CUDA devices that are not there.
+std::vector<Device> resolve_devices(const std::string& text, int towers);
+
+// The config as TOML key = value lines (flag names, dashes as written on the command line).
+std::string to_toml(const RunConfig& config);
+
+}  // namespace alexnet

@@ -1,0 +1,109 @@
+#include "train/tensorboard.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "core/errors.h"
+
+namespace alexnet {
+
+namespace {
+
+std::array<uint32_t, 256> crc_table() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;  // Castagnoli, reflected
+    t[i] = c;
+  }
+  return t;
+}
+
+uint32_t masked_crc(const void* data, size_t size) {
+  uint32_t crc = crc32c(data, size);
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+void varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+template <typename T>
+void little_endian(std::string& out, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));  // x86-64 and arm64 are little-endian
+  out.append(bytes, sizeof(T));
+}
+
+void length_delimited(std::string& out, int field, const std::string& bytes) {
+  varint(out, (static_cast<uint64_t>(field) << 3) | 2);
+  varint(out, bytes.size());
+  out += bytes;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string event(int64_t step, const std::string* file_version, const std::string* summary) {
+  std::string e;
+  e.push_back(0x09);  // field 1, 64-bit
+  little_endian(e, now_seconds());
+  e.push_back(0x10);  // field 2, varint
+  varint(e, static_cast<uint64_t>(step));
+  if (file_version) length_delimited(e, 3, *file_version);
+  if (summary) length_delimited(e, 5, *summary);
+  return e;
+}
+
+}  // namespace
+
+uint32_t crc32c(const void* data, size_t size) {
+  static const std::array<uint32_t, 256> table = crc_table();
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  path_ = dir + "/events.out.tfevents." + std::to_string(static_cast<int64_t>(now_seconds())) + "." + host;
+  out_.open(path_, std::ios::binary | std::ios::app);
+  if (!out_) throw UserError(path_ + ": cannot write TensorBoard events");
+  const std::string version = "brain.Event:2";
+  write_record(event(0, &version, nullptr));
+}
+
+void TensorBoardWriter::scalar(const std::string& tag, int64_t step, double value) {
+  std::string v;
+  length_delimited(v, 1, tag);
+  v.push_back(0x15);  // field 2, 32-bit
+  little_endian(v, static_cast<float>(value));
+  std::string summary;
+  length_delimited(summary, 1, v);
+  write_record(event(step, nullptr, &summary));
+}
+
+void TensorBoardWriter::write_record(const std::string& payload) {
+  std::string header;
+  little_endian(header, static_cast<uint64_t>(payload.size()));
+  uint32_t header_crc = masked_crc(header.data(), header.size());
+  uint32_t payload_crc = masked_crc(payload.data(), payload.size());
+  out_.write(header.data(), header.size());
+  out_.write(reinterpret_cast<const char*>(&header_crc), 4);
+  out_.write(payload.data(), payload.size());
+  out_.write(reinterpret_cast<const char*>(&payload_crc), 4);
+}
+
+}  // namespace alexnet
