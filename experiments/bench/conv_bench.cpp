@@ -1,11 +1,13 @@
 // Micro-benchmark of the CPU reference convolution at AlexNet's conv1..conv5 shapes (the paper's
 // grouping: conv2, conv4, conv5 with groups = 2), forward + backward, next to OpenBLAS sgemm
-// alone on exactly the GEMMs the convolution issues. The ratio of the two GFLOP/s figures is the
-// cost of im2col/col2im and bias. Not run by ctest; run it as
+// alone on exactly the GEMMs the convolution issues (per group, chunks of images). The ratio of the two
+// GFLOP/s figures is the cost of im2col/col2im and bias. Not run by ctest; run it as
 //   build/conv_bench [--benchmark_repetitions=5 --benchmark_report_aggregates_only=true]
 // BATCH (environment, default 32) sets the batch.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -46,6 +48,13 @@ Gemms gemms_of(const ConvShape& s) {
   const ConvConfig& c = s.config;
   int out = conv_output_size(s.in_size, c.kernel, c.stride, c.pad);
   return {c.out_channels / c.groups, c.in_channels / c.groups * c.kernel * c.kernel, out * out};
+}
+
+// Images per GEMM as src/layers/conv.cpp chooses them: ~4096 columns, at most 64 MB of columns.
+int images_per_chunk(const Gemms& m, int batch) {
+  int by_width = std::max(1, 4096 / m.cols);
+  int by_memory = static_cast<int>(std::max<int64_t>(1, (int64_t(16) << 20) / (int64_t(m.rows) * m.cols)));
+  return std::min({batch, by_width, by_memory});
 }
 
 void BM_ConvForwardBackward(benchmark::State& state) {
