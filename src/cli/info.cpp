@@ -33,14 +33,6 @@ std::string millions(int64_t v) {
   return buf;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string item; std::getline(s, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // In a one-tower placement a "split" activation is two channel groups on one device.
 const char* spread_label(const Plan& plan, Spread s) {
   if (plan.towers == 1) return s == Spread::kSplit ? "2 groups" : "whole";
@@ -82,9 +74,9 @@ int info(int argc, char** argv) {
   PlanOptions plan_options;
   plan_options.placement = parse_placement(placement);
   plan_options.classes = classes;
-  if (vm.count("exchange")) plan_options.exchange = split_list(exchange);
+  if (vm.count("exchange")) plan_options.exchange = split_commas(exchange);
   if (vm.count("input")) {
-    std::vector<std::string> dims = split_list(input);
+    std::vector<std::string> dims = split_commas(input);
     if (dims.size() != 3) throw UserError("--input: expected C,H,W, got '" + input + "'");
     try {
       plan_options.channels = std::stoi(dims[0]);

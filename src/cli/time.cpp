@@ -46,12 +46,7 @@ int time(int argc, char** argv) {
   if (classes || channels) {
     PlanOptions o;
     o.placement = s.net->plan().placement;
-    if (!c.exchange.empty()) {
-      std::vector<std::string> list;
-      std::stringstream ss(c.exchange);
-      for (std::string item; std::getline(ss, item, ',');) list.push_back(item);
-      o.exchange = list;
-    }
+    if (!c.exchange.empty()) o.exchange = split_commas(c.exchange);
     o.classes = classes;
     o.channels = channels;
     o.height = o.width = s.crop;

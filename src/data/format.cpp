@@ -171,23 +171,10 @@ void DatasetReader::open() {
   hid_t root = h_->file.get();
   auto fail = [&](const std::string& what) -> void { throw UserError(path + ": " + what); };
 
-  auto string_attr = [&](const char* name) -> std::string {
-    if (H5Aexists(root, name) <= 0) return {};
-    H5Id attr = check_id(H5Aopen(root, name, H5P_DEFAULT), H5Aclose, name);
-    H5Id type = string_type();
-    char* value = nullptr;
-    if (H5Aread(attr.get(), type.get(), &value) < 0 || !value) return {};
-    std::string s(value);
-    H5free_memory(value);
-    return s;
-  };
+  auto string_attr = [&](const char* name) { return read_string_attr(root, name); };
   auto int_attr = [&](const char* name) -> int64_t {
-    if (H5Aexists(root, name) <= 0) fail(std::string("missing root attribute '") + name + "'");
-    H5Id attr = check_id(H5Aopen(root, name, H5P_DEFAULT), H5Aclose, name);
-    int64_t v = 0;
-    if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0)
-      fail(std::string("root attribute '") + name + "' is not an integer");
-    return v;
+    if (!has_attr(root, name)) fail(std::string("missing root attribute '") + name + "'");
+    return read_int_attr(root, name);
   };
 
   if (string_attr("format") != kDatasetFormat) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "core/errors.h"
 
@@ -12,6 +13,14 @@ Placement parse_placement(const std::string& text) {
   if (text == "split") return Placement::kSplit;
   if (text == "dense") return Placement::kDense;
   throw UserError("--placement: unknown placement '" + text + "' (expected single, split or dense)");
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 const char* placement_name(Placement p) {

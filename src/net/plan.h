@@ -31,6 +31,8 @@ namespace alexnet {
 
 enum class Placement { kSingle, kSplit, kDense };
 Placement parse_placement(const std::string& text);  // throws UserError
+// "conv3,fc6,fc7" -> {"conv3", "fc6", "fc7"}, as --exchange takes layer lists.
+std::vector<std::string> split_commas(const std::string& text);
 const char* placement_name(Placement p);
 
 enum class Spread { kReplicated, kSplit, kTower0, kTower1 };

@@ -39,14 +39,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string item; std::getline(s, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 void write_atomically(const fs::path& path, const std::string& text) {
   std::ofstream out(path.string() + ".partial");
   if (!out) throw UserError(path.string() + ": cannot write");
@@ -155,7 +147,7 @@ Session make_session(const RunConfig& c, std::shared_ptr<const DatasetReader> da
   NetworkSpec spec = load_network_file(c.net);
   PlanOptions o;
   o.placement = parse_placement(c.placement);
-  if (!c.exchange.empty()) o.exchange = split_list(c.exchange);
+  if (!c.exchange.empty()) o.exchange = split_commas(c.exchange);
   s.crop = c.crop ? c.crop : spec.height;
   if (data) {
     const DatasetInfo& info = data->info();
