@@ -50,7 +50,7 @@ int time(int argc, char** argv) {
     o.classes = classes;
     o.channels = channels;
     o.height = o.width = s.crop;
-    s.net = std::make_unique<Net>(make_plan(spec, o), s.devices, s.comm.get(), c.batch);
+    s.net = std::make_unique<Net>(make_plan(spec, o), s.devices, s.comm.get(), c.batch, s.backend);
   }
   Net& net = *s.net;
   net.init_parameters(c.seed);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/shape.h"
@@ -36,5 +37,14 @@ class Communicator {
 
 // Towers inside one process: all on the CPU, or sharing one GPU (device-to-device copies).
 std::unique_ptr<Communicator> make_local_communicator(const std::vector<Device>& devices);
+
+// Towers on CUDA devices joined by NCCL, one rank per tower, all driven by this process. Two
+// towers on one GPU need `multi_rank_gpu` and NCCL >= 2.30 (NCCL_MULTI_RANK_GPU_ENABLE=1 is set);
+// on older NCCL that is refused with a UserError naming the version loaded.
+std::unique_ptr<Communicator> make_nccl_communicator(const std::vector<Device>& devices, bool multi_rank_gpu);
+
+// --comm: "local", "nccl", or "auto" (NCCL for towers on distinct GPUs, local otherwise).
+std::unique_ptr<Communicator> make_communicator(const std::string& kind, const std::vector<Device>& devices,
+                                                bool multi_rank_gpu);
 
 }  // namespace alexnet

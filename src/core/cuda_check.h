@@ -53,3 +53,35 @@ void log_cuda_error(const char* library, const char* call, const char* file, int
 #define CUBLAS_CHECK_LOG(call) \
   ALEXNET_LIB_CHECK_("cuBLAS", CUBLAS_STATUS_SUCCESS, cublasGetStatusString, call, log_cuda_error)
 #define NCCL_CHECK_LOG(call) ALEXNET_LIB_CHECK_("NCCL", ncclSuccess, ncclGetErrorString, call, log_cuda_error)
+
+namespace alexnet {
+
+// Makes a CUDA device current for the guard's lifetime and restores the previous one after.
+// Kernel launches and handle creation bind to the current device, so every CUDA layer call holds
+// one for its layer's device.
+class CudaDeviceGuard {
+ public:
+  explicit CudaDeviceGuard(int device) {
+    CUDA_CHECK(cudaGetDevice(&previous_));
+    if (device != previous_) CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~CudaDeviceGuard() { CUDA_CHECK_LOG(cudaSetDevice(previous_)); }
+  CudaDeviceGuard(const CudaDeviceGuard&) = delete;
+  CudaDeviceGuard& operator=(const CudaDeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace alexnet
+
+namespace alexnet {
+
+// Blocks for a grid-stride loop over n elements, `threads` per block: enough to fill any GPU,
+// few enough that each thread has several elements on large tensors.
+inline unsigned grid_blocks(int64_t n, int threads = 256) {
+  int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 8192 ? 8192 : blocks));
+}
+
+}  // namespace alexnet

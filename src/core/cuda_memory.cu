@@ -23,23 +23,7 @@ void log_cuda_error(const char* library, const char* call, const char* file, int
   LOG(ERROR) << cuda_error_message(library, call, file, line, description);
 }
 
-namespace {
-// Makes `device` current for the lifetime of the guard and restores the previous one after.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(Device device) {
-    CUDA_CHECK(cudaGetDevice(&previous_));
-    if (device.index != previous_) CUDA_CHECK(cudaSetDevice(device.index));
-  }
-  ~DeviceGuard() { CUDA_CHECK_LOG(cudaSetDevice(previous_)); }
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
-void require_device(Device device) {
+void require_cuda_device(Device device) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     cudaGetLastError();
@@ -50,11 +34,10 @@ void require_device(Device device) {
                     " CUDA device(s) are visible (check CUDA_VISIBLE_DEVICES and --devices)");
   }
 }
-}  // namespace
 
 void* cuda_allocate(size_t bytes, Device device) {
-  require_device(device);
-  DeviceGuard guard(device);
+  require_cuda_device(device);
+  CudaDeviceGuard guard(device.index);
   void* p = nullptr;
   cudaError_t status = cudaMalloc(&p, bytes);
   if (status == cudaErrorMemoryAllocation) {
@@ -79,13 +62,17 @@ void cuda_free(void* p, Device device) noexcept {
 
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   // Unified addressing lets cudaMemcpyDefault infer the direction, peers included.
-  DeviceGuard guard(dst_device.is_cuda() ? dst_device : src_device);
-  CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+  CudaDeviceGuard guard((dst_device.is_cuda() ? dst_device : src_device).index);
+  // cudaMemcpy returns before a device-to-device copy ends, and our streams do not wait for the
+  // legacy stream: finish the copy here, so that a synchronous copy is one for every stream.
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, 0));
+  CUDA_CHECK(cudaStreamSynchronize(0));
 }
 
 void cuda_zero(void* p, Device device, size_t bytes) {
-  DeviceGuard guard(device);
-  CUDA_CHECK(cudaMemset(p, 0, bytes));
+  CudaDeviceGuard guard(device.index);
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0));  // likewise finished before any stream can read it
+  CUDA_CHECK(cudaStreamSynchronize(0));
 }
 
 }  // namespace detail

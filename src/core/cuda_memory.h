@@ -8,6 +8,8 @@
 
 namespace alexnet::detail {
 
+// Throws CudaError naming the device and how many are visible when `device` is not there.
+void require_cuda_device(Device device);
 void* cuda_allocate(size_t bytes, Device device);
 void cuda_free(void* p, Device device) noexcept;
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

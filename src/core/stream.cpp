@@ -6,6 +6,11 @@
 
 #ifdef ALEXNET_HAVE_CUDA
 #include "core/cuda_check.h"
+#include "core/cuda_libraries.h"
+#else
+namespace alexnet {
+class StreamLibraries {};
+}  // namespace alexnet
 #endif
 
 namespace alexnet {
@@ -31,6 +36,8 @@ void on_device(Device device, F&& f) {
 
 // --- Stream ------------------------------------------------------------------------------------
 
+Stream::Stream() = default;
+
 Stream::Stream(Device device) : device_(device) {
   if (device.is_cpu()) return;
 #ifdef ALEXNET_HAVE_CUDA
@@ -44,7 +51,8 @@ Stream::~Stream() {
   release();
 }
 
-Stream::Stream(Stream&& o) noexcept : device_(o.device_), handle_(o.handle_) {
+Stream::Stream(Stream&& o) noexcept
+    : device_(o.device_), handle_(o.handle_), libraries_(std::move(o.libraries_)) {
   o.handle_ = nullptr;
 }
 
@@ -53,12 +61,14 @@ Stream& Stream::operator=(Stream&& o) noexcept {
     release();
     device_ = o.device_;
     handle_ = o.handle_;
+    libraries_ = std::move(o.libraries_);
     o.handle_ = nullptr;
   }
   return *this;
 }
 
 void Stream::release() noexcept {
+  libraries_.reset();  // the handles are bound to the stream: they go first
 #ifdef ALEXNET_HAVE_CUDA
   if (handle_) CUDA_CHECK_LOG(cudaStreamDestroy(handle_));
 #endif
@@ -68,6 +78,19 @@ void Stream::release() noexcept {
 void Stream::synchronize() const {
 #ifdef ALEXNET_HAVE_CUDA
   if (handle_) CUDA_CHECK(cudaStreamSynchronize(handle_));
+#endif
+}
+
+StreamLibraries& Stream::libraries() const {
+#ifdef ALEXNET_HAVE_CUDA
+  CHECK(handle_) << "cuDNN and cuBLAS need a CUDA stream, not " << device_.str();
+  if (!libraries_) {
+    CudaDeviceGuard guard(device_.index);  // handles belong to the device current at creation
+    libraries_ = std::make_unique<StreamLibraries>(*this);
+  }
+  return *libraries_;
+#else
+  LOG(FATAL) << "cuDNN and cuBLAS in a build without CUDA";
 #endif
 }
 

@@ -3,6 +3,8 @@
 // cudaStream_t / cudaEvent_t (one move-only RAII type each; destructors log, never throw).
 #pragma once
 
+#include <memory>
+
 #include "core/device.h"
 
 struct CUstream_st;  // cudaStream_t is CUstream_st*
@@ -10,9 +12,11 @@ struct CUevent_st;   // cudaEvent_t is CUevent_st*
 
 namespace alexnet {
 
+class StreamLibraries;  // cuDNN and cuBLAS bound to a stream (core/cuda_libraries.h)
+
 class Stream {
  public:
-  Stream() = default;  // the CPU stream
+  Stream();  // the CPU stream
   explicit Stream(Device device);
   ~Stream();
   Stream(Stream&& o) noexcept;
@@ -23,11 +27,14 @@ class Stream {
   Device device() const { return device_; }
   CUstream_st* handle() const { return handle_; }  // null on the CPU
   void synchronize() const;
+  // The cuDNN and cuBLAS handles bound to this CUDA stream, made on first use (CUDA builds only).
+  StreamLibraries& libraries() const;
 
  private:
   void release() noexcept;
   Device device_;
   CUstream_st* handle_ = nullptr;
+  mutable std::unique_ptr<StreamLibraries> libraries_;
 };
 
 class Event {

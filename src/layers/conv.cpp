@@ -17,12 +17,39 @@
 #include <vector>
 
 #include "core/blas.h"
+#include "layers/cuda_layers.h"
 
 namespace alexnet {
 
 int conv_output_size(int in, int kernel, int stride, int pad) {
   int span = in + 2 * pad - kernel;
   return span < 0 ? 0 : span / stride + 1;
+}
+
+Shape ConvLayer::output_shape(const Shape& in) const {
+  if (in.rank() != 4 || in[1] != c_.in_channels) {
+    throw std::invalid_argument("conv: input " + in.str() + " is not [N, " + std::to_string(c_.in_channels) +
+                                ", H, W]");
+  }
+  int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
+  int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
+  if (oh <= 0 || ow <= 0) {
+    throw std::invalid_argument("conv: kernel " + std::to_string(c_.kernel) + " with pad " +
+                                std::to_string(c_.pad) + " does not fit input " + in.str());
+  }
+  return {in[0], c_.out_channels, oh, ow};
+}
+
+std::vector<ParamSpec> ConvLayer::param_specs() const {
+  std::vector<ParamSpec> specs = {
+      {"weight", {c_.out_channels, c_.in_channels / c_.groups, c_.kernel, c_.kernel}}};
+  if (c_.bias) specs.push_back({"bias", {c_.out_channels}});
+  return specs;
+}
+
+int64_t ConvLayer::forward_macs(const Shape& in) const {
+  Shape out = output_shape(in);
+  return out.item_numel() * (c_.in_channels / c_.groups) * c_.kernel * c_.kernel;
 }
 
 namespace {
@@ -117,37 +144,9 @@ void scatter_group(const float* in, int images, int og, int pixels, const float*
   }
 }
 
-class ConvCpu final : public Layer {
+class ConvCpu final : public ConvLayer {
  public:
-  ConvCpu(const ConvConfig& config, Device device) : Layer(device), c_(config) {}
-
-  const char* type() const override { return "conv"; }
-
-  Shape output_shape(const Shape& in) const override {
-    if (in.rank() != 4 || in[1] != c_.in_channels) {
-      throw std::invalid_argument("conv: input " + in.str() + " is not [N, " +
-                                  std::to_string(c_.in_channels) + ", H, W]");
-    }
-    int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
-    int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
-    if (oh <= 0 || ow <= 0) {
-      throw std::invalid_argument("conv: kernel " + std::to_string(c_.kernel) + " with pad " +
-                                  std::to_string(c_.pad) + " does not fit input " + in.str());
-    }
-    return {in[0], c_.out_channels, oh, ow};
-  }
-
-  std::vector<ParamSpec> param_specs() const override {
-    std::vector<ParamSpec> specs = {
-        {"weight", {c_.out_channels, c_.in_channels / c_.groups, c_.kernel, c_.kernel}}};
-    if (c_.bias) specs.push_back({"bias", {c_.out_channels}});
-    return specs;
-  }
-
-  int64_t forward_macs(const Shape& in) const override {
-    Shape out = output_shape(in);
-    return out.item_numel() * (c_.in_channels / c_.groups) * c_.kernel * c_.kernel;
-  }
+  using ConvLayer::ConvLayer;
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -240,7 +239,6 @@ class ConvCpu final : public Layer {
     }
   }
 
-  ConvConfig c_;
   std::vector<float> col_;  // columns of one chunk and group
   std::vector<float> out_;  // the GEMM's [og, images * pixels] output, or dy gathered the same way
   std::vector<float> dcol_;
@@ -248,7 +246,7 @@ class ConvCpu final : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_conv(const ConvConfig& c, Device device) {
+std::unique_ptr<Layer> make_conv(const ConvConfig& c, Device device, const BackendOptions& backend) {
   if (c.in_channels <= 0 || c.out_channels <= 0 || c.kernel <= 0 || c.stride <= 0 || c.pad < 0 ||
       c.groups <= 0) {
     throw std::invalid_argument("conv: channels, kernel, stride and groups must be positive, pad >= 0");
@@ -259,7 +257,7 @@ std::unique_ptr<Layer> make_conv(const ConvConfig& c, Device device) {
                                 " and out_channels = " + std::to_string(c.out_channels));
   }
   if (device.is_cpu()) return std::make_unique<ConvCpu>(c, device);
-  throw std::runtime_error("conv: no implementation for " + device.str() + " in this build yet");
+  return make_conv_cuda(c, device, backend);
 }
 
 }  // namespace alexnet

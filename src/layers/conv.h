@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "core/backend_options.h"
 #include "layers/layer.h"
 
 namespace alexnet {
@@ -24,6 +25,20 @@ struct ConvConfig {
 // Output size along one spatial axis: floor((in + 2 pad - kernel) / stride) + 1.
 int conv_output_size(int in, int kernel, int stride, int pad);
 
-std::unique_ptr<Layer> make_conv(const ConvConfig& config, Device device);
+// What every backend's convolution shares: the shapes, the parameters and the cost.
+class ConvLayer : public Layer {
+ public:
+  ConvLayer(const ConvConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "conv"; }
+  Shape output_shape(const Shape& in) const override;
+  std::vector<ParamSpec> param_specs() const override;
+  int64_t forward_macs(const Shape& in) const override;
+
+ protected:
+  ConvConfig c_;
+};
+
+// The CPU reference, or cuDNN for a CUDA device (`backend` picks its math and algorithms).
+std::unique_ptr<Layer> make_conv(const ConvConfig& config, Device device, const BackendOptions& backend = {});
 
 }  // namespace alexnet

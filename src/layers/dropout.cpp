@@ -2,22 +2,24 @@
 
 #include <stdexcept>
 
+#include "layers/cuda_layers.h"
+
 namespace alexnet {
+
+Shape DropoutLayer::output_shape(const Shape& in) const {
+  if (c_.logical_width && c_.feature_offset + in.item_numel() > c_.logical_width) {
+    throw std::invalid_argument("dropout: features [" + std::to_string(c_.feature_offset) + ", " +
+                                std::to_string(c_.feature_offset + in.item_numel()) +
+                                ") exceed the logical width " + std::to_string(c_.logical_width));
+  }
+  return in;
+}
 
 namespace {
 
-class DropoutCpu final : public Layer {
+class DropoutCpu final : public DropoutLayer {
  public:
-  DropoutCpu(const DropoutConfig& config, Device device) : Layer(device), c_(config) {}
-  const char* type() const override { return "dropout"; }
-  Shape output_shape(const Shape& in) const override {
-    if (c_.logical_width && c_.feature_offset + in.item_numel() > c_.logical_width) {
-      throw std::invalid_argument("dropout: features [" + std::to_string(c_.feature_offset) + ", " +
-                                  std::to_string(c_.feature_offset + in.item_numel()) +
-                                  ") exceed the logical width " + std::to_string(c_.logical_width));
-    }
-    return in;
-  }
+  using DropoutLayer::DropoutLayer;
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -47,8 +49,6 @@ class DropoutCpu final : public Layer {
       out[i] = dropout_keep(pass.seed, c_.layer_id, pass.step, element, threshold) ? in[i] * scale : 0.0f;
     }
   }
-
-  DropoutConfig c_;
 };
 
 }  // namespace
@@ -59,7 +59,7 @@ std::unique_ptr<Layer> make_dropout(const DropoutConfig& c, Device device) {
     throw std::invalid_argument("dropout: logical_width and feature_offset must be >= 0");
   }
   if (device.is_cpu()) return std::make_unique<DropoutCpu>(c, device);
-  throw std::runtime_error("dropout: no implementation for " + device.str() + " in this build yet");
+  return make_dropout_cuda(c, device);
 }
 
 }  // namespace alexnet

@@ -34,6 +34,17 @@ ALEXNET_HD inline bool dropout_keep(uint64_t seed, uint32_t layer_id, uint64_t s
   return philox_draw(seed, subsequence, element) < threshold;
 }
 
+class DropoutLayer : public Layer {
+ public:
+  DropoutLayer(const DropoutConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "dropout"; }
+  Shape output_shape(const Shape& in) const override;
+
+ protected:
+  DropoutConfig c_;
+};
+
+// The CPU reference, or our Philox kernel for a CUDA device (the same masks, bit for bit).
 std::unique_ptr<Layer> make_dropout(const DropoutConfig& config, Device device);
 
 }  // namespace alexnet

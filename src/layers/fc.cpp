@@ -7,31 +7,29 @@
 #include <stdexcept>
 
 #include "core/blas.h"
+#include "layers/cuda_layers.h"
 
 namespace alexnet {
 
+Shape FcLayer::output_shape(const Shape& in) const {
+  if (in.rank() < 2 || in.item_numel() != c_.in_features) {
+    throw std::invalid_argument("fc: input " + in.str() + " has " + std::to_string(in.item_numel()) +
+                                " features per item, expected " + std::to_string(c_.in_features));
+  }
+  return {in[0], c_.out_features};
+}
+
+std::vector<ParamSpec> FcLayer::param_specs() const {
+  std::vector<ParamSpec> specs = {{"weight", {c_.out_features, c_.in_features}}};
+  if (c_.bias) specs.push_back({"bias", {c_.out_features}});
+  return specs;
+}
+
 namespace {
 
-class FcCpu final : public Layer {
+class FcCpu final : public FcLayer {
  public:
-  FcCpu(const FcConfig& config, Device device) : Layer(device), c_(config) {}
-  const char* type() const override { return "fc"; }
-
-  Shape output_shape(const Shape& in) const override {
-    if (in.rank() < 2 || in.item_numel() != c_.in_features) {
-      throw std::invalid_argument("fc: input " + in.str() + " has " + std::to_string(in.item_numel()) +
-                                  " features per item, expected " + std::to_string(c_.in_features));
-    }
-    return {in[0], c_.out_features};
-  }
-
-  std::vector<ParamSpec> param_specs() const override {
-    std::vector<ParamSpec> specs = {{"weight", {c_.out_features, c_.in_features}}};
-    if (c_.bias) specs.push_back({"bias", {c_.out_features}});
-    return specs;
-  }
-
-  int64_t forward_macs(const Shape&) const override { return c_.in_features * c_.out_features; }
+  using FcLayer::FcLayer;
 
   void forward(const Pass&, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -64,17 +62,16 @@ class FcCpu final : public Layer {
   }
 
  private:
-  FcConfig c_;
 };
 
 }  // namespace
 
-std::unique_ptr<Layer> make_fc(const FcConfig& c, Device device) {
+std::unique_ptr<Layer> make_fc(const FcConfig& c, Device device, const BackendOptions& backend) {
   if (c.in_features <= 0 || c.out_features <= 0) {
     throw std::invalid_argument("fc: in_features and out_features must be positive");
   }
   if (device.is_cpu()) return std::make_unique<FcCpu>(c, device);
-  throw std::runtime_error("fc: no implementation for " + device.str() + " in this build yet");
+  return make_fc_cuda(c, device, backend);
 }
 
 }  // namespace alexnet

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "core/backend_options.h"
 #include "layers/layer.h"
 
 namespace alexnet {
@@ -15,6 +16,20 @@ struct FcConfig {
   bool bias = true;
 };
 
-std::unique_ptr<Layer> make_fc(const FcConfig& config, Device device);
+// What every backend's FC layer shares: the shapes and the parameters.
+class FcLayer : public Layer {
+ public:
+  FcLayer(const FcConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "fc"; }
+  Shape output_shape(const Shape& in) const override;
+  std::vector<ParamSpec> param_specs() const override;
+  int64_t forward_macs(const Shape&) const override { return c_.in_features * c_.out_features; }
+
+ protected:
+  FcConfig c_;
+};
+
+// The CPU reference, or cuBLAS for a CUDA device (`backend` picks FP32 or TF32 math).
+std::unique_ptr<Layer> make_fc(const FcConfig& config, Device device, const BackendOptions& backend = {});
 
 }  // namespace alexnet

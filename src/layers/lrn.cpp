@@ -12,7 +12,18 @@
 #include <stdexcept>
 #include <vector>
 
+#include "layers/cuda_layers.h"
+
 namespace alexnet {
+
+Shape LrnLayer::output_shape(const Shape& in) const {
+  if (in.rank() != 4) throw std::invalid_argument("lrn: input " + in.str() + " is not [N, C, H, W]");
+  if (in[1] % c_.groups) {
+    throw std::invalid_argument("lrn: " + std::to_string(in[1]) + " channels do not split into " +
+                                std::to_string(c_.groups) + " groups");
+  }
+  return in;
+}
 
 namespace {
 
@@ -26,19 +37,9 @@ inline float pow_neg(float s, float beta) {
   return std::exp(-beta * std::log(s));
 }
 
-class LrnCpu final : public Layer {
+class LrnCpu final : public LrnLayer {
  public:
-  LrnCpu(const LrnConfig& config, Device device) : Layer(device), c_(config) {}
-  const char* type() const override { return "lrn"; }
-
-  Shape output_shape(const Shape& in) const override {
-    if (in.rank() != 4) throw std::invalid_argument("lrn: input " + in.str() + " is not [N, C, H, W]");
-    if (in[1] % c_.groups) {
-      throw std::invalid_argument("lrn: " + std::to_string(in[1]) + " channels do not split into " +
-                                  std::to_string(c_.groups) + " groups");
-    }
-    return in;
-  }
+  using LrnLayer::LrnLayer;
 
   void forward(const Pass&, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -96,7 +97,6 @@ class LrnCpu final : public Layer {
     }
   }
 
-  LrnConfig c_;
   std::vector<float> scale_;  // s from the last forward, for backward
 };
 
@@ -107,7 +107,7 @@ std::unique_ptr<Layer> make_lrn(const LrnConfig& c, Device device) {
     throw std::invalid_argument("lrn: size, k and groups must be positive, alpha and beta >= 0");
   }
   if (device.is_cpu()) return std::make_unique<LrnCpu>(c, device);
-  throw std::runtime_error("lrn: no implementation for " + device.str() + " in this build yet");
+  return make_lrn_cuda(c, device);
 }
 
 }  // namespace alexnet

@@ -28,6 +28,17 @@ struct LrnConfig {
   float library_alpha() const { return alpha * static_cast<float>(size); }
 };
 
+class LrnLayer : public Layer {
+ public:
+  LrnLayer(const LrnConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "lrn"; }
+  Shape output_shape(const Shape& in) const override;
+
+ protected:
+  LrnConfig c_;
+};
+
+// The CPU reference, or cuDNN's cross-channel LRN (given library_alpha()) for a CUDA device.
 std::unique_ptr<Layer> make_lrn(const LrnConfig& config, Device device);
 
 }  // namespace alexnet

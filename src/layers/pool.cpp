@@ -10,26 +10,26 @@
 #include <vector>
 
 #include "layers/conv.h"
+#include "layers/cuda_layers.h"
 
 namespace alexnet {
 
+Shape MaxPoolLayer::output_shape(const Shape& in) const {
+  if (in.rank() != 4) throw std::invalid_argument("max_pool: input " + in.str() + " is not [N, C, H, W]");
+  int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
+  int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
+  if (oh <= 0 || ow <= 0) {
+    throw std::invalid_argument("max_pool: kernel " + std::to_string(c_.kernel) + " does not fit input " +
+                                in.str());
+  }
+  return {in[0], in[1], oh, ow};
+}
+
 namespace {
 
-class MaxPoolCpu final : public Layer {
+class MaxPoolCpu final : public MaxPoolLayer {
  public:
-  MaxPoolCpu(const PoolConfig& config, Device device) : Layer(device), c_(config) {}
-  const char* type() const override { return "max_pool"; }
-
-  Shape output_shape(const Shape& in) const override {
-    if (in.rank() != 4) throw std::invalid_argument("max_pool: input " + in.str() + " is not [N, C, H, W]");
-    int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
-    int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
-    if (oh <= 0 || ow <= 0) {
-      throw std::invalid_argument("max_pool: kernel " + std::to_string(c_.kernel) + " does not fit input " +
-                                  in.str());
-    }
-    return {in[0], in[1], oh, ow};
-  }
+  using MaxPoolLayer::MaxPoolLayer;
 
   void forward(const Pass&, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -82,7 +82,6 @@ class MaxPoolCpu final : public Layer {
   }
 
  private:
-  PoolConfig c_;
   std::vector<int32_t> argmax_;  // per output, the winning input's index in its plane
 };
 
@@ -93,7 +92,7 @@ std::unique_ptr<Layer> make_max_pool(const PoolConfig& c, Device device) {
     throw std::invalid_argument("max_pool: kernel and stride must be positive and 0 <= pad < kernel");
   }
   if (device.is_cpu()) return std::make_unique<MaxPoolCpu>(c, device);
-  throw std::runtime_error("max_pool: no implementation for " + device.str() + " in this build yet");
+  return make_max_pool_cuda(c, device);
 }
 
 }  // namespace alexnet

@@ -14,6 +14,17 @@ struct PoolConfig {
   int pad = 0;
 };
 
+class MaxPoolLayer : public Layer {
+ public:
+  MaxPoolLayer(const PoolConfig& config, Device device) : Layer(device), c_(config) {}
+  const char* type() const override { return "max_pool"; }
+  Shape output_shape(const Shape& in) const override;
+
+ protected:
+  PoolConfig c_;
+};
+
+// The CPU reference, or cuDNN's deterministic max pooling for a CUDA device.
 std::unique_ptr<Layer> make_max_pool(const PoolConfig& config, Device device);
 
 }  // namespace alexnet

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "layers/cuda_layers.h"
+
 namespace alexnet {
 
 namespace {
@@ -31,7 +33,7 @@ class ReluCpu final : public Layer {
 
 std::unique_ptr<Layer> make_relu(Device device) {
   if (device.is_cpu()) return std::make_unique<ReluCpu>(device);
-  throw std::runtime_error("relu: no implementation for " + device.str() + " in this build yet");
+  return make_relu_cuda(device);
 }
 
 }  // namespace alexnet

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "layers/cuda_layers.h"
+
 namespace alexnet {
 
 namespace {
@@ -11,14 +13,7 @@ namespace {
 class SoftmaxLossCpu final : public SoftmaxLoss {
  public:
   using SoftmaxLoss::SoftmaxLoss;
-  const char* type() const override { return "softmax_loss"; }
   double loss() const override { return loss_; }
-
-  Shape output_shape(const Shape& in) const override {
-    if (in.rank() != 2)
-      throw std::invalid_argument("softmax_loss: input " + in.str() + " is not [N, classes]");
-    return in;
-  }
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
@@ -68,7 +63,7 @@ class SoftmaxLossCpu final : public SoftmaxLoss {
 
 std::unique_ptr<SoftmaxLoss> make_softmax_loss(Device device) {
   if (device.is_cpu()) return std::make_unique<SoftmaxLossCpu>(device);
-  throw std::runtime_error("softmax_loss: no implementation for " + device.str() + " in this build yet");
+  return make_softmax_loss_cuda(device);
 }
 
 }  // namespace alexnet

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 
 #include "layers/layer.h"
 
@@ -15,6 +16,12 @@ namespace alexnet {
 class SoftmaxLoss : public Layer {
  public:
   using Layer::Layer;
+  const char* type() const override { return "softmax_loss"; }
+  Shape output_shape(const Shape& in) const override {
+    if (in.rank() != 2)
+      throw std::invalid_argument("softmax_loss: input " + in.str() + " is not [N, classes]");
+    return in;
+  }
   // The mean cross-entropy of the last training or evaluation forward.
   virtual double loss() const = 0;
 };

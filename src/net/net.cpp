@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/device_ops.h"
 #include "core/errors.h"
 #include "core/philox.h"
 #include "layers/relu.h"
@@ -12,10 +13,19 @@
 
 namespace alexnet {
 
+// A tower's device and streams. The compute stream runs the layers and the optimizer, the
+// communication stream the exchanges, the copy stream each batch's way from the host; events
+// order them. On the CPU all three are the inline CPU stream and the events are no-ops.
 struct Net::TowerState {
   Device device;
-  Stream stream;
-  Tensor input;   // the batch's images, replicated on every tower
+  Stream stream;       // compute
+  Stream comm_stream;  // exchanges
+  Stream copy_stream;  // host -> device
+  // The batch's images, replicated on every tower, and its labels (on a GPU; the CPU reads the
+  // host's). Two of each: the next batch arrives while backward still reads the current one.
+  std::array<Tensor, 2> input;
+  std::array<DeviceBuffer, 2> labels;
+  Event input_ready, compute_ready, exchanged;
   Tensor params;  // flat
   Tensor grads;   // flat, same layout
 };
@@ -40,12 +50,13 @@ struct Net::Stopwatch {
 
 namespace {
 
-std::unique_ptr<Layer> make_tower_layer(LayerKind kind, const TowerWork& w, Device device) {
+std::unique_ptr<Layer> make_tower_layer(LayerKind kind, const TowerWork& w, Device device,
+                                        const BackendOptions& backend) {
   switch (kind) {
     case LayerKind::kConv:
-      return make_conv(w.conv, device);
+      return make_conv(w.conv, device, backend);
     case LayerKind::kFc:
-      return make_fc(w.fc, device);
+      return make_fc(w.fc, device, backend);
     case LayerKind::kRelu:
       return make_relu(device);
     case LayerKind::kLrn:
@@ -58,26 +69,28 @@ std::unique_ptr<Layer> make_tower_layer(LayerKind kind, const TowerWork& w, Devi
       return make_softmax_loss(device);
   }
   LOG(FATAL) << "unknown layer kind";
+  return nullptr;
 }
 
 // [towers][batch][block] <-> [batch][towers][block]: the communicator's rank-major layout
-// against the logical channel order of one item.
-void interleave(const float* rank_major, float* item_major, int towers, int64_t batch, int64_t block) {
+// against the logical channel order of one item. One strided copy per tower (cudaMemcpy2DAsync
+// on a GPU).
+void interleave(const float* rank_major, float* item_major, int towers, int64_t batch, int64_t block,
+                Device device, const Stream& stream) {
   for (int r = 0; r < towers; ++r)
-    for (int64_t n = 0; n < batch; ++n)
-      std::memcpy(item_major + (n * towers + r) * block, rank_major + (r * batch + n) * block,
-                  sizeof(float) * block);
+    copy_rows_async(rank_major + r * batch * block, block, item_major + r * block, towers * block, block,
+                    batch, device, stream);
 }
-void deinterleave(const float* item_major, float* rank_major, int towers, int64_t batch, int64_t block) {
+void deinterleave(const float* item_major, float* rank_major, int towers, int64_t batch, int64_t block,
+                  Device device, const Stream& stream) {
   for (int r = 0; r < towers; ++r)
-    for (int64_t n = 0; n < batch; ++n)
-      std::memcpy(rank_major + (r * batch + n) * block, item_major + (n * towers + r) * block,
-                  sizeof(float) * block);
+    copy_rows_async(item_major + r * block, towers * block, rank_major + r * batch * block, block, block,
+                    batch, device, stream);
 }
 
 }  // namespace
 
-Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch)
+Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, const BackendOptions& backend)
     : plan_(std::move(plan)), batch_(batch), comm_(comm) {
   if (static_cast<int>(devices.size()) != plan_.towers) {
     throw UserError(std::string("placement ") + placement_name(plan_.placement) + " needs " +
@@ -88,8 +101,17 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch)
   for (Device d : devices) {
     auto t = std::make_unique<TowerState>();
     t->device = d;
-    t->stream = d.is_cpu() ? Stream() : Stream(d);
-    t->input = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
+    if (d.is_cuda()) {
+      t->stream = Stream(d);
+      t->comm_stream = Stream(d);
+      t->copy_stream = Stream(d);
+      t->input_ready = Event(d);
+      t->compute_ready = Event(d);
+      t->exchanged = Event(d);
+      for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * batch, d);
+    }
+    for (Tensor& in : t->input)
+      in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
     towers_.push_back(std::move(t));
   }
 
@@ -109,7 +131,7 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch)
         state->staging[t] = Tensor(batched(w.out), d);
         continue;
       }
-      state->layers[t] = make_tower_layer(node.layer_kind, w, d);
+      state->layers[t] = make_tower_layer(node.layer_kind, w, d, backend);
       std::vector<ParamSpec> specs = state->layers[t]->param_specs();
       node_param_offsets[i].resize(specs.size());
       for (size_t p = 0; p < specs.size(); ++p) {
@@ -163,7 +185,15 @@ void Net::set_profiling(bool on) {
 }
 
 void Net::synchronize() const {
-  for (const auto& t : towers_) t->stream.synchronize();
+  for (const auto& t : towers_) {
+    t->copy_stream.synchronize();
+    t->stream.synchronize();
+    t->comm_stream.synchronize();
+  }
+}
+
+const Stream& Net::stream(int tower) const {
+  return towers_.at(tower)->stream;
 }
 
 Device Net::device(int tower) const {
@@ -183,7 +213,7 @@ View Net::grads(int tower) {
 }
 
 ConstView Net::node_input(size_t node, int tower) const {
-  if (node == 0) return towers_[tower]->input.view();
+  if (node == 0) return towers_[tower]->input[slot_].view();
   return nodes_[node - 1]->out[tower].view();
 }
 
@@ -195,6 +225,7 @@ View Net::node_input_grad(size_t node, int tower) {
 // --- parameters --------------------------------------------------------------------------------
 
 void Net::init_parameters(uint64_t seed) {
+  synchronize();  // the copies below must not race work still queued on the towers
   for (size_t i = 0; i < plan_.params.size(); ++i) {
     const LogicalParam& lp = plan_.params[i];
     const LayerSpec& spec = plan_.net.layers[lp.layer];
@@ -225,6 +256,7 @@ const LogicalParam& Net::find_param(const std::string& name) const {
 std::vector<float> Net::gather(const std::string& name, const std::vector<ConstView>& flat) const {
   const LogicalParam& lp = find_param(name);
   const size_t i = &lp - plan_.params.data();
+  synchronize();  // read what the queued work leaves, not what is there now
   std::vector<float> out(lp.shape.numel());
   for (int t = 0; t < plan_.towers; ++t) {
     if (!lp.count[t]) continue;
@@ -241,6 +273,7 @@ void Net::scatter(const std::string& name, const std::vector<float>& values,
   if (static_cast<int64_t>(values.size()) != lp.shape.numel()) {
     throw UserError(name + ": got " + std::to_string(values.size()) + " values for shape " + lp.shape.str());
   }
+  synchronize();
   for (int t = 0; t < plan_.towers; ++t) {
     if (!lp.count[t]) continue;
     copy(ConstView{values.data() + lp.offset[t], {lp.count[t]}, Device::cpu()},
@@ -261,6 +294,7 @@ void Net::write_param(const std::string& name, const std::vector<float>& values)
 }
 
 std::vector<float> Net::activation(const std::string& name) const {
+  synchronize();
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.name != name) continue;
@@ -271,7 +305,7 @@ std::vector<float> Net::activation(const std::string& name) const {
         copy(nodes_[i]->out[t].view(),
              View{rank_major.data() + t * batch_ * block, {batch_ * block}, Device::cpu()});
       }
-      interleave(rank_major.data(), out.data(), 2, batch_, block);
+      interleave(rank_major.data(), out.data(), 2, batch_, block, Device::cpu(), Stream());
       return out;
     }
     int t = node.tower[0].active ? 0 : 1;
@@ -283,12 +317,28 @@ std::vector<float> Net::activation(const std::string& name) const {
 // --- forward and backward ----------------------------------------------------------------------
 
 double Net::forward(ConstView images, const int32_t* labels, const StepContext& ctx) {
-  Shape want = towers_[0]->input.shape();
+  Shape want = towers_[0]->input[0].shape();
   if (images.shape != want) {
     throw UserError("images " + images.shape.str() + " do not match the network's input " + want.str());
   }
-  for (auto& t : towers_) copy(images, t->input.view());
   labels_.assign(labels, labels + batch_);
+  for (int i = 0; i < batch_; ++i) {
+    if (labels_[i] < 0 || labels_[i] >= plan_.net.classes) {
+      throw UserError("label " + std::to_string(labels_[i]) + " of item " + std::to_string(i) +
+                      " is outside [0, " + std::to_string(plan_.net.classes) + ")");
+    }
+  }
+  // The other buffer: the previous step's backward may still be reading this one's twin.
+  slot_ = 1 - slot_;
+  for (auto& t : towers_) {
+    copy_async(images, t->input[slot_].view(), t->copy_stream);
+    if (t->device.is_cuda()) {
+      copy_bytes_async(t->labels[slot_].data(), t->device, labels_.data(), Device::cpu(),
+                       sizeof(int32_t) * batch_, t->copy_stream);
+    }
+    t->input_ready.record(t->copy_stream);
+    t->input_ready.make_wait(t->stream);  // the layers read the batch only once it is there
+  }
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.kind == PlanNode::Kind::kExchange) {
@@ -297,12 +347,14 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
     }
     for (int t = 0; t < plan_.towers; ++t) {
       if (!node.tower[t].active) continue;
-      Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, labels_.data()};
+      Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
       ConstView x = node_input(i, t);
       x.shape = batched(node.tower[t].in);
       time_one(i, t, true, [&] { nodes_[i]->layers[t]->forward(pass, x, nodes_[i]->out[t].view()); });
     }
   }
+  // The host's images and labels may be reused once this returns.
+  for (auto& t : towers_) t->input_ready.synchronize();
   int t = plan_.nodes[loss_node_].tower[0].active ? 0 : 1;
   return static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->loss();
 }
@@ -316,7 +368,7 @@ void Net::backward(const StepContext& ctx) {
     }
     for (int t = 0; t < plan_.towers; ++t) {
       if (!node.tower[t].active) continue;
-      Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, labels_.data()};
+      Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
       ConstView x = node_input(i, t);
       x.shape = batched(node.tower[t].in);
       View dx = node_input_grad(i, t);
@@ -360,40 +412,71 @@ void Net::time_all(size_t node, bool forward, F&& work) {
   }
 }
 
+const int32_t* Net::tower_labels(int t) const {
+  const TowerState& s = *towers_[t];
+  return s.device.is_cuda() ? static_cast<const int32_t*>(s.labels[slot_].data()) : labels_.data();
+}
+
+std::vector<const Stream*> Net::comm_streams() const {
+  std::vector<const Stream*> streams;
+  for (const auto& t : towers_) streams.push_back(t->device.is_cuda() ? &t->comm_stream : &t->stream);
+  return streams;
+}
+
+// An exchange runs on the communication streams, between the compute work that produced its
+// input and the compute work that consumes its output.
+void Net::begin_exchange() {
+  for (auto& t : towers_) {
+    t->compute_ready.record(t->stream);
+    t->compute_ready.make_wait(t->comm_stream);  // send what the layers have finished writing
+  }
+}
+
+void Net::end_exchange() {
+  for (auto& t : towers_) {
+    t->exchanged.record(t->comm_stream);
+    t->exchanged.make_wait(t->stream);  // the next layer reads what the exchange delivered
+  }
+}
+
 void Net::exchange_forward(size_t i) {
   const int towers = plan_.towers;
   std::vector<ConstView> send;
   std::vector<View> recv;
-  std::vector<const Stream*> streams;
+  std::vector<const Stream*> streams = comm_streams();
   for (int t = 0; t < towers; ++t) {
     ConstView x = node_input(i, t);
     send.push_back({x.data, {x.numel()}, x.device});
     Tensor& staging = nodes_[i]->staging[t];
     recv.push_back({staging.data(), {staging.numel()}, staging.device()});
-    streams.push_back(&towers_[t]->stream);
   }
+  begin_exchange();
   comm_->all_gather(send, recv, streams);
   const int64_t block = send[0].numel() / batch_;
   for (int t = 0; t < towers; ++t) {
-    interleave(nodes_[i]->staging[t].data(), nodes_[i]->out[t].data(), towers, batch_, block);
+    interleave(nodes_[i]->staging[t].data(), nodes_[i]->out[t].data(), towers, batch_, block,
+               towers_[t]->device, *streams[t]);
   }
+  end_exchange();
 }
 
 void Net::exchange_backward(size_t i) {
   const int towers = plan_.towers;
   std::vector<ConstView> send;
   std::vector<View> recv;
-  std::vector<const Stream*> streams;
+  std::vector<const Stream*> streams = comm_streams();
   const int64_t block = nodes_[i]->out[0].shape().item_numel() / towers;
+  begin_exchange();
   for (int t = 0; t < towers; ++t) {
     Tensor& staging = nodes_[i]->staging[t];
-    deinterleave(nodes_[i]->out_grad[t].data(), staging.data(), towers, batch_, block);
+    deinterleave(nodes_[i]->out_grad[t].data(), staging.data(), towers, batch_, block, towers_[t]->device,
+                 *streams[t]);
     send.push_back({staging.data(), {staging.numel()}, staging.device()});
     View dx = node_input_grad(i, t);
     recv.push_back({dx.data, {dx.numel()}, dx.device});
-    streams.push_back(&towers_[t]->stream);
   }
   comm_->reduce_scatter(send, recv, streams);
+  end_exchange();
 }
 
 }  // namespace alexnet

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "core/backend_options.h"
 #include "core/tensor.h"
 #include "layers/layer.h"
 #include "net/plan.h"
@@ -36,8 +37,10 @@ struct StepContext {
 class Net {
  public:
   // One device per tower (split: two, which may be the same; single and dense: one). The
-  // communicator joins the towers of a split plan and may be null otherwise.
-  Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch);
+  // communicator joins the towers of a split plan and may be null otherwise. `backend` sets how
+  // CUDA layers compute (math, determinism, workspace).
+  Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch,
+      const BackendOptions& backend = {});
   ~Net();
   Net(const Net&) = delete;
   Net& operator=(const Net&) = delete;
@@ -51,8 +54,9 @@ class Net {
   // (seed, layer, element), biases constant; identical under every placement.
   void init_parameters(uint64_t seed);
 
-  // images: [batch, C, H, W] on the host, labels: batch class indices on the host.
-  // Returns the mean cross-entropy loss.
+  // images: [batch, C, H, W] on the host (pinned memory lets the copy to a GPU run beside the
+  // previous step's backward), labels: batch class indices on the host, each in [0, classes)
+  // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward.
   double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
   // Gradients of the last forward's loss into the flat gradient buffers.
   void backward(const StepContext& ctx);
@@ -63,6 +67,8 @@ class Net {
   const std::vector<NodeTiming>& timing() const { return timing_; }
   // Waits for all work queued on the towers' streams.
   void synchronize() const;
+  // Tower t's compute stream: the optimizer queues its update there.
+  const Stream& stream(int tower) const;
 
   // Flat buffers of tower t; the logical parameters are slices of them.
   View params(int tower);
@@ -92,6 +98,10 @@ class Net {
   void time_all(size_t node, bool forward, F&& work);
   void exchange_forward(size_t node);
   void exchange_backward(size_t node);
+  std::vector<const Stream*> comm_streams() const;
+  const int32_t* tower_labels(int tower) const;
+  void begin_exchange();
+  void end_exchange();
 
   Plan plan_;
   int batch_;
@@ -100,6 +110,7 @@ class Net {
   std::vector<std::unique_ptr<NodeState>> nodes_;
   std::vector<std::array<int64_t, 2>> param_flat_offset_;  // per logical param, per tower
   std::vector<int32_t> labels_;
+  int slot_ = 0;  // which of the two input buffers the current step reads
   int loss_node_ = -1;
   bool profiling_ = false;
   std::vector<NodeTiming> timing_;

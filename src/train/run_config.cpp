@@ -40,6 +40,18 @@ std::vector<Device> resolve_devices(const std::string& text, int towers) {
   return devices;
 }
 
+BackendOptions backend_options(const RunConfig& c) {
+  if (c.comm != "auto" && c.comm != "local" && c.comm != "nccl")
+    throw UserError("--comm: '" + c.comm + "' is not auto, local or nccl");
+  BackendOptions b;
+  b.math = parse_math_mode(c.math);
+  b.deterministic = c.deterministic;
+  if (c.workspace_mb < 0)
+    throw UserError("--workspace-mb must be >= 0, got " + std::to_string(c.workspace_mb));
+  b.workspace_limit = static_cast<size_t>(c.workspace_mb) << 20;
+  return b;
+}
+
 std::string to_toml(const RunConfig& c) {
   std::ostringstream o;
   auto str = [&](const char* k, const std::string& v) {
@@ -52,6 +64,11 @@ std::string to_toml(const RunConfig& c) {
   str("placement", c.placement);
   str("devices", c.devices);
   str("exchange", c.exchange);
+  str("comm", c.comm);
+  o << "nccl-multi-rank-gpu = " << (c.nccl_multi_rank_gpu ? "true" : "false") << "\n";
+  str("math", c.math);
+  o << "deterministic = " << (c.deterministic ? "true" : "false") << "\nworkspace-mb = " << c.workspace_mb
+    << "\n";
   str("out", c.out);
   o << "batch = " << c.batch << "\nepochs = " << c.epochs << "\n";
   o.precision(17);

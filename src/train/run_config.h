@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend_options.h"
 #include "core/device.h"
 #include "net/plan.h"
 
@@ -19,6 +20,12 @@ struct RunConfig {
   std::string placement = "split";
   std::string devices = "auto";
   std::string exchange;  // comma-separated layers that read all maps; empty: the network file's
+  // the CUDA backend
+  std::string comm = "auto";         // auto | local | nccl: how split towers exchange maps
+  bool nccl_multi_rank_gpu = false;  // NCCL with two ranks on one GPU (NCCL >= 2.30)
+  std::string math = "fp32";         // fp32 | tf32
+  bool deterministic = false;        // deterministic cuDNN algorithms only
+  int workspace_mb = 512;            // scratch memory one cuDNN algorithm may use
   std::string out;
   // the paper's recipe (section 5)
   int batch = 128;
@@ -48,6 +55,9 @@ struct RunConfig {
 // or a comma-separated list ("cuda:0,cuda:1"; one device is used for every tower). Throws
 // UserError for malformed names and for CUDA devices that are not there.
 std::vector<Device> resolve_devices(const std::string& text, int towers);
+
+// The CUDA backend's options from --math, --deterministic and --workspace-mb (UserError if bad).
+BackendOptions backend_options(const RunConfig& config);
 
 // The config as TOML key = value lines (flag names, dashes as written on the command line).
 std::string to_toml(const RunConfig& config);

@@ -6,11 +6,21 @@
 
 namespace alexnet {
 
-void sgd_update(View w, ConstView g, View v, const SgdConfig& c) {
+void sgd_update(View w, ConstView g, View v, const SgdConfig& c, const Stream& stream) {
   CHECK_EQ(w.numel(), g.numel());
   CHECK_EQ(w.numel(), v.numel());
-  CHECK(w.device.is_cpu()) << "sgd_update on " << w.device.str() << " arrives with the CUDA backend";
+  CHECK(w.device == g.device && w.device == v.device) << "sgd_update: weights, gradients and velocity apart";
   const int64_t n = w.numel();
+  if (w.device.is_cuda()) {
+#ifdef ALEXNET_HAVE_CUDA
+    CHECK(stream.device() == w.device)
+        << "sgd_update on " << w.device.str() << " queued on " << stream.device().str();
+    detail::cuda_sgd_update(w.data, g.data, v.data, n, c, stream);
+    return;
+#else
+    LOG(FATAL) << "sgd_update on " << w.device.str() << " in a build without CUDA";
+#endif
+  }
   const float decay = c.weight_decay * c.learning_rate;
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -26,7 +36,7 @@ Sgd::Sgd(Net& net, SgdConfig config) : net_(net), config_(config) {
 
 void Sgd::step() {
   for (int t = 0; t < net_.towers(); ++t)
-    sgd_update(net_.params(t), net_.grads(t), velocity_[t].view(), config_);
+    sgd_update(net_.params(t), net_.grads(t), velocity_[t].view(), config_, net_.stream(t));
 }
 
 }  // namespace alexnet

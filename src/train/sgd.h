@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "core/stream.h"
 #include "core/tensor.h"
 
 namespace alexnet {
@@ -21,8 +22,14 @@ struct SgdConfig {
   float weight_decay = 5e-4f;
 };
 
-// The update on one flat buffer.
-void sgd_update(View weights, ConstView grads, View velocity, const SgdConfig& config);
+// The update on one flat buffer: inline on the CPU, queued on `stream` for a CUDA device.
+void sgd_update(View weights, ConstView grads, View velocity, const SgdConfig& config,
+                const Stream& stream = Stream());
+
+namespace detail {
+void cuda_sgd_update(float* w, const float* g, float* v, int64_t n, const SgdConfig& config,
+                     const Stream& stream);
+}
 
 // The optimizer state of a net: one velocity buffer per tower, laid out like its parameters.
 class Sgd {

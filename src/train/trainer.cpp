@@ -162,8 +162,9 @@ Session make_session(const RunConfig& c, std::shared_ptr<const DatasetReader> da
   o.height = o.width = s.crop;
   Plan plan = make_plan(spec, o);
   s.devices = resolve_devices(c.devices, plan.towers);
-  if (plan.towers > 1) s.comm = make_local_communicator(s.devices);
-  s.net = std::make_unique<Net>(std::move(plan), s.devices, s.comm.get(), c.batch);
+  if (plan.towers > 1) s.comm = make_communicator(c.comm, s.devices, c.nccl_multi_rank_gpu);
+  s.backend = backend_options(c);
+  s.net = std::make_unique<Net>(std::move(plan), s.devices, s.comm.get(), c.batch, s.backend);
   return s;
 }
 

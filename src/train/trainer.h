@@ -19,6 +19,7 @@ struct Session {
   std::vector<Device> devices;
   std::unique_ptr<Communicator> comm;
   std::unique_ptr<Net> net;
+  BackendOptions backend;
   int crop = 0;
 };
 Session make_session(const RunConfig& config, std::shared_ptr<const DatasetReader> data);

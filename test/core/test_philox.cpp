@@ -83,7 +83,7 @@ TEST(Philox, SubsequencesByPurposeDoNotCollide) {
   EXPECT_NE(rng_subsequence(RngPurpose::kDropout, 6, 1), rng_subsequence(RngPurpose::kDropout, 6, 2));
 }
 
-TEST(PhiloxGpu, HostDrawsAreBitIdenticalToCurand) {
+TEST(GpuPhilox, HostDrawsAreBitIdenticalToCurand) {
   SKIP_WITHOUT_GPU();
 #ifdef ALEXNET_HAVE_CUDA
   struct Key {

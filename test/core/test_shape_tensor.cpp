@@ -84,7 +84,7 @@ TEST(Stream, CpuStreamAndEventsRunInline) {
   EXPECT_EQ(s.handle(), nullptr);
 }
 
-TEST(TensorGpu, CopiesBetweenHostAndDevice) {
+TEST(GpuTensor, CopiesBetweenHostAndDevice) {
   SKIP_WITHOUT_GPU();
   std::vector<float> v = testing::uniform(1000, 3);
   Tensor d = Tensor::from_host({10, 100}, v, Device::cuda(0));
@@ -94,7 +94,7 @@ TEST(TensorGpu, CopiesBetweenHostAndDevice) {
   EXPECT_EQ(e.to_host(), v);
 }
 
-TEST(StreamGpu, EventsTimeWorkOnAStream) {
+TEST(GpuStream, EventsTimeWorkOnAStream) {
   SKIP_WITHOUT_GPU();
   Stream s(Device::cuda(0));
   Event start(Device::cuda(0), true), end(Device::cuda(0), true);

@@ -1,0 +1,37 @@
+// The CUDA halves of device_ops.h.
+#include "core/cuda_check.h"
+#include "core/device_ops.h"
+
+namespace alexnet::detail {
+
+namespace {
+__global__ void add_into_kernel(float* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    dst[i] += src[i];
+}
+}  // namespace
+
+void cuda_copy_async(void* dst, const void* src, size_t bytes, const Stream& stream) {
+  CudaDeviceGuard guard(stream.device().index);
+  // Unified addressing: the direction (host, device, peer) follows from the pointers.
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream.handle()));
+}
+
+void cuda_copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t width,
+                          int64_t rows, const Stream& stream) {
+  CudaDeviceGuard guard(stream.device().index);
+  CUDA_CHECK(cudaMemcpy2DAsync(dst, sizeof(float) * dst_pitch, src, sizeof(float) * src_pitch,
+                               sizeof(float) * width, rows, cudaMemcpyDefault, stream.handle()));
+}
+
+void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& stream) {
+  if (n == 0) return;
+  CudaDeviceGuard guard(stream.device().index);
+  const int threads = 256;
+  const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 4096));
+  add_into_kernel<<<blocks, threads, 0, stream.handle()>>>(dst, src, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace alexnet::detail

@@ -1,0 +1,166 @@
+// cuDNN convolution.
+//
+// The three algorithms (forward, backward data, backward filter) are found the first time the
+// layer meets an input shape: cudnnFind* runs every candidate and reports its time, and we take
+// the fastest that fits the workspace limit, uses the math the run asked for (--math) and, with
+// --deterministic, promises bit-identical results run to run. The choice is kept per shape, so
+// training and evaluation batches of different sizes each pay for one search. Groups map to
+// cuDNN's group count: the paper's own-tower connectivity on one device.
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/cuda_libraries.h"
+#include "core/cuda_memory.h"
+#include "layers/cuda_layers.h"
+
+namespace alexnet {
+
+namespace {
+
+bool is_tensor_math(cudnnMathType_t m) {
+  return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+// The first (fastest) result that succeeded and meets the run's constraints.
+template <typename Perf>
+Perf pick(const std::vector<Perf>& results, const BackendOptions& b, const char* which) {
+  for (const Perf& p : results) {
+    if (p.status != CUDNN_STATUS_SUCCESS || p.memory > b.workspace_limit) continue;
+    if (b.deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
+    if (b.math == MathMode::kFp32 && is_tensor_math(p.mathType)) continue;
+    return p;
+  }
+  throw std::runtime_error(std::string("conv: cuDNN offers no ") + which +
+                           " algorithm within --workspace-mb " + std::to_string(b.workspace_limit >> 20) +
+                           (b.deterministic ? " that is deterministic" : "") + " for --math " +
+                           math_mode_name(b.math) + "; raise --workspace-mb");
+}
+
+class ConvCuda final : public ConvLayer {
+ public:
+  ConvCuda(const ConvConfig& c, Device device, const BackendOptions& backend)
+      : ConvLayer(c, device), backend_(backend) {
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv_.get(), c.pad, c.pad, c.stride, c.stride, 1, 1,
+                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv_.get(), c.groups));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(conv_.get(), descriptor_math()));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(filter_.get(), CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c.out_channels,
+                                           c.in_channels / c.groups, c.kernel, c.kernel));
+    set_tensor(bias_, 1, c.out_channels, 1, 1);
+  }
+
+  void forward(const Pass& pass, ConstView x, View y) override {
+    expect("y", y.shape, output_shape(x.shape));
+    expect_device("x", x.device);
+    expect_device("y", y.device);
+    CudaDeviceGuard guard(device().index);
+    StreamLibraries& lib = pass.stream.libraries();
+    const Plan& p = plan_for(lib, x.shape, y.shape);
+    const float one = 1.0f, zero = 0.0f;
+    set_math(p.forward.mathType);
+    CUDNN_CHECK(cudnnConvolutionForward(lib.cudnn(), &one, x_.get(), x.data, filter_.get(), param(0).data,
+                                        conv_.get(), p.forward.algo, lib.workspace(p.workspace), p.workspace,
+                                        &zero, y_.get(), y.data));
+    if (c_.bias)
+      CUDNN_CHECK(cudnnAddTensor(lib.cudnn(), &one, bias_.get(), param(1).data, &one, y_.get(), y.data));
+  }
+
+  void backward(const Pass& pass, ConstView x, ConstView y, ConstView dy, View dx) override {
+    CudaDeviceGuard guard(device().index);
+    StreamLibraries& lib = pass.stream.libraries();
+    const Plan& p = plan_for(lib, x.shape, y.shape);
+    const float one = 1.0f, zero = 0.0f;
+    const float beta = pass.grad_mode == GradMode::kAccumulate ? 1.0f : 0.0f;
+    if (c_.bias) {
+      CUDNN_CHECK(cudnnConvolutionBackwardBias(lib.cudnn(), &one, y_.get(), dy.data, &beta, bias_.get(),
+                                               grad(1).data));
+    }
+    set_math(p.filter.mathType);
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(lib.cudnn(), &one, x_.get(), x.data, y_.get(), dy.data,
+                                               conv_.get(), p.filter.algo, lib.workspace(p.workspace),
+                                               p.workspace, &beta, filter_.get(), grad(0).data));
+    if (dx.empty()) return;
+    set_math(p.data.mathType);
+    CUDNN_CHECK(cudnnConvolutionBackwardData(lib.cudnn(), &one, filter_.get(), param(0).data, y_.get(),
+                                             dy.data, conv_.get(), p.data.algo, lib.workspace(p.workspace),
+                                             p.workspace, &zero, x_.get(), dx.data));
+  }
+
+ private:
+  struct Plan {
+    cudnnConvolutionFwdAlgoPerf_t forward;
+    cudnnConvolutionBwdDataAlgoPerf_t data;
+    cudnnConvolutionBwdFilterAlgoPerf_t filter;
+    size_t workspace = 0;  // the largest of the three
+  };
+
+  cudnnMathType_t descriptor_math() const {
+    return backend_.math == MathMode::kTf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+  }
+  // cuDNN wants the descriptor's math type to match the chosen algorithm's.
+  void set_math(cudnnMathType_t chosen) {
+    CUDNN_CHECK(
+        cudnnSetConvolutionMathType(conv_.get(), backend_.math == MathMode::kFp32 ? CUDNN_FMA_MATH : chosen));
+  }
+
+  // The algorithms for this input shape, found on first sight. Also points x_ and y_ at the shape.
+  const Plan& plan_for(StreamLibraries& lib, const Shape& xs, const Shape& ys) {
+    set_tensor(x_, xs);
+    set_tensor(y_, ys);
+    const std::pair<int64_t, int64_t> key{xs[0], xs[2] * 100000 + xs[3]};
+    auto found = plans_.find(key);
+    if (found != plans_.end()) return found->second;
+
+    CUDNN_CHECK(cudnnSetConvolutionMathType(conv_.get(), descriptor_math()));
+    Plan p;
+    int max = 0, returned = 0;
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(lib.cudnn(), &max));
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> fwd(max);
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
+                                                     y_.get(), max, &returned, fwd.data()));
+    fwd.resize(returned);
+    p.forward = pick(fwd, backend_, "forward");
+
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(lib.cudnn(), &max));
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> data(max);
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                          x_.get(), max, &returned, data.data()));
+    data.resize(returned);
+    p.data = pick(data, backend_, "backward-data");
+
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(lib.cudnn(), &max));
+    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> filter(max);
+    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                            filter_.get(), max, &returned, filter.data()));
+    filter.resize(returned);
+    p.filter = pick(filter, backend_, "backward-filter");
+
+    p.workspace = std::max({p.forward.memory, p.data.memory, p.filter.memory});
+    LOG(INFO) << "conv " << c_.in_channels << "->" << c_.out_channels << " k" << c_.kernel << " input "
+              << xs.str() << " on " << device().str() << ": cuDNN algorithms forward " << p.forward.algo
+              << " (" << p.forward.time << " ms), backward-data " << p.data.algo << " (" << p.data.time
+              << " ms), backward-filter " << p.filter.algo << " (" << p.filter.time << " ms), workspace "
+              << (p.workspace >> 20) << " MiB";
+    return plans_.emplace(key, p).first->second;
+  }
+
+  BackendOptions backend_;
+  ConvolutionDescriptor conv_;
+  FilterDescriptor filter_;
+  TensorDescriptor x_, y_, bias_;
+  std::map<std::pair<int64_t, int64_t>, Plan> plans_;  // by (batch, height and width)
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_conv_cuda(const ConvConfig& c, Device device, const BackendOptions& backend) {
+  detail::require_cuda_device(device);
+  CudaDeviceGuard guard(device.index);
+  return std::make_unique<ConvCuda>(c, device, backend);
+}
+
+}  // namespace alexnet

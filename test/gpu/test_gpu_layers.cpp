@@ -1,0 +1,180 @@
+// Every CUDA layer against its CPU reference: same parameters, same x and dy, forward and
+// backward within tolerance. FP32 results differ from the CPU's only in summation order, so
+// rtol 1e-3 (about 10^4 float roundings of margin) is ample and still catches a wrong index or
+// a missing term, which err by O(1). TF32 keeps 10 mantissa bits in the products: 2e-2.
+#include <gtest/gtest.h>
+
+#include "core/device_ops.h"
+#include "gpu_testing.h"
+#include "layers/conv.h"
+#include "layers/dropout.h"
+#include "layers/fc.h"
+#include "layers/lrn.h"
+#include "layers/pool.h"
+#include "layers/relu.h"
+#include "layers/softmax_loss.h"
+#include "train/sgd.h"
+
+namespace alexnet {
+namespace {
+
+using testing::expect_gpu_matches_cpu;
+using testing::gpu_agrees;
+using testing::LayerOnTwoDevices;
+
+constexpr float kFp32 = 1e-3f;
+
+TEST(GpuLayers, ConvLikeConv1MatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  ConvConfig c{.in_channels = 3, .out_channels = 8, .kernel = 11, .stride = 4, .pad = 0};
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d); });
+  expect_gpu_matches_cpu(layers, {4, 3, 35, 35}, kFp32);
+}
+
+TEST(GpuLayers, GroupedPaddedConvMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  ConvConfig c{.in_channels = 8, .out_channels = 12, .kernel = 5, .stride = 1, .pad = 2, .groups = 2};
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d); });
+  expect_gpu_matches_cpu(layers, {3, 8, 13, 13}, kFp32);
+}
+
+TEST(GpuLayers, ConvInTf32IsCloseToCpu) {
+  SKIP_WITHOUT_GPU();
+  ConvConfig c{.in_channels = 16, .out_channels = 16, .kernel = 3, .stride = 1, .pad = 1};
+  BackendOptions tf32{.math = MathMode::kTf32};
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, tf32); });
+  expect_gpu_matches_cpu(layers, {4, 16, 13, 13}, 2e-2f);
+}
+
+TEST(GpuLayers, DeterministicConvRepeatsBitForBit) {
+  SKIP_WITHOUT_GPU();
+  ConvConfig c{.in_channels = 16, .out_channels = 32, .kernel = 3, .stride = 1, .pad = 1};
+  BackendOptions deterministic{.deterministic = true};
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, deterministic); });
+  const Stream s(Device::cuda(0));
+  Pass pass{s};
+  Tensor x = Tensor::from_host({8, 16, 13, 13}, testing::uniform(8 * 16 * 13 * 13, 5), Device::cuda(0));
+  Tensor y({8, 32, 13, 13}, Device::cuda(0)), dx(x.shape(), Device::cuda(0));
+  Tensor dy = Tensor::from_host(y.shape(), testing::uniform(y.numel(), 6), Device::cuda(0));
+  std::vector<std::vector<float>> runs;
+  for (int k = 0; k < 2; ++k) {
+    layers.gpu->forward(pass, x.view(), y.view());
+    layers.gpu->backward(pass, x.view(), y.view(), dy.view(), dx.view());
+    s.synchronize();
+    std::vector<float> all = layers.gpu_grads[0].to_host();
+    for (float v : dx.to_host()) all.push_back(v);
+    runs.push_back(all);
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+}
+
+TEST(GpuLayers, FcMatchesCpuAndAccumulates) {
+  SKIP_WITHOUT_GPU();
+  FcConfig c{.in_features = 2 * 3 * 3, .out_features = 40};
+  LayerOnTwoDevices layers([&](Device d) { return make_fc(c, d); });
+  expect_gpu_matches_cpu(layers, {5, 2, 3, 3}, kFp32);  // a 4-D input flattens as pool5 does
+
+  // Accumulate mode adds to the gradients already there, on both devices alike.
+  const Stream cs, gs(Device::cuda(0));
+  Pass cpu_pass{cs}, gpu_pass{gs};
+  cpu_pass.grad_mode = gpu_pass.grad_mode = GradMode::kAccumulate;
+  Tensor x = testing::random_tensor({5, 18}, 31), dy = testing::random_tensor({5, 40}, 32);
+  Tensor xg = Tensor::from_host(x.shape(), x.to_host(), Device::cuda(0));
+  Tensor dyg = Tensor::from_host(dy.shape(), dy.to_host(), Device::cuda(0));
+  Tensor y({5, 40}), yg({5, 40}, Device::cuda(0));
+  layers.cpu.layer->backward(cpu_pass, x.view(), y.view(), dy.view(), View{});
+  layers.gpu->backward(gpu_pass, xg.view(), yg.view(), dyg.view(), View{});
+  gs.synchronize();
+  for (int i = 0; i < 2; ++i)
+    EXPECT_TRUE(gpu_agrees(layers.gpu_grads[i].to_host(), layers.cpu.grads[i].to_host(), kFp32)) << i;
+}
+
+TEST(GpuLayers, ReluMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  LayerOnTwoDevices layers([](Device d) { return make_relu(d); });
+  expect_gpu_matches_cpu(layers, {3, 4, 5, 5}, kFp32);
+}
+
+TEST(GpuLayers, LrnInThePapersConventionMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  // Inputs of a few units, where the paper's alpha against alpha/n makes a visible difference.
+  for (int groups : {1, 2}) {
+    LrnConfig c{.groups = groups};
+    LayerOnTwoDevices layers([&](Device d) { return make_lrn(c, d); });
+    expect_gpu_matches_cpu(layers, {2, 12, 5, 5}, kFp32, true, -30.0f, 30.0f);
+  }
+}
+
+TEST(GpuLayers, OverlappingMaxPoolMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  PoolConfig c{.kernel = 3, .stride = 2};
+  LayerOnTwoDevices layers([&](Device d) { return make_max_pool(c, d); });
+  expect_gpu_matches_cpu(layers, {2, 3, 13, 13}, kFp32);  // random inputs: no ties
+}
+
+TEST(GpuLayers, DropoutDrawsTheCpusMasksBitForBit) {
+  SKIP_WITHOUT_GPU();
+  // A tower's slice of a split layer: features [64, 96) of 128.
+  DropoutConfig c{.p = 0.5f, .layer_id = 6, .logical_width = 128, .feature_offset = 64};
+  LayerOnTwoDevices layers([&](Device d) { return make_dropout(c, d); });
+  const Stream cs, gs(Device::cuda(0));
+  Pass cpu_pass{cs, true, 99, 12}, gpu_pass{gs, true, 99, 12};
+  Tensor x = testing::random_tensor({7, 32}, 4, 0.5f, 1.0f);
+  Tensor xg = Tensor::from_host(x.shape(), x.to_host(), Device::cuda(0));
+  Tensor y(x.shape()), yg(x.shape(), Device::cuda(0)), dx(x.shape()), dxg(x.shape(), Device::cuda(0));
+  layers.cpu.layer->forward(cpu_pass, x.view(), y.view());
+  layers.gpu->forward(gpu_pass, xg.view(), yg.view());
+  layers.cpu.layer->backward(cpu_pass, x.view(), y.view(), x.view(), dx.view());
+  layers.gpu->backward(gpu_pass, xg.view(), yg.view(), xg.view(), dxg.view());
+  gs.synchronize();
+  EXPECT_EQ(yg.to_host(), y.to_host());
+  EXPECT_EQ(dxg.to_host(), dx.to_host());
+  int dropped = 0;
+  for (float v : y.to_host()) dropped += v == 0.0f;
+  EXPECT_GT(dropped, 0);
+  EXPECT_LT(dropped, 7 * 32);
+}
+
+TEST(GpuLayers, SoftmaxLossMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  auto cpu = make_softmax_loss(Device::cpu());
+  auto gpu = make_softmax_loss(Device::cuda(0));
+  const std::vector<int32_t> labels = {3, 0, 9, 4, 4};
+  const Stream cs, gs(Device::cuda(0));
+  DeviceBuffer device_labels(sizeof(int32_t) * labels.size(), Device::cuda(0));
+  copy_bytes_async(device_labels.data(), Device::cuda(0), labels.data(), Device::cpu(),
+                   sizeof(int32_t) * labels.size(), gs);
+  Pass cpu_pass{cs, true, 0, 0, labels.data()},
+      gpu_pass{gs, true, 0, 0, static_cast<int32_t*>(device_labels.data())};
+  Tensor x = testing::random_tensor({5, 10}, 8, -20.0f, 20.0f);
+  Tensor xg = Tensor::from_host(x.shape(), x.to_host(), Device::cuda(0));
+  Tensor y(x.shape()), yg(x.shape(), Device::cuda(0)), dx(x.shape()), dxg(x.shape(), Device::cuda(0));
+  cpu->forward(cpu_pass, x.view(), y.view());
+  gpu->forward(gpu_pass, xg.view(), yg.view());
+  EXPECT_NEAR(gpu->loss(), cpu->loss(), 1e-5 * std::abs(cpu->loss()));
+  cpu->backward(cpu_pass, x.view(), y.view(), ConstView{}, dx.view());
+  gpu->backward(gpu_pass, xg.view(), yg.view(), ConstView{}, dxg.view());
+  gs.synchronize();
+  EXPECT_TRUE(gpu_agrees(yg.to_host(), y.to_host(), kFp32));
+  EXPECT_TRUE(gpu_agrees(dxg.to_host(), dx.to_host(), kFp32));
+}
+
+TEST(GpuLayers, SgdUpdateMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  const int64_t n = 10000;
+  Tensor w = testing::random_tensor({n}, 1), g = testing::random_tensor({n}, 2),
+         v = testing::random_tensor({n}, 3);
+  Tensor wg = Tensor::from_host({n}, w.to_host(), Device::cuda(0));
+  Tensor gg = Tensor::from_host({n}, g.to_host(), Device::cuda(0));
+  Tensor vg = Tensor::from_host({n}, v.to_host(), Device::cuda(0));
+  const Stream gs(Device::cuda(0));
+  SgdConfig c{.learning_rate = 0.1f};
+  sgd_update(w.view(), g.view(), v.view(), c);
+  sgd_update(wg.view(), gg.view(), vg.view(), c, gs);
+  gs.synchronize();
+  EXPECT_TRUE(testing::all_close(wg.to_host(), w.to_host(), 1e-6f, 1e-5f));
+  EXPECT_TRUE(testing::all_close(vg.to_host(), v.to_host(), 1e-6f, 1e-5f));
+}
+
+}  // namespace
+}  // namespace alexnet
