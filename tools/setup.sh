@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libopenblas-openmp-dev libgoogle-glog-dev libgflags-dev libboost-program-options-dev
   libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-  dataset-fashion-mnist python3 python3-h5py python3-numpy
+  dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
