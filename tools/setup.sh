@@ -2,7 +2,8 @@
 # Installs the Debian packages the build and the tests need. Run as root on Debian bookworm.
 # Does nothing when they are all present. The CUDA toolkit, cuDNN and NCCL are not Debian
 # packages; where they are installed the build finds them, and without them it builds the CPU
-# backend alone.
+# backend alone. `tools/setup.sh --bench` also installs Debian's PyTorch (python3-torch, about
+# 180 MB) for experiments/bench/compare_torch.py.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [ "${1:-}" = --bench ]; then packages+=(python3-torch); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -22,7 +22,7 @@ int eval(int argc, char** argv) {
   RunConfig c;
   c.batch = 100;
   po::options_description desc = training_options(c);
-  std::string checkpoint, split = "val", predictions, config;
+  std::string checkpoint, split = "val", predictions, config, logits_path;
   int views = 1;
   desc.add_options()("help,h", "print this help")("checkpoint", po::value(&checkpoint),
                                                   "checkpoint file, or a run directory")(
@@ -31,6 +31,7 @@ int eval(int argc, char** argv) {
       "split", po::value(&split)->default_value("val"), "the split to evaluate")(
       "predictions", po::value(&predictions),
       "write each image's top-5 classes and probabilities (CSV) here")(
+      "logits", po::value(&logits_path), "write the centre crop's logits, float32 [images, classes], as .npy here")(
       "config", po::value(&config), "run file (TOML) giving any of these options");
   po::variables_map vm = parse_options("eval", argc, argv, desc, nullptr, {});
   if (vm.count("help")) {
@@ -59,6 +60,7 @@ int eval(int argc, char** argv) {
     po::notify(vm);
   }
   if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
+  if (!logits_path.empty() && views != 1) throw UserError("--logits is for the centre crop (--views 1)");
   if (c.data.empty()) throw UserError("eval: --data is required (a dataset file from alexnet pack)");
   auto data = std::make_shared<DatasetReader>(c.data);
   if (!data->has_split(split)) throw UserError(c.data + ": has no split '" + split + "'");
@@ -66,13 +68,17 @@ int eval(int argc, char** argv) {
   Session s = make_session(c, data);
   load_checkpoint(file, *s.net, nullptr);
   std::vector<Prediction> rows;
-  EvalResult r =
-      evaluate(*s.net, data, split, views, s.crop, c.loader_threads, predictions.empty() ? nullptr : &rows);
+  std::vector<float> logits;
+  EvalResult r = evaluate(*s.net, data, split, views, s.crop, c.loader_threads, predictions.empty() ? nullptr : &rows,
+                          logits_path.empty() ? nullptr : &logits);
   std::printf("%s on %lld %s images (%s, %s): top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f\n",
               file.c_str(), static_cast<long long>(r.images), split.c_str(),
               views == 10 ? "10 views" : "centre crop", placement_name(s.net->plan().placement),
               r.top1_error * 100, r.top5_error * 100, r.loss);
   if (!predictions.empty()) write_predictions(predictions, rows, data->info().classes);
+  if (!logits_path.empty())
+    write_npy(logits_path, logits, static_cast<int64_t>(logits.size() / data->info().classes.size()),
+              static_cast<int64_t>(data->info().classes.size()));
   return 0;
 }
 

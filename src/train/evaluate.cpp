@@ -5,6 +5,8 @@
 #include <fstream>
 #include <numeric>
 
+#include <glog/logging.h>
+
 #include "core/errors.h"
 #include "data/loader.h"
 #include "net/net.h"
@@ -22,7 +24,8 @@ std::vector<int32_t> top_k(const float* p, int classes, int k) {
 }
 
 EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const std::string& split, int views,
-                    int crop, int loader_threads, std::vector<Prediction>* predictions) {
+                    int crop, int loader_threads, std::vector<Prediction>* predictions,
+                    std::vector<float>* logits) {
   if (views != 1 && views != 10) throw UserError("--views must be 1 or 10, got " + std::to_string(views));
   const int batch = net.batch();
   if (batch < views) throw UserError("ten-view evaluation needs --batch of at least 10");
@@ -46,6 +49,11 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   double loss = 0;
   int64_t top1 = 0, top5 = 0;
   if (predictions) predictions->clear();
+  if (logits) {
+    CHECK_EQ(views, 1) << "logits are the centre crop's";
+    logits->assign(data->size(split) * classes, 0.0f);
+  }
+  const std::string logits_node = net.plan().nodes[net.plan().nodes.size() - 2].name;
   while (const Batch* b = loader.next()) {
     // A short last batch is padded with zeros; the padded rows are ignored.
     const int64_t floats = b->shape.numel();
@@ -54,6 +62,12 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
     for (int v = 0; v < b->items * views; ++v) labels[v] = b->labels[v / views];
     net.forward(ConstView{staging.data(), input, Device::cpu()}, labels.data(), ctx);
     std::vector<float> probs = net.activation(loss_node);
+    if (logits) {
+      std::vector<float> z = net.activation(logits_node);
+      for (int i = 0; i < b->items; ++i)
+        std::copy(z.begin() + int64_t(i) * classes, z.begin() + int64_t(i + 1) * classes,
+                  logits->begin() + b->indices[i] * classes);
+    }
     std::vector<float> mean(classes);
     for (int i = 0; i < b->items; ++i) {
       std::fill(mean.begin(), mean.end(), 0.0f);
@@ -81,6 +95,24 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   r.top1_error = r.images ? 1.0 - double(top1) / r.images : 0;
   r.top5_error = r.images ? 1.0 - double(top5) / r.images : 0;
   return r;
+}
+
+void write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  // Magic, version 1.0, then the header padded with spaces to a multiple of 64 bytes with the newline.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path + ".partial", std::ios::binary);
+  if (!out) throw UserError(path + ": cannot write logits");
+  const uint16_t length = static_cast<uint16_t>(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  out.write(reinterpret_cast<const char*>(&length), 2);
+  out << header;
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  out.close();
+  std::rename((path + ".partial").c_str(), path.c_str());
 }
 
 void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,

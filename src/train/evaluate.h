@@ -27,9 +27,14 @@ struct Prediction {
 };
 
 // Runs `net` in test mode over `split`. views: 1 (centre crop) or 10. Fills `predictions` (in
-// split order) when given.
+// split order) when given, and `logits` ([images, classes] row by row in split order, the input of
+// the softmax; centre crop only) when given.
 EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const std::string& split, int views,
-                    int crop, int loader_threads, std::vector<Prediction>* predictions = nullptr);
+                    int crop, int loader_threads, std::vector<Prediction>* predictions = nullptr,
+                    std::vector<float>* logits = nullptr);
+
+// Writes float32 [rows, cols] as a NumPy .npy file (numpy.load reads it), via a temporary name.
+void write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols);
 
 // Writes predictions as CSV: index, label, then top-5 class indices, names and probabilities.
 void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,

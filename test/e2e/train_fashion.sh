@@ -38,6 +38,18 @@ for x, y in zip(a, b):
 print("split and single predictions agree on", len(a), "images")
 PY
 
+# Logits (eval --logits): a NumPy file whose argmax is each image's predicted class.
+"$alexnet" eval --checkpoint "$work/run" --data "$work/fashion.h5" --logits "$work/logits.npy" > /dev/null
+"$python" - "$work/logits.npy" "$work/split.csv" <<'PY'
+import csv, sys
+import numpy as np
+z = np.load(sys.argv[1])
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert z.shape == (10000, 10) and z.dtype == np.float32, (z.shape, z.dtype)
+assert all(int(r["top1"]) == z[int(r["index"])].argmax() for r in rows)
+print("logits.npy", z.shape, "agrees with the predictions")
+PY
+
 # TensorBoard's own reader, where the package is installed (pip install tensorboard).
 for py in "$python" python3; do
   if "$py" -c "import tensorboard" 2>/dev/null; then

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Our trainer against PyTorch on the same net: training step time, peak memory, and logits.
+
+    compare_torch.py [--net experiments/alexnet.toml] [--batch 32] [--threads 2] [--rounds 5]
+                     [--device cpu|cuda] [--math fp32|tf32] [--channels-last]
+                     [--check-run RUN_DIR --check-data DATA.h5]
+
+The PyTorch model is built from the same network file: the paper's layout with groups=2 where a
+layer reads its own tower (our `single` placement), LRN applied to each tower's half with
+alpha * n (PyTorch divides alpha by n; our files hold the paper's alpha), overlapping max pooling,
+dropout, and SGD with momentum 0.9 and weight decay 5e-4. Each round runs `alexnet time` (its
+full step: forward, backward, SGD, measured without per-layer timers) and then a PyTorch worker
+process timing the same step, A B A B after each side's warm-up; each side is a fresh process,
+so its peak RSS (CPU) or peak device memory (GPU, PyTorch only) is its own. Prints per-round
+figures, the medians, and ours / PyTorch's speed ratio (> 1: we are faster).
+
+PyTorch is Debian's python3-torch (`tools/setup.sh --bench` installs it); run this script with
+/usr/bin/python3, which has it, h5py and numpy.
+
+--check-run loads that run's last checkpoint into the PyTorch model, runs both on the centre
+crops of DATA's val split (ours through `alexnet eval --logits`) and prints the largest absolute
+difference of the logits.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def build_model(net_path, classes=None):
+    """An nn.Sequential named like the network file's layers, for the `single` placement."""
+    import torch
+    from torch import nn
+
+    class TowerLRN(nn.Module):
+        """The paper's LRN within each tower's half of the maps (groups = 2)."""
+
+        def __init__(self, size, alpha, beta, k, groups):
+            super().__init__()
+            self.lrn = nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
+            self.groups = groups
+
+        def forward(self, x):
+            return torch.cat([self.lrn(h) for h in x.chunk(self.groups, dim=1)], dim=1)
+
+    with open(net_path, "rb") as f:
+        spec = tomllib.load(f)
+    c, h, w = spec["net"]["input"]
+    classes = classes or spec["net"]["classes"]
+    layers, towers_split = [], False
+    for layer in spec["layers"]:
+        kind, name = layer["type"], layer["name"]
+        if kind == "conv":
+            groups = 2 if layer.get("reads", "all") == "own" else 1
+            k, s, p = layer["kernel"], layer.get("stride", 1), layer.get("pad", 0)
+            m = nn.Conv2d(c, layer["out"], k, s, p, groups=groups)
+            c, h, w = layer["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+            towers_split = layer.get("split", True)
+        elif kind == "relu":
+            m = nn.ReLU()
+        elif kind == "lrn":
+            m = TowerLRN(layer.get("size", 5), layer.get("alpha", 1e-4), layer.get("beta", 0.75),
+                         layer.get("k", 2.0), 2 if towers_split else 1)
+        elif kind == "max_pool":
+            k, s, p = layer.get("kernel", 3), layer.get("stride", 2), layer.get("pad", 0)
+            m = nn.MaxPool2d(k, s, p)
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        elif kind == "fc":
+            out = classes if layer["out"] == "classes" else layer["out"]
+            features = c * h * w
+            m = nn.Sequential(nn.Flatten(), nn.Linear(features, out)) if h * w > 1 else nn.Linear(features, out)
+            c, h, w = out, 1, 1
+        elif kind == "dropout":
+            m = nn.Dropout(layer.get("p", 0.5))
+        elif kind == "softmax_loss":
+            continue
+        else:
+            sys.exit(f"compare_torch: {net_path}: layer type '{kind}' unknown here")
+        layers.append((name, m))
+    from collections import OrderedDict
+    return nn.Sequential(OrderedDict(layers)), spec
+
+
+def torch_worker(a):
+    """One timed PyTorch round in this process: prints 'ms=<mean step> peak=<bytes>'."""
+    import resource
+    import torch
+
+    torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = a.math == "tf32"
+    model, spec = build_model(a.net)
+    model = model.to(device)
+    c, h, w = spec["net"]["input"]
+    x = torch.randn(a.batch, c, h, w, device=device)
+    if a.channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+    y = torch.randint(0, spec["net"]["classes"], (a.batch,), device=device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+    for _ in range(a.warmup):
+        step()
+    sync()
+    start = time.perf_counter()
+    for _ in range(a.iterations):
+        step()
+    sync()
+    ms = 1000 * (time.perf_counter() - start) / a.iterations
+    if a.device == "cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"ms={ms:.3f} peak={peak}")
+
+
+def run_measured(cmd):
+    """Runs cmd; returns (stdout, peak RSS bytes of that process)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        sys.exit(f"compare_torch: {' '.join(cmd)} failed ({p.returncode}):\n{out[-2000:]}")
+    return out, usage.ru_maxrss * 1024
+
+
+def ours_round(a):
+    devices = "cpu" if a.device == "cpu" else "cuda:0"
+    cmd = [a.alexnet, "time", "--net", a.net, "--placement", a.placement, "--devices", devices,
+           "--batch", str(a.batch), "--iterations", str(a.iterations), "--warmup", str(a.warmup),
+           "--threads", str(a.threads), "--math", a.math]
+    out, rss = run_measured(cmd)
+    m = re.search(r"full step.*?: ([0-9.]+) ms", out)
+    if not m:
+        sys.exit(f"compare_torch: no full-step figure in alexnet time's output:\n{out[-2000:]}")
+    return float(m.group(1)), rss
+
+
+def torch_round(a):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--net", a.net, "--batch", str(a.batch),
+           "--threads", str(a.threads), "--iterations", str(a.iterations), "--warmup", str(a.warmup),
+           "--device", a.device, "--math", a.math] + (["--channels-last"] if a.channels_last else [])
+    out, rss = run_measured(cmd)
+    m = re.search(r"ms=([0-9.]+) peak=([0-9]+)", out)
+    if not m:
+        sys.exit(f"compare_torch: the PyTorch worker printed no figure:\n{out[-2000:]}")
+    return float(m.group(1)), int(m.group(2)) if a.device == "cuda" else rss
+
+
+def cross_check(a):
+    """Max |logits ours - logits PyTorch| for the run's last checkpoint on DATA's val split."""
+    import h5py
+    import numpy as np
+    import torch
+
+    ckpts = sorted(f for f in os.listdir(os.path.join(a.check_run, "checkpoints")) if f.endswith(".h5"))
+    ckpt = os.path.join(a.check_run, "checkpoints", ckpts[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        logits_path = os.path.join(tmp, "logits.npy")
+        run_measured([a.alexnet, "eval", "--checkpoint", ckpt, "--data", a.check_data, "--net", a.net,
+                      "--placement", "single", "--devices", "cpu", "--logits", logits_path])
+        ours = np.load(logits_path)
+    with h5py.File(a.check_data) as f:
+        images, mean = f["val/images"][:], f["mean"][:].astype(np.float32)
+        classes = len(f["classes"]) if "classes" in f else ours.shape[1]
+    model, spec = build_model(a.net, classes)
+    with h5py.File(ckpt) as f:
+        state = {name: torch.from_numpy(f["params"][name][:].astype(np.float32))
+                 for name in f["params"]}
+    own = model.state_dict()
+    mapped = {}
+    for key in own:  # "fc6.1.weight" (after a Flatten) or "conv1.weight" -> "fc6.weight"
+        parts = key.split(".")
+        mapped[key] = state[f"{parts[0]}.{parts[-1]}"].reshape(own[key].shape)
+    model.load_state_dict(mapped)
+    model.eval()
+    c, h, w = spec["net"]["input"]
+    top, left = (images.shape[1] - h) // 2, (images.shape[2] - w) // 2
+    crop = images[:, top:top + h, left:left + w, :].astype(np.float32) - mean[top:top + h, left:left + w, :]
+    x = torch.from_numpy(np.ascontiguousarray((crop * spec["net"].get("input_scale", 1.0)).transpose(0, 3, 1, 2)))
+    with torch.no_grad():
+        theirs = torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)]).numpy()
+    diff = np.abs(ours - theirs)
+    print(f"cross-check: {ckpt} on {len(x)} val images: max |logit ours - PyTorch| = {diff.max():.3g} "
+          f"(logits up to {np.abs(theirs).max():.3g}); same top-1 class for "
+          f"{(ours.argmax(1) == theirs.argmax(1)).mean() * 100:.2f}% of images")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--net", default=os.path.join(REPO, "experiments", "alexnet.toml"))
+    p.add_argument("--placement", default="single", help="our placement (PyTorch's model is `single`)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--iterations", type=int, default=3, help="timed steps per round")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first, in every round")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--math", choices=["fp32", "tf32"], default="fp32")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--alexnet", default=os.path.join(REPO, "build", "alexnet"))
+    p.add_argument("--check-run")
+    p.add_argument("--check-data")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        return torch_worker(a)
+    import torch
+
+    print(f"PyTorch {torch.__version__} ({torch.__file__}); {os.path.basename(a.net)}, batch {a.batch}, "
+          f"{a.device}, {a.math}, {a.threads} threads, ours as `{a.placement}`")
+    ours, theirs = [], []
+    for r in range(a.rounds):
+        ours.append(ours_round(a))
+        theirs.append(torch_round(a))
+        print(f"round {r + 1}: ours {ours[-1][0]:.1f} ms, PyTorch {theirs[-1][0]:.1f} ms per step")
+    if a.rounds == 0:  # the cross-check alone
+        return cross_check(a) if a.check_run else 0
+    o, t = statistics.median(x[0] for x in ours), statistics.median(x[0] for x in theirs)
+    mem = "peak device memory" if a.device == "cuda" else "peak RSS"
+    print(f"median step: ours {o:.1f} ms ({1000 * a.batch / o:.0f} images/s), PyTorch {t:.1f} ms "
+          f"({1000 * a.batch / t:.0f} images/s); ours is {t / o:.2f}x PyTorch's speed")
+    ours_mem = "not measured (alexnet time does not report device memory)" if a.device == "cuda" else \
+        f"{max(x[1] for x in ours) / 2**20:.0f} MiB"
+    print(f"{mem}: ours {ours_mem}, PyTorch {max(x[1] for x in theirs) / 2**20:.0f} MiB")
+    if a.check_run:
+        cross_check(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
