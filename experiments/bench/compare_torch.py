@@ -11,7 +11,8 @@ alpha * n (PyTorch divides alpha by n; our files hold the paper's alpha), overla
 dropout, and SGD with momentum 0.9 and weight decay 5e-4. Each round runs `alexnet time` (its
 full step: forward, backward, SGD, measured without per-layer timers) and then a PyTorch worker
 process timing the same step, A B A B after each side's warm-up; each side is a fresh process,
-so its peak RSS (CPU) or peak device memory (GPU, PyTorch only) is its own. Prints per-round
+so its peak RSS (CPU) or peak device memory (GPU: PyTorch's max_memory_allocated, our buffers'
+peak as `alexnet time` prints it) is its own. Prints per-round
 figures, the medians, and ours / PyTorch's speed ratio (> 1: we are faster).
 
 PyTorch is Debian's python3-torch (`tools/setup.sh --bench` installs it); run this script with
@@ -149,6 +150,9 @@ def ours_round(a):
     m = re.search(r"full step.*?: ([0-9.]+) ms", out)
     if not m:
         sys.exit(f"compare_torch: no full-step figure in alexnet time's output:\n{out[-2000:]}")
+    if a.device == "cuda":
+        dev = re.search(r"peak device memory on cuda:0: ([0-9.]+) MiB", out)
+        rss = int(float(dev.group(1)) * 2**20) if dev else 0
     return float(m.group(1)), rss
 
 
@@ -236,8 +240,7 @@ def main():
     mem = "peak device memory" if a.device == "cuda" else "peak RSS"
     print(f"median step: ours {o:.1f} ms ({1000 * a.batch / o:.0f} images/s), PyTorch {t:.1f} ms "
           f"({1000 * a.batch / t:.0f} images/s); ours is {t / o:.2f}x PyTorch's speed")
-    ours_mem = "not measured (alexnet time does not report device memory)" if a.device == "cuda" else \
-        f"{max(x[1] for x in ours) / 2**20:.0f} MiB"
+    ours_mem = f"{max(x[1] for x in ours) / 2**20:.0f} MiB"
     print(f"{mem}: ours {ours_mem}, PyTorch {max(x[1] for x in theirs) / 2**20:.0f} MiB")
     if a.check_run:
         cross_check(a)

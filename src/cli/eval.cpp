@@ -31,7 +31,8 @@ int eval(int argc, char** argv) {
       "split", po::value(&split)->default_value("val"), "the split to evaluate")(
       "predictions", po::value(&predictions),
       "write each image's top-5 classes and probabilities (CSV) here")(
-      "logits", po::value(&logits_path), "write the centre crop's logits, float32 [images, classes], as .npy here")(
+      "logits", po::value(&logits_path),
+      "write the centre crop's logits, float32 [images, classes], as .npy here")(
       "config", po::value(&config), "run file (TOML) giving any of these options");
   po::variables_map vm = parse_options("eval", argc, argv, desc, nullptr, {});
   if (vm.count("help")) {
@@ -69,8 +70,8 @@ int eval(int argc, char** argv) {
   load_checkpoint(file, *s.net, nullptr);
   std::vector<Prediction> rows;
   std::vector<float> logits;
-  EvalResult r = evaluate(*s.net, data, split, views, s.crop, c.loader_threads, predictions.empty() ? nullptr : &rows,
-                          logits_path.empty() ? nullptr : &logits);
+  EvalResult r = evaluate(*s.net, data, split, views, s.crop, c.loader_threads,
+                          predictions.empty() ? nullptr : &rows, logits_path.empty() ? nullptr : &logits);
   std::printf("%s on %lld %s images (%s, %s): top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f\n",
               file.c_str(), static_cast<long long>(r.images), split.c_str(),
               views == 10 ? "10 views" : "centre crop", placement_name(s.net->plan().placement),

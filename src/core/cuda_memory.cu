@@ -1,6 +1,8 @@
 // Device allocations and copies for DeviceBuffer, and the error reporting behind CUDA_CHECK.
 #include <glog/logging.h>
 
+#include <atomic>
+
 #include "core/cuda_check.h"
 #include "core/cuda_memory.h"
 
@@ -35,6 +37,17 @@ void require_cuda_device(Device device) {
   }
 }
 
+namespace {
+// Bytes held now and at most, per device ordinal (enough for any node).
+constexpr int kMaxDevices = 64;
+std::atomic<size_t> held[kMaxDevices];
+std::atomic<size_t> peak[kMaxDevices];
+}  // namespace
+
+size_t cuda_peak_bytes(Device device) {
+  return device.is_cuda() && device.index < kMaxDevices ? peak[device.index].load() : 0;
+}
+
 void* cuda_allocate(size_t bytes, Device device) {
   require_cuda_device(device);
   CudaDeviceGuard guard(device.index);
@@ -49,10 +62,17 @@ void* cuda_allocate(size_t bytes, Device device) {
                     std::to_string(total_bytes >> 20) + " MiB; try a smaller --batch");
   }
   CUDA_CHECK(status);
+  if (device.index < kMaxDevices) {
+    size_t now = held[device.index] += bytes;
+    size_t old = peak[device.index].load();
+    while (now > old && !peak[device.index].compare_exchange_weak(old, now)) {
+    }
+  }
   return p;
 }
 
-void cuda_free(void* p, Device device) noexcept {
+void cuda_free(void* p, Device device, size_t bytes) noexcept {
+  if (device.index < kMaxDevices) held[device.index] -= bytes;
   int previous = 0;
   CUDA_CHECK_LOG(cudaGetDevice(&previous));
   CUDA_CHECK_LOG(cudaSetDevice(device.index));

@@ -11,7 +11,10 @@ namespace alexnet::detail {
 // Throws CudaError naming the device and how many are visible when `device` is not there.
 void require_cuda_device(Device device);
 void* cuda_allocate(size_t bytes, Device device);
-void cuda_free(void* p, Device device) noexcept;
+void cuda_free(void* p, Device device, size_t bytes) noexcept;
+// The most bytes our DeviceBuffers have held at once on `device` since the process started
+// (library-internal memory, e.g. cuDNN's algorithm search, is not included).
+size_t cuda_peak_bytes(Device device);
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void cuda_zero(void* p, Device device, size_t bytes);
 

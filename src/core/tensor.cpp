@@ -68,7 +68,7 @@ void DeviceBuffer::release() noexcept {
     std::free(data_);
   } else {
 #ifdef ALEXNET_HAVE_CUDA
-    detail::cuda_free(data_, device_);
+    detail::cuda_free(data_, device_, bytes_);
 #endif
   }
   data_ = nullptr;

@@ -1,11 +1,11 @@
 #include "train/evaluate.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <numeric>
-
-#include <glog/logging.h>
 
 #include "core/errors.h"
 #include "data/loader.h"
@@ -110,7 +110,8 @@ void write_npy(const std::string& path, const std::vector<float>& values, int64_
   out.write("\x93NUMPY\x01\x00", 8);
   out.write(reinterpret_cast<const char*>(&length), 2);
   out << header;
-  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  out.write(reinterpret_cast<const char*>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(float)));
   out.close();
   std::rename((path + ".partial").c_str(), path.c_str());
 }

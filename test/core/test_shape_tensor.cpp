@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "core/cuda_memory.h"
 #include "core/device.h"
 #include "core/shape.h"
 #include "core/stream.h"
@@ -92,6 +93,16 @@ TEST(GpuTensor, CopiesBetweenHostAndDevice) {
   Tensor e({10, 100}, Device::cuda(0));
   copy(d.view(), e.view());
   EXPECT_EQ(e.to_host(), v);
+}
+
+TEST(GpuTensor, PeakDeviceMemoryCountsOurBuffers) {
+  SKIP_WITHOUT_GPU();
+#ifdef ALEXNET_HAVE_CUDA
+  const Device d = Device::cuda(0);
+  const size_t before = detail::cuda_peak_bytes(d), more = size_t{64} << 20;
+  { DeviceBuffer a(before + more, d); }  // at least `more` above any earlier peak
+  EXPECT_GE(detail::cuda_peak_bytes(d), before + more);
+#endif
 }
 
 TEST(GpuStream, EventsTimeWorkOnAStream) {
