@@ -33,10 +33,11 @@ std::string millions(int64_t v) {
   return buf;
 }
 
-// In a one-tower placement a "split" activation is two channel groups on one device.
-const char* spread_label(const Plan& plan, Spread s) {
-  if (plan.towers == 1) return s == Spread::kSplit ? "2 groups" : "whole";
-  return spread_name(s);
+// In a one-tower placement a "split" activation is K channel groups on one device.
+std::string spread_label(const Plan& plan, const PlanNode& node) {
+  if (plan.towers == 1) return node.out_spread == Spread::kSplit ? std::to_string(plan.logical_towers) + " groups" : "whole";
+  if (node.out_spread == Spread::kOneTower) return "tower " + std::to_string(node.home);
+  return spread_name(node.out_spread);
 }
 
 }  // namespace
@@ -92,22 +93,22 @@ int info(int argc, char** argv) {
               placement_name(plan.placement), plan.towers, plan.towers > 1 ? "s" : "");
   std::printf("input [%d, %d, %d], %d classes\n\n", plan.net.channels, plan.net.height, plan.net.width,
               plan.net.classes);
-  std::printf("%-16s %-13s %-11s %-16s%s %12s %10s %14s\n", "node", "type", "spread", "tower 0 out",
-              plan.towers > 1 ? " tower 1 out     " : "", "params", "MACs", "exchange B/img");
+  std::printf("%-16s %-13s %-11s", "node", "type", "spread");
+  for (int t = 0; t < plan.towers; ++t) std::printf(" %-16s", ("tower " + std::to_string(t) + " out").c_str());
+  std::printf(" %12s %10s %14s\n", "params", "MACs", "exchange B/img");
   int64_t exchange_total = 0;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     const PlanNode& node = plan.nodes[i];
     int64_t params = 0;
     for (const LogicalParam& p : plan.params)
       if (p.node == static_cast<int>(i)) params += p.shape.numel();
-    std::string shapes[2];
-    for (int t = 0; t < plan.towers; ++t) shapes[t] = node.tower[t].active ? node.tower[t].out.str() : "-";
+    std::vector<std::string> shapes;
+    for (const TowerWork& w : node.tower) shapes.push_back(w.active ? w.out.str() : "-");
     bool exchange_node = node.kind == PlanNode::Kind::kExchange;
     exchange_total += node.exchange_bytes_per_item;
-    std::printf("%-16s %-13s %-11s %-16s", node.name.c_str(),
-                exchange_node ? "exchange" : layer_kind_name(node.layer_kind),
-                spread_label(plan, node.out_spread), shapes[0].c_str());
-    if (plan.towers > 1) std::printf(" %-16s", shapes[1].c_str());
+    std::printf("%-16s %-13s %-11s", node.name.c_str(), exchange_node ? "exchange" : layer_kind_name(node.layer_kind),
+                spread_label(plan, node).c_str());
+    for (const std::string& s : shapes) std::printf(" %-16s", s.c_str());
     std::printf(" %12s %10s %14s\n", params ? thousands(params).c_str() : "",
                 node.macs_per_item ? millions(node.macs_per_item).c_str() : "",
                 exchange_node ? thousands(node.exchange_bytes_per_item).c_str() : "");

@@ -59,7 +59,7 @@ int time(int argc, char** argv) {
   net.init_parameters(c.seed);
   Sgd sgd(net, {.learning_rate = static_cast<float>(c.lr)});
   const PlanNode& first = net.plan().nodes.front();
-  const Shape item = first.tower[0].active ? first.tower[0].in : first.tower[1].in;
+  const Shape item = first.tower[first.home].in;
   Shape input = {c.batch, item[0], item[1], item[2]};
   std::vector<float> images(input.numel());
   std::mt19937 gen(c.seed);

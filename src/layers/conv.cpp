@@ -26,18 +26,22 @@ int conv_output_size(int in, int kernel, int stride, int pad) {
   return span < 0 ? 0 : span / stride + 1;
 }
 
-Shape ConvLayer::output_shape(const Shape& in) const {
-  if (in.rank() != 4 || in[1] != c_.in_channels) {
-    throw std::invalid_argument("conv: input " + in.str() + " is not [N, " + std::to_string(c_.in_channels) +
+Shape conv_output_shape(const ConvConfig& c, const Shape& in) {
+  if (in.rank() != 4 || in[1] != c.in_channels) {
+    throw std::invalid_argument("conv: input " + in.str() + " is not [N, " + std::to_string(c.in_channels) +
                                 ", H, W]");
   }
-  int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
-  int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
+  int oh = conv_output_size(static_cast<int>(in[2]), c.kernel, c.stride, c.pad);
+  int ow = conv_output_size(static_cast<int>(in[3]), c.kernel, c.stride, c.pad);
   if (oh <= 0 || ow <= 0) {
-    throw std::invalid_argument("conv: kernel " + std::to_string(c_.kernel) + " with pad " +
-                                std::to_string(c_.pad) + " does not fit input " + in.str());
+    throw std::invalid_argument("kernel " + std::to_string(c.kernel) + " with pad " + std::to_string(c.pad) +
+                                " does not fit its input " + Shape{in[1], in[2], in[3]}.str());
   }
-  return {in[0], c_.out_channels, oh, ow};
+  return {in[0], c.out_channels, oh, ow};
+}
+
+Shape ConvLayer::output_shape(const Shape& in) const {
+  return conv_output_shape(c_, in);
 }
 
 std::vector<ParamSpec> ConvLayer::param_specs() const {

@@ -24,6 +24,9 @@ struct ConvConfig {
 
 // Output size along one spatial axis: floor((in + 2 pad - kernel) / stride) + 1.
 int conv_output_size(int in, int kernel, int stride, int pad);
+// [N, in_channels, H, W] -> [N, out_channels, Ho, Wo]; throws std::invalid_argument when the input
+// cannot feed the layer. The layer's output_shape() and the planner both ask this.
+Shape conv_output_shape(const ConvConfig& config, const Shape& in);
 
 // What every backend's convolution shares: the shapes, the parameters and the cost.
 class ConvLayer : public Layer {

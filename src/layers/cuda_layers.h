@@ -18,6 +18,7 @@ namespace alexnet {
 std::unique_ptr<Layer> make_conv_cuda(const ConvConfig& config, Device device, const BackendOptions& backend);
 std::unique_ptr<Layer> make_fc_cuda(const FcConfig& config, Device device, const BackendOptions& backend);
 std::unique_ptr<Layer> make_relu_cuda(Device device);
+std::unique_ptr<Layer> make_tanh_cuda(Device device);
 std::unique_ptr<Layer> make_lrn_cuda(const LrnConfig& config, Device device);
 std::unique_ptr<Layer> make_max_pool_cuda(const PoolConfig& config, Device device);
 std::unique_ptr<Layer> make_dropout_cuda(const DropoutConfig& config, Device device);

@@ -6,13 +6,17 @@
 
 namespace alexnet {
 
-Shape DropoutLayer::output_shape(const Shape& in) const {
-  if (c_.logical_width && c_.feature_offset + in.item_numel() > c_.logical_width) {
-    throw std::invalid_argument("dropout: features [" + std::to_string(c_.feature_offset) + ", " +
-                                std::to_string(c_.feature_offset + in.item_numel()) +
-                                ") exceed the logical width " + std::to_string(c_.logical_width));
+Shape dropout_output_shape(const DropoutConfig& c, const Shape& in) {
+  if (c.logical_width && c.feature_offset + in.item_numel() > c.logical_width) {
+    throw std::invalid_argument("dropout: features [" + std::to_string(c.feature_offset) + ", " +
+                                std::to_string(c.feature_offset + in.item_numel()) +
+                                ") exceed the logical width " + std::to_string(c.logical_width));
   }
   return in;
+}
+
+Shape DropoutLayer::output_shape(const Shape& in) const {
+  return dropout_output_shape(c_, in);
 }
 
 namespace {

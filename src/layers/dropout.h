@@ -34,6 +34,9 @@ ALEXNET_HD inline bool dropout_keep(uint64_t seed, uint32_t layer_id, uint64_t s
   return philox_draw(seed, subsequence, element) < threshold;
 }
 
+// The identity, once the instance's features fit its logical layer; std::invalid_argument otherwise.
+Shape dropout_output_shape(const DropoutConfig& config, const Shape& in);
+
 class DropoutLayer : public Layer {
  public:
   DropoutLayer(const DropoutConfig& config, Device device) : Layer(device), c_(config) {}

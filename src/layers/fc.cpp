@@ -11,12 +11,16 @@
 
 namespace alexnet {
 
-Shape FcLayer::output_shape(const Shape& in) const {
-  if (in.rank() < 2 || in.item_numel() != c_.in_features) {
+Shape fc_output_shape(const FcConfig& c, const Shape& in) {
+  if (in.rank() < 2 || in.item_numel() != c.in_features) {
     throw std::invalid_argument("fc: input " + in.str() + " has " + std::to_string(in.item_numel()) +
-                                " features per item, expected " + std::to_string(c_.in_features));
+                                " features per item, expected " + std::to_string(c.in_features));
   }
-  return {in[0], c_.out_features};
+  return {in[0], c.out_features};
+}
+
+Shape FcLayer::output_shape(const Shape& in) const {
+  return fc_output_shape(c_, in);
 }
 
 std::vector<ParamSpec> FcLayer::param_specs() const {

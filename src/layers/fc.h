@@ -16,6 +16,9 @@ struct FcConfig {
   bool bias = true;
 };
 
+// [N, in_features...] -> [N, out_features]; throws std::invalid_argument otherwise.
+Shape fc_output_shape(const FcConfig& config, const Shape& in);
+
 // What every backend's FC layer shares: the shapes and the parameters.
 class FcLayer : public Layer {
  public:

@@ -16,13 +16,17 @@
 
 namespace alexnet {
 
-Shape LrnLayer::output_shape(const Shape& in) const {
-  if (in.rank() != 4) throw std::invalid_argument("lrn: input " + in.str() + " is not [N, C, H, W]");
-  if (in[1] % c_.groups) {
+Shape lrn_output_shape(const LrnConfig& c, const Shape& in) {
+  if (in.rank() != 4) throw std::invalid_argument("lrn needs maps, but its input is " + in.str());
+  if (in[1] % c.groups) {
     throw std::invalid_argument("lrn: " + std::to_string(in[1]) + " channels do not split into " +
-                                std::to_string(c_.groups) + " groups");
+                                std::to_string(c.groups) + " groups");
   }
   return in;
+}
+
+Shape LrnLayer::output_shape(const Shape& in) const {
+  return lrn_output_shape(c_, in);
 }
 
 namespace {

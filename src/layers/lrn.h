@@ -28,6 +28,9 @@ struct LrnConfig {
   float library_alpha() const { return alpha * static_cast<float>(size); }
 };
 
+// The identity on [N, C, H, W] whose C splits into the groups; std::invalid_argument otherwise.
+Shape lrn_output_shape(const LrnConfig& config, const Shape& in);
+
 class LrnLayer : public Layer {
  public:
   LrnLayer(const LrnConfig& config, Device device) : Layer(device), c_(config) {}

@@ -22,6 +22,9 @@ std::unique_ptr<Layer> make_fc_cuda(const FcConfig&, Device d, const BackendOpti
 std::unique_ptr<Layer> make_relu_cuda(Device d) {
   no_backend("relu", d);
 }
+std::unique_ptr<Layer> make_tanh_cuda(Device d) {
+  no_backend("tanh", d);
+}
 std::unique_ptr<Layer> make_lrn_cuda(const LrnConfig&, Device d) {
   no_backend("lrn", d);
 }

@@ -14,15 +14,19 @@
 
 namespace alexnet {
 
-Shape MaxPoolLayer::output_shape(const Shape& in) const {
-  if (in.rank() != 4) throw std::invalid_argument("max_pool: input " + in.str() + " is not [N, C, H, W]");
-  int oh = conv_output_size(static_cast<int>(in[2]), c_.kernel, c_.stride, c_.pad);
-  int ow = conv_output_size(static_cast<int>(in[3]), c_.kernel, c_.stride, c_.pad);
+Shape max_pool_output_shape(const PoolConfig& c, const Shape& in) {
+  if (in.rank() != 4) throw std::invalid_argument("max_pool needs maps, but its input is " + in.str());
+  int oh = conv_output_size(static_cast<int>(in[2]), c.kernel, c.stride, c.pad);
+  int ow = conv_output_size(static_cast<int>(in[3]), c.kernel, c.stride, c.pad);
   if (oh <= 0 || ow <= 0) {
-    throw std::invalid_argument("max_pool: kernel " + std::to_string(c_.kernel) + " does not fit input " +
-                                in.str());
+    throw std::invalid_argument("kernel " + std::to_string(c.kernel) + " does not fit its input " +
+                                Shape{in[1], in[2], in[3]}.str());
   }
   return {in[0], in[1], oh, ow};
+}
+
+Shape MaxPoolLayer::output_shape(const Shape& in) const {
+  return max_pool_output_shape(c_, in);
 }
 
 namespace {

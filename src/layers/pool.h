@@ -14,6 +14,9 @@ struct PoolConfig {
   int pad = 0;
 };
 
+// [N, C, H, W] -> [N, C, Ho, Wo]; throws std::invalid_argument when the kernel does not fit.
+Shape max_pool_output_shape(const PoolConfig& config, const Shape& in);
+
 class MaxPoolLayer : public Layer {
  public:
   MaxPoolLayer(const PoolConfig& config, Device device) : Layer(device), c_(config) {}

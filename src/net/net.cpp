@@ -2,13 +2,12 @@
 
 #include <glog/logging.h>
 
-#include <cstring>
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "core/device_ops.h"
 #include "core/errors.h"
-#include "core/philox.h"
-#include "layers/relu.h"
 #include "layers/softmax_loss.h"
 
 namespace alexnet {
@@ -30,68 +29,28 @@ struct Net::TowerState {
   Tensor grads;   // flat, same layout
 };
 
+// Per tower: a layer node's layer, or nothing for an exchange node (which has one Exchange
+// spanning the towers), and the node's output and its gradient.
 struct Net::NodeState {
-  std::array<std::unique_ptr<Layer>, 2> layers;
-  std::array<Tensor, 2> out;
-  std::array<Tensor, 2> out_grad;
-  std::array<Tensor, 2> staging;  // exchanges: the communicator's rank-major buffer
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::unique_ptr<Exchange> exchange;
+  std::vector<Tensor> out;
+  std::vector<Tensor> out_grad;
 };
 
 // Timing events around one node on each tower.
 struct Net::Stopwatch {
-  std::array<std::unique_ptr<Event>, 2> start, end;
-  Stopwatch(const std::vector<std::unique_ptr<TowerState>>& towers) {
-    for (size_t t = 0; t < towers.size(); ++t) {
-      start[t] = std::make_unique<Event>(towers[t]->device, true);
-      end[t] = std::make_unique<Event>(towers[t]->device, true);
+  std::vector<Event> start, end;
+  explicit Stopwatch(const std::vector<std::unique_ptr<TowerState>>& towers) {
+    for (const auto& t : towers) {
+      start.emplace_back(t->device, true);
+      end.emplace_back(t->device, true);
     }
   }
 };
 
-namespace {
-
-std::unique_ptr<Layer> make_tower_layer(LayerKind kind, const TowerWork& w, Device device,
-                                        const BackendOptions& backend) {
-  switch (kind) {
-    case LayerKind::kConv:
-      return make_conv(w.conv, device, backend);
-    case LayerKind::kFc:
-      return make_fc(w.fc, device, backend);
-    case LayerKind::kRelu:
-      return make_relu(device);
-    case LayerKind::kLrn:
-      return make_lrn(w.lrn, device);
-    case LayerKind::kMaxPool:
-      return make_max_pool(w.pool, device);
-    case LayerKind::kDropout:
-      return make_dropout(w.dropout, device);
-    case LayerKind::kSoftmaxLoss:
-      return make_softmax_loss(device);
-  }
-  LOG(FATAL) << "unknown layer kind";
-  return nullptr;
-}
-
-// [towers][batch][block] <-> [batch][towers][block]: the communicator's rank-major layout
-// against the logical channel order of one item. One strided copy per tower (cudaMemcpy2DAsync
-// on a GPU).
-void interleave(const float* rank_major, float* item_major, int towers, int64_t batch, int64_t block,
-                Device device, const Stream& stream) {
-  for (int r = 0; r < towers; ++r)
-    copy_rows_async(rank_major + r * batch * block, block, item_major + r * block, towers * block, block,
-                    batch, device, stream);
-}
-void deinterleave(const float* item_major, float* rank_major, int towers, int64_t batch, int64_t block,
-                  Device device, const Stream& stream) {
-  for (int r = 0; r < towers; ++r)
-    copy_rows_async(item_major + r * block, towers * block, rank_major + r * batch * block, block, block,
-                    batch, device, stream);
-}
-
-}  // namespace
-
 Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, const BackendOptions& backend)
-    : plan_(std::move(plan)), batch_(batch), comm_(comm) {
+    : plan_(std::move(plan)), batch_(batch), comm_(comm), layout_(plan_) {
   if (static_cast<int>(devices.size()) != plan_.towers) {
     throw UserError(std::string("placement ") + placement_name(plan_.placement) + " needs " +
                     std::to_string(plan_.towers) + " device(s), got " + std::to_string(devices.size()));
@@ -112,39 +71,42 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     }
     for (Tensor& in : t->input)
       in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
+    t->params = Tensor::zeros({std::max<int64_t>(layout_.flat_size(static_cast<int>(towers_.size())), 1)}, d);
+    t->grads = Tensor::zeros(t->params.shape(), d);
     towers_.push_back(std::move(t));
   }
+  for (auto& t : towers_) {
+    // On the CPU the exchanges run inline on the compute stream.
+    const Stream* comm_stream = t->device.is_cuda() ? &t->comm_stream : &t->stream;
+    exchange_streams_.push_back({&t->stream, comm_stream, &t->compute_ready, &t->exchanged});
+  }
 
-  // Layers, activations, and where each layer's parameters sit in its tower's flat buffer.
-  std::vector<int64_t> flat_size(plan_.towers, 0);
-  std::vector<std::vector<std::array<int64_t, 2>>> node_param_offsets(plan_.nodes.size());
+  // Layers and exchanges, activations, and the layers' parameters bound to their flat slices.
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     auto state = std::make_unique<NodeState>();
+    state->layers.resize(plan_.towers);
+    state->out.resize(plan_.towers);
+    state->out_grad.resize(plan_.towers);
     for (int t = 0; t < plan_.towers; ++t) {
       const TowerWork& w = node.tower[t];
       if (!w.active) continue;
-      Device d = towers_[t]->device;
-      state->out[t] = Tensor(batched(w.out), d);
-      state->out_grad[t] = Tensor::zeros(batched(w.out), d);
-      if (node.kind == PlanNode::Kind::kExchange) {
-        state->staging[t] = Tensor(batched(w.out), d);
-        continue;
-      }
-      state->layers[t] = make_tower_layer(node.layer_kind, w, d, backend);
-      std::vector<ParamSpec> specs = state->layers[t]->param_specs();
-      node_param_offsets[i].resize(specs.size());
-      for (size_t p = 0; p < specs.size(); ++p) {
-        node_param_offsets[i][p][t] = flat_size[t];
-        flat_size[t] += specs[p].shape.numel();
-      }
+      state->out[t] = Tensor(batched(w.out), devices[t]);
+      state->out_grad[t] = Tensor::zeros(batched(w.out), devices[t]);
+      if (node.kind == PlanNode::Kind::kLayer)
+        state->layers[t] = layer_type(node.layer_kind).make(w.config, devices[t], backend);
     }
-    if (node.layer_kind == LayerKind::kSoftmaxLoss) loss_node_ = static_cast<int>(i);
+    if (node.kind == PlanNode::Kind::kExchange) state->exchange = make_exchange(node, batch_, devices, *comm_);
+    if (node.layer_kind == LayerKind::kSoftmaxLoss && node.kind == PlanNode::Kind::kLayer)
+      loss_node_ = static_cast<int>(i);
     nodes_.push_back(std::move(state));
   }
-  for (int t = 0; t < plan_.towers; ++t) {
-    towers_[t]->params = Tensor::zeros({std::max<int64_t>(flat_size[t], 1)}, towers_[t]->device);
-    towers_[t]->grads = Tensor::zeros({std::max<int64_t>(flat_size[t], 1)}, towers_[t]->device);
+  for (size_t p = 0; p < plan_.params.size(); ++p) {
+    const LogicalParam& lp = plan_.params[p];
+    for (int t = 0; t < plan_.towers; ++t) {
+      if (!lp.count[t]) continue;
+      CHECK_EQ(nodes_[lp.node]->layers[t]->param_specs()[lp.param_index].shape.numel(), lp.count[t]) << lp.name;
+    }
   }
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     for (int t = 0; t < plan_.towers; ++t) {
@@ -153,22 +115,15 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       std::vector<View> p, g;
       std::vector<ParamSpec> specs = layer->param_specs();
       for (size_t k = 0; k < specs.size(); ++k) {
-        int64_t at = node_param_offsets[i][k][t];
+        size_t param = 0;
+        while (plan_.params[param].node != static_cast<int>(i) || plan_.params[param].param_index != static_cast<int>(k))
+          ++param;
+        const int64_t at = layout_.flat_offset(param, t);
         p.push_back({towers_[t]->params.data() + at, specs[k].shape, towers_[t]->device});
         g.push_back({towers_[t]->grads.data() + at, specs[k].shape, towers_[t]->device});
       }
       layer->bind(std::move(p), std::move(g));
     }
-  }
-  for (const LogicalParam& lp : plan_.params) {
-    std::array<int64_t, 2> at{0, 0};
-    for (int t = 0; t < plan_.towers; ++t) {
-      if (!lp.count[t]) continue;
-      at[t] = node_param_offsets[lp.node][lp.param_index][t];
-      CHECK_EQ(nodes_[lp.node]->layers[t]->param_specs()[lp.param_index].shape.numel(), lp.count[t])
-          << lp.name;
-    }
-    param_flat_offset_.push_back(at);
   }
   CHECK_GE(loss_node_, 0);
 }
@@ -177,7 +132,8 @@ Net::~Net() = default;
 
 void Net::set_profiling(bool on) {
   profiling_ = on;
-  timing_.assign(plan_.nodes.size(), NodeTiming{});
+  timing_.assign(plan_.nodes.size(),
+                 NodeTiming{std::vector<double>(plan_.towers, 0.0), std::vector<double>(plan_.towers, 0.0)});
   stopwatches_.clear();
   if (!on) return;
   for (size_t i = 0; i < plan_.nodes.size(); ++i)
@@ -226,59 +182,20 @@ View Net::node_input_grad(size_t node, int tower) {
 
 void Net::init_parameters(uint64_t seed) {
   synchronize();  // the copies below must not race work still queued on the towers
-  for (size_t i = 0; i < plan_.params.size(); ++i) {
-    const LogicalParam& lp = plan_.params[i];
-    const LayerSpec& spec = plan_.net.layers[lp.layer];
-    const uint64_t subsequence =
-        rng_subsequence(RngPurpose::kInit, static_cast<uint32_t>(lp.layer), lp.param_index);
-    for (int t = 0; t < plan_.towers; ++t) {
-      if (!lp.count[t]) continue;
-      std::vector<float> values(lp.count[t]);
-      for (int64_t k = 0; k < lp.count[t]; ++k) {
-        uint64_t e = static_cast<uint64_t>(lp.offset[t] + k);
-        values[k] = lp.is_bias ? spec.bias_init
-                               : spec.weight_std * philox_normal(philox_draw(seed, subsequence, 2 * e),
-                                                                 philox_draw(seed, subsequence, 2 * e + 1));
-      }
-      Tensor& flat = towers_[t]->params;
-      copy(ConstView{values.data(), {lp.count[t]}, Device::cpu()},
-           View{flat.data() + param_flat_offset_[i][t], {lp.count[t]}, flat.device()});
-    }
-  }
-}
-
-const LogicalParam& Net::find_param(const std::string& name) const {
-  for (const LogicalParam& lp : plan_.params)
-    if (lp.name == name) return lp;
-  throw UserError("no parameter named '" + name + "' in " + plan_.net.path);
+  std::vector<View> flat;
+  for (auto& t : towers_) flat.push_back(t->params.view());
+  layout_.initialise(seed, flat);
 }
 
 std::vector<float> Net::gather(const std::string& name, const std::vector<ConstView>& flat) const {
-  const LogicalParam& lp = find_param(name);
-  const size_t i = &lp - plan_.params.data();
   synchronize();  // read what the queued work leaves, not what is there now
-  std::vector<float> out(lp.shape.numel());
-  for (int t = 0; t < plan_.towers; ++t) {
-    if (!lp.count[t]) continue;
-    copy(ConstView{flat[t].data + param_flat_offset_[i][t], {lp.count[t]}, flat[t].device},
-         View{out.data() + lp.offset[t], {lp.count[t]}, Device::cpu()});
-  }
-  return out;
+  return layout_.gather(name, flat);
 }
 
 void Net::scatter(const std::string& name, const std::vector<float>& values,
                   const std::vector<View>& flat) const {
-  const LogicalParam& lp = find_param(name);
-  const size_t i = &lp - plan_.params.data();
-  if (static_cast<int64_t>(values.size()) != lp.shape.numel()) {
-    throw UserError(name + ": got " + std::to_string(values.size()) + " values for shape " + lp.shape.str());
-  }
   synchronize();
-  for (int t = 0; t < plan_.towers; ++t) {
-    if (!lp.count[t]) continue;
-    copy(ConstView{values.data() + lp.offset[t], {lp.count[t]}, Device::cpu()},
-         View{flat[t].data + param_flat_offset_[i][t], {lp.count[t]}, flat[t].device});
-  }
+  layout_.scatter(name, values, flat);
 }
 
 std::vector<float> Net::read_param(const std::string& name, bool gradient) const {
@@ -298,17 +215,12 @@ std::vector<float> Net::activation(const std::string& name) const {
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.name != name) continue;
-    if (node.out_spread == Spread::kSplit && plan_.towers == 2) {
-      const int64_t block = nodes_[i]->out[0].shape().item_numel();
-      std::vector<float> rank_major(2 * batch_ * block), out(rank_major.size());
-      for (int t = 0; t < 2; ++t) {
-        copy(nodes_[i]->out[t].view(),
-             View{rank_major.data() + t * batch_ * block, {batch_ * block}, Device::cpu()});
-      }
-      interleave(rank_major.data(), out.data(), 2, batch_, block, Device::cpu(), Stream());
-      return out;
+    if (node.out_spread == Spread::kSplit && plan_.towers > 1) {
+      std::vector<std::vector<float>> shares;
+      for (const Tensor& out : nodes_[i]->out) shares.push_back(out.to_host());
+      return join_shares(shares, batch_);
     }
-    int t = node.tower[0].active ? 0 : 1;
+    const int t = node.out_spread == Spread::kOneTower ? node.home : 0;
     return nodes_[i]->out[t].to_host();
   }
   throw UserError("no layer named '" + name + "' in " + plan_.net.path);
@@ -355,7 +267,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   }
   // The host's images and labels may be reused once this returns.
   for (auto& t : towers_) t->input_ready.synchronize();
-  int t = plan_.nodes[loss_node_].tower[0].active ? 0 : 1;
+  const int t = plan_.nodes[loss_node_].home;
   return static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->loss();
 }
 
@@ -387,11 +299,11 @@ void Net::time_one(size_t node, int tower, bool forward, F&& work) {
     return;
   }
   Stopwatch& w = *stopwatches_[node];
-  w.start[tower]->record(towers_[tower]->stream);
+  w.start[tower].record(towers_[tower]->stream);
   work();
-  w.end[tower]->record(towers_[tower]->stream);
-  w.end[tower]->synchronize();
-  double ms = w.end[tower]->elapsed_ms_since(*w.start[tower]);
+  w.end[tower].record(towers_[tower]->stream);
+  w.end[tower].synchronize();
+  double ms = w.end[tower].elapsed_ms_since(w.start[tower]);
   (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[tower] = ms;
 }
 
@@ -402,13 +314,12 @@ void Net::time_all(size_t node, bool forward, F&& work) {
     return;
   }
   Stopwatch& w = *stopwatches_[node];
-  for (int t = 0; t < plan_.towers; ++t) w.start[t]->record(towers_[t]->stream);
+  for (int t = 0; t < plan_.towers; ++t) w.start[t].record(towers_[t]->stream);
   work();
   for (int t = 0; t < plan_.towers; ++t) {
-    w.end[t]->record(towers_[t]->stream);
-    w.end[t]->synchronize();
-    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
-        w.end[t]->elapsed_ms_since(*w.start[t]);
+    w.end[t].record(towers_[t]->stream);
+    w.end[t].synchronize();
+    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] = w.end[t].elapsed_ms_since(w.start[t]);
   }
 }
 
@@ -417,66 +328,24 @@ const int32_t* Net::tower_labels(int t) const {
   return s.device.is_cuda() ? static_cast<const int32_t*>(s.labels[slot_].data()) : labels_.data();
 }
 
-std::vector<const Stream*> Net::comm_streams() const {
-  std::vector<const Stream*> streams;
-  for (const auto& t : towers_) streams.push_back(t->device.is_cuda() ? &t->comm_stream : &t->stream);
-  return streams;
-}
-
-// An exchange runs on the communication streams, between the compute work that produced its
-// input and the compute work that consumes its output.
-void Net::begin_exchange() {
-  for (auto& t : towers_) {
-    t->compute_ready.record(t->stream);
-    t->compute_ready.make_wait(t->comm_stream);  // send what the layers have finished writing
-  }
-}
-
-void Net::end_exchange() {
-  for (auto& t : towers_) {
-    t->exchanged.record(t->comm_stream);
-    t->exchanged.make_wait(t->stream);  // the next layer reads what the exchange delivered
-  }
-}
-
 void Net::exchange_forward(size_t i) {
-  const int towers = plan_.towers;
-  std::vector<ConstView> send;
-  std::vector<View> recv;
-  std::vector<const Stream*> streams = comm_streams();
-  for (int t = 0; t < towers; ++t) {
-    ConstView x = node_input(i, t);
-    send.push_back({x.data, {x.numel()}, x.device});
-    Tensor& staging = nodes_[i]->staging[t];
-    recv.push_back({staging.data(), {staging.numel()}, staging.device()});
+  std::vector<ConstView> x;
+  std::vector<View> y;
+  for (int t = 0; t < plan_.towers; ++t) {
+    x.push_back(node_input(i, t));
+    y.push_back(nodes_[i]->out[t].view());
   }
-  begin_exchange();
-  comm_->all_gather(send, recv, streams);
-  const int64_t block = send[0].numel() / batch_;
-  for (int t = 0; t < towers; ++t) {
-    interleave(nodes_[i]->staging[t].data(), nodes_[i]->out[t].data(), towers, batch_, block,
-               towers_[t]->device, *streams[t]);
-  }
-  end_exchange();
+  nodes_[i]->exchange->forward(x, y, exchange_streams_);
 }
 
 void Net::exchange_backward(size_t i) {
-  const int towers = plan_.towers;
-  std::vector<ConstView> send;
-  std::vector<View> recv;
-  std::vector<const Stream*> streams = comm_streams();
-  const int64_t block = nodes_[i]->out[0].shape().item_numel() / towers;
-  begin_exchange();
-  for (int t = 0; t < towers; ++t) {
-    Tensor& staging = nodes_[i]->staging[t];
-    deinterleave(nodes_[i]->out_grad[t].data(), staging.data(), towers, batch_, block, towers_[t]->device,
-                 *streams[t]);
-    send.push_back({staging.data(), {staging.numel()}, staging.device()});
-    View dx = node_input_grad(i, t);
-    recv.push_back({dx.data, {dx.numel()}, dx.device});
+  std::vector<ConstView> dy;
+  std::vector<View> dx;
+  for (int t = 0; t < plan_.towers; ++t) {
+    dy.push_back(nodes_[i]->out_grad[t].cview());
+    dx.push_back(node_input_grad(i, t));
   }
-  comm_->reduce_scatter(send, recv, streams);
-  end_exchange();
+  nodes_[i]->exchange->backward(dy, dx, exchange_streams_);
 }
 
 }  // namespace alexnet

@@ -2,13 +2,11 @@
 // activations and their gradients, one flat parameter buffer and one flat gradient buffer per
 // tower, and the exchanges between towers.
 //
-// Forward runs the nodes in order; an exchange node all-gathers the towers' halves through the
-// Communicator and lays the gathered maps out in logical channel order. Backward runs the nodes
-// in reverse; an exchange reduce-scatters, so each tower receives the sum over towers of the
-// gradient for its own maps (a tower that did not consume the gathered maps contributes zeros).
+// Forward runs the nodes in order; backward runs them in reverse. An exchange node runs like a
+// layer whose tensors span the towers (net/exchange.h says what it computes each way); the flat
+// parameter layout is net/param_layout.h's.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +15,8 @@
 #include "core/backend_options.h"
 #include "core/tensor.h"
 #include "layers/layer.h"
+#include "net/exchange.h"
+#include "net/param_layout.h"
 #include "net/plan.h"
 
 namespace alexnet {
@@ -24,8 +24,8 @@ namespace alexnet {
 // Per node and tower, the milliseconds of the last profiled forward and backward (an exchange's
 // time is its collective's, seen from each tower's stream).
 struct NodeTiming {
-  std::array<double, 2> forward_ms{0, 0};
-  std::array<double, 2> backward_ms{0, 0};
+  std::vector<double> forward_ms;   // per tower
+  std::vector<double> backward_ms;  // per tower
 };
 
 struct StepContext {
@@ -36,7 +36,7 @@ struct StepContext {
 
 class Net {
  public:
-  // One device per tower (split: two, which may be the same; single and dense: one). The
+  // One device per tower (split: K, which may be the same; single and dense: one). The
   // communicator joins the towers of a split plan and may be null otherwise. `backend` sets how
   // CUDA layers compute (math, determinism, workspace).
   Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch,
@@ -50,8 +50,9 @@ class Net {
   int towers() const { return plan_.towers; }
   Device device(int tower) const;
 
-  // The paper's initialisation: weights ~ N(0, weight_std^2) drawn from Philox by logical element
-  // (seed, layer, element), biases constant; identical under every placement.
+  const ParamLayout& layout() const { return layout_; }
+
+  // The initialisation the plan asks for (ParamLayout::initialise), identical under every placement.
   void init_parameters(uint64_t seed);
 
   // images: [batch, C, H, W] on the host (pinned memory lets the copy to a GPU run beside the
@@ -88,7 +89,6 @@ class Net {
  private:
   struct TowerState;
   struct NodeState;
-  const LogicalParam& find_param(const std::string& name) const;
   Shape batched(const Shape& item) const;
   ConstView node_input(size_t node, int tower) const;
   View node_input_grad(size_t node, int tower);
@@ -98,17 +98,15 @@ class Net {
   void time_all(size_t node, bool forward, F&& work);
   void exchange_forward(size_t node);
   void exchange_backward(size_t node);
-  std::vector<const Stream*> comm_streams() const;
   const int32_t* tower_labels(int tower) const;
-  void begin_exchange();
-  void end_exchange();
 
   Plan plan_;
   int batch_;
   Communicator* comm_;
   std::vector<std::unique_ptr<TowerState>> towers_;
   std::vector<std::unique_ptr<NodeState>> nodes_;
-  std::vector<std::array<int64_t, 2>> param_flat_offset_;  // per logical param, per tower
+  ParamLayout layout_;
+  std::vector<ExchangeStreams> exchange_streams_;  // per tower
   std::vector<int32_t> labels_;
   int slot_ = 0;  // which of the two input buffers the current step reads
   int loss_node_ = -1;

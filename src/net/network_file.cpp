@@ -9,28 +9,9 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "net/key_reader.h"
 
 namespace alexnet {
-
-const char* layer_kind_name(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::kConv:
-      return "conv";
-    case LayerKind::kFc:
-      return "fc";
-    case LayerKind::kRelu:
-      return "relu";
-    case LayerKind::kLrn:
-      return "lrn";
-    case LayerKind::kMaxPool:
-      return "max_pool";
-    case LayerKind::kDropout:
-      return "dropout";
-    case LayerKind::kSoftmaxLoss:
-      return "softmax_loss";
-  }
-  return "?";
-}
 
 const LayerSpec* NetworkSpec::find(const std::string& layer_name) const {
   for (const LayerSpec& l : layers)
@@ -40,179 +21,59 @@ const LayerSpec* NetworkSpec::find(const std::string& layer_name) const {
 
 namespace {
 
-const std::map<std::string, LayerKind> kKinds = {
-    {"conv", LayerKind::kConv},
-    {"fc", LayerKind::kFc},
-    {"relu", LayerKind::kRelu},
-    {"lrn", LayerKind::kLrn},
-    {"max_pool", LayerKind::kMaxPool},
-    {"dropout", LayerKind::kDropout},
-    {"softmax_loss", LayerKind::kSoftmaxLoss},
-};
-
-// The keys each type accepts besides name, type and input.
-std::set<std::string> allowed_keys(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::kConv:
-      return {"out", "kernel", "stride", "pad", "split", "reads", "tower", "weight_std", "bias_init"};
-    case LayerKind::kFc:
-      return {"out", "split", "reads", "tower", "weight_std", "bias_init"};
-    case LayerKind::kLrn:
-      return {"size", "alpha", "beta", "k"};
-    case LayerKind::kMaxPool:
-      return {"kernel", "stride", "pad"};
-    case LayerKind::kDropout:
-      return {"p"};
-    default:
-      return {};
+// The keys every conv and fc layer shares: outputs, placement on the towers, initialisation.
+WeightSpec read_weights(const KeyReader& r, const toml::table& t, const NetworkSpec& net) {
+  WeightSpec w;
+  const toml::node* out = t.get("out");
+  if (out && out->is_string()) {
+    if (**out->as_string() != "classes") r.fail(out, "key 'out' must be an integer or \"classes\"");
+    w.out_is_classes = true;
+    w.out = net.classes;
+  } else {
+    w.out = r.integer("out", 0, 1, true);
   }
+  w.split = r.boolean("split", true);
+  std::string own = "own";
+  std::string reads = r.string("reads", &own);
+  if (reads != "own" && reads != "all")
+    r.fail_at("reads", "key 'reads' must be \"own\" or \"all\", got \"" + reads + "\"");
+  w.reads_all = reads == "all";
+  w.tower = r.integer("tower", 0, 0);
+  if (w.split && r.has("tower")) r.fail_at("tower", "key 'tower' applies only to layers with split = false");
+  std::string normal = "normal";
+  std::string init = r.string("weight_init", &normal);
+  if (init != "normal" && init != "he")
+    r.fail_at("weight_init", "key 'weight_init' must be \"normal\" or \"he\", got \"" + init + "\"");
+  w.init = init == "he" ? WeightInit::kHe : WeightInit::kNormal;
+  if (w.init == WeightInit::kHe && r.has("weight_std")) {
+    r.fail_at("weight_std", "key 'weight_std' does not apply with weight_init = \"he\" (the fan-in sets it)");
+  }
+  w.weight_std = r.number("weight_std", 0.01f, 0.0f);
+  w.bias_init = r.number("bias_init", 0.0f, -1e30f);
+  return w;
 }
-
-// Reads keys of one table and turns every problem into "file:line: where: key 'k' ...".
-class Reader {
- public:
-  Reader(const std::string& origin, const toml::table& table, std::string where)
-      : origin_(origin), table_(table), where_(std::move(where)) {}
-
-  [[noreturn]] void fail(const toml::node* node, const std::string& message) const {
-    int line = node ? static_cast<int>(node->source().begin.line) : line_of_table();
-    throw UserError(origin_ + ":" + std::to_string(line) + ": " + where_ + ": " + message);
-  }
-  int line_of_table() const { return static_cast<int>(table_.source().begin.line); }
-  const toml::node* get(const char* key) const { return table_.get(key); }
-
-  static std::string type_of(const toml::node& n) {
-    std::ostringstream s;
-    s << n.type();
-    return s.str();
-  }
-
-  std::string string(const char* key, const std::string* fallback = nullptr) const {
-    const toml::node* n = get(key);
-    if (!n) {
-      if (fallback) return *fallback;
-      fail(nullptr, std::string("missing key '") + key + "'");
-    }
-    if (!n->is_string()) fail(n, std::string("key '") + key + "' must be a string, got " + type_of(*n));
-    return **n->as_string();
-  }
-
-  int integer(const char* key, int fallback, int min, bool required = false) const {
-    const toml::node* n = get(key);
-    if (!n) {
-      if (required) fail(nullptr, std::string("missing key '") + key + "'");
-      return fallback;
-    }
-    if (!n->is_integer()) fail(n, std::string("key '") + key + "' must be an integer, got " + type_of(*n));
-    int64_t v = **n->as_integer();
-    if (v < min || v > (1 << 30)) {
-      fail(n, std::string("key '") + key + "' must be at least " + std::to_string(min) + ", got " +
-                  std::to_string(v));
-    }
-    return static_cast<int>(v);
-  }
-
-  float number(const char* key, float fallback, float min) const {
-    const toml::node* n = get(key);
-    if (!n) return fallback;
-    if (!n->is_number()) fail(n, std::string("key '") + key + "' must be a number, got " + type_of(*n));
-    double v = n->is_integer() ? static_cast<double>(**n->as_integer()) : **n->as_floating_point();
-    if (!(v >= min)) fail(n, std::string("key '") + key + "' must be at least " + std::to_string(min));
-    return static_cast<float>(v);
-  }
-
-  bool boolean(const char* key, bool fallback) const {
-    const toml::node* n = get(key);
-    if (!n) return fallback;
-    if (!n->is_boolean()) fail(n, std::string("key '") + key + "' must be true or false, got " + type_of(*n));
-    return **n->as_boolean();
-  }
-
-  void only(const std::set<std::string>& keys) const {
-    for (auto&& [key, node] : table_) {
-      if (!keys.count(std::string(key.str()))) fail(&node, "unknown key '" + std::string(key.str()) + "'");
-    }
-  }
-
- private:
-  const std::string& origin_;
-  const toml::table& table_;
-  std::string where_;
-};
 
 LayerSpec read_layer(const std::string& origin, const toml::table& t, int index, const NetworkSpec& net) {
   LayerSpec l;
   l.line = static_cast<int>(t.source().begin.line);
-  Reader first(origin, t, "layer " + std::to_string(index + 1));
+  KeyReader first(origin, t, "layer " + std::to_string(index + 1));
   l.name = first.string("name");
-  if (l.name.empty() || l.name == "data")
-    first.fail(t.get("name"), "layer name '" + l.name + "' is reserved or empty");
-  Reader r(origin, t, "layer '" + l.name + "'");
-  std::string type = r.string("type");
-  auto kind = kKinds.find(type);
-  if (kind == kKinds.end()) {
-    r.fail(t.get("type"), "unknown layer type '" + type +
-                              "' (expected conv, fc, relu, lrn, max_pool, dropout or softmax_loss)");
-  }
-  l.kind = kind->second;
-  std::set<std::string> keys = allowed_keys(l.kind);
+  if (l.name.empty() || l.name == "data") first.fail_at("name", "layer name '" + l.name + "' is reserved or empty");
+  KeyReader r(origin, t, "layer '" + l.name + "'");
+  const std::string type_name = r.string("type");
+  const LayerType* type = find_layer_type(type_name);
+  if (!type) r.fail_at("type", "unknown layer type '" + type_name + "' (expected one of " + layer_type_names() + ")");
+  l.kind = type->kind;
+  std::set<std::string> keys = type->keys;
   keys.insert({"name", "type", "input"});
+  if (type->role == LayerRole::kWeighted)
+    keys.insert({"out", "split", "reads", "tower", "weight_init", "weight_std", "bias_init"});
   r.only(keys);
   std::string none;
   l.input = r.string("input", &none);
-
-  switch (l.kind) {
-    case LayerKind::kConv:
-    case LayerKind::kFc: {
-      const toml::node* out = t.get("out");
-      if (out && out->is_string()) {
-        if (**out->as_string() != "classes") r.fail(out, "key 'out' must be an integer or \"classes\"");
-        l.out_is_classes = true;
-        l.out = net.classes;
-      } else {
-        l.out = r.integer("out", 0, 1, true);
-      }
-      if (l.kind == LayerKind::kConv) {
-        l.kernel = r.integer("kernel", 0, 1, true);
-        l.stride = r.integer("stride", 1, 1);
-        l.pad = r.integer("pad", 0, 0);
-      }
-      l.split = r.boolean("split", true);
-      std::string all = "own";
-      std::string reads = r.string("reads", &all);
-      if (reads != "own" && reads != "all")
-        r.fail(t.get("reads"), "key 'reads' must be \"own\" or \"all\", got \"" + reads + "\"");
-      l.reads_all = reads == "all";
-      l.tower = r.integer("tower", 0, 0);
-      if (l.tower > 1) r.fail(t.get("tower"), "key 'tower' must be 0 or 1");
-      if (l.split && t.get("tower"))
-        r.fail(t.get("tower"), "key 'tower' applies only to layers with split = false");
-      if (l.split && !l.out_is_classes && l.out % 2) {
-        r.fail(t.get("out"), "a split layer needs an even 'out' (" + std::to_string(l.out) + ")");
-      }
-      l.weight_std = r.number("weight_std", 0.01f, 0.0f);
-      l.bias_init = r.number("bias_init", 0.0f, -1e30f);
-      break;
-    }
-    case LayerKind::kLrn:
-      l.lrn.size = r.integer("size", 5, 1);
-      l.lrn.alpha = r.number("alpha", 1e-4f, 0.0f);
-      l.lrn.beta = r.number("beta", 0.75f, 0.0f);
-      l.lrn.k = r.number("k", 2.0f, 1e-30f);
-      break;
-    case LayerKind::kMaxPool:
-      l.pool.kernel = r.integer("kernel", 3, 1);
-      l.pool.stride = r.integer("stride", 2, 1);
-      l.pool.pad = r.integer("pad", 0, 0);
-      if (l.pool.pad >= l.pool.kernel) r.fail(t.get("pad"), "key 'pad' must be smaller than 'kernel'");
-      break;
-    case LayerKind::kDropout:
-      l.dropout_p = r.number("p", 0.5f, 0.0f);
-      if (l.dropout_p >= 1.0f) r.fail(t.get("p"), "key 'p' must be below 1");
-      break;
-    default:
-      break;
-  }
+  l.config = type->defaults;
+  type->read(r, l.config);
+  if (type->role == LayerRole::kWeighted) l.weights = read_weights(r, t, net);
   return l;
 }
 
@@ -282,11 +143,11 @@ NetworkSpec parse_network(const std::string& text, const std::string& origin) {
   }
   NetworkSpec net;
   net.path = origin;
-  Reader top(origin, root, "top level");
+  KeyReader top(origin, root, "top level");
   top.only({"net", "layers"});
   const toml::table* header = root["net"].as_table();
   if (!header) top.fail(root.get("net"), "missing table [net]");
-  Reader h(origin, *header, "[net]");
+  KeyReader h(origin, *header, "[net]");
   h.only({"name", "input", "classes", "input_scale"});
   net.name = h.string("name");
   net.classes = h.integer("classes", 1000, 1);

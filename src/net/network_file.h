@@ -8,15 +8,18 @@
 //
 //   [[layers]]
 //   name = "conv1"
-//   type = "conv"                # conv | fc | relu | lrn | max_pool | dropout | softmax_loss
+//   type = "conv"                # a type of the layer table: conv | fc | relu | tanh | lrn |
+//                                #   max_pool | dropout | softmax_loss
 //   input = "data"               # optional: the previous layer, or "data" for the first
 //   out = 96                     # conv/fc outputs; fc may say out = "classes"
 //   kernel = 11                  # conv: kernel, stride, pad
 //   stride = 4
-//   split = true                 # conv/fc: kernels split across the two towers (default true)
+//   split = true                 # conv/fc: kernels split across the towers (default true)
 //   reads = "all"                # conv/fc: "own" tower's maps only, or "all" maps (an exchange)
 //   tower = 0                    # conv/fc with split = false: the tower it lives on (default 0)
-//   weight_std = 0.01            # conv/fc: weights ~ N(0, weight_std^2) (default 0.01)
+//   weight_init = "normal"       # conv/fc: "normal" draws N(0, weight_std^2) (the paper's);
+//                                #   "he" draws N(0, 2 / fan_in) with the fan-in as placed
+//   weight_std = 0.01            # conv/fc with weight_init = "normal" (default 0.01)
 //   bias_init = 0.0              # conv/fc: the constant biases start from (default 0)
 //
 // LRN takes size, alpha (the paper's convention: NOT divided by size), beta and k; max_pool takes
@@ -27,36 +30,38 @@
 #include <string>
 #include <vector>
 
-#include "layers/lrn.h"
-#include "layers/pool.h"
+#include "net/layer_table.h"
 
 namespace alexnet {
 
-enum class LayerKind { kConv, kFc, kRelu, kLrn, kMaxPool, kDropout, kSoftmaxLoss };
+enum class WeightInit { kNormal, kHe };
 
-const char* layer_kind_name(LayerKind kind);
+// What a conv or fc layer says about its outputs, its place on the towers and its start.
+struct WeightSpec {
+  int out = 0;  // 0 with out_is_classes: one output per class
+  bool out_is_classes = false;
+  bool split = true;
+  bool reads_all = false;
+  int tower = 0;
+  WeightInit init = WeightInit::kNormal;
+  float weight_std = 0.01f;
+  float bias_init = 0.0f;
+};
 
 struct LayerSpec {
   std::string name;
   LayerKind kind = LayerKind::kRelu;
   std::string input;  // the producing layer's name, or "data"
   int line = 0;       // where the layer starts in the file, for messages
+  WeightSpec weights; // conv and fc only
+  LayerConfig config; // the type's own keys; placement fills in channels, groups and offsets
 
-  // conv and fc
-  int out = 0;  // 0 with out_is_classes: one output per class
-  bool out_is_classes = false;
-  int kernel = 1, stride = 1, pad = 0;
-  bool split = true;
-  bool reads_all = false;
-  int tower = 0;
-  float weight_std = 0.01f;
-  float bias_init = 0.0f;
-
-  LrnConfig lrn;
-  PoolConfig pool;
-  float dropout_p = 0.5f;
-
-  bool has_weights() const { return kind == LayerKind::kConv || kind == LayerKind::kFc; }
+  const LayerType& type() const { return layer_type(kind); }
+  bool has_weights() const { return type().role == LayerRole::kWeighted; }
+  template <typename Config>
+  const Config& as() const {
+    return std::get<Config>(config);
+  }
 };
 
 struct NetworkSpec {

@@ -1,6 +1,8 @@
 #include "net/plan.h"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <set>
 #include <sstream>
 
@@ -41,12 +43,15 @@ const char* spread_name(Spread s) {
       return "replicated";
     case Spread::kSplit:
       return "split";
-    case Spread::kTower0:
-      return "tower 0";
-    case Spread::kTower1:
-      return "tower 1";
+    case Spread::kOneTower:
+      return "one tower";
   }
   return "?";
+}
+
+Share tower_share(int64_t width, int towers, int t) {
+  const int64_t begin = width * t / towers, end = width * (t + 1) / towers;
+  return {begin, end - begin};
 }
 
 int64_t Plan::parameter_count() const {
@@ -62,22 +67,32 @@ int64_t Plan::macs_per_item() const {
 }
 
 int Plan::loss_tower() const {
-  const PlanNode& last = nodes.back();
-  return last.tower[0].active ? 0 : 1;
+  return nodes.back().home;
 }
 
 namespace {
 
-Spread on_tower(int t) {
-  return t == 0 ? Spread::kTower0 : Spread::kTower1;
+Shape one_item(const Shape& item) {
+  return item.rank() == 1 ? Shape{1, item[0]} : Shape{1, item[0], item[1], item[2]};
+}
+Shape drop_batch(const Shape& batched) {
+  return batched.rank() == 2 ? Shape{batched[1]} : Shape{batched[1], batched[2], batched[3]};
+}
+// Channels (or features) [begin, begin + count) of an item shape.
+Shape with_channels(const Shape& item, int64_t count) {
+  return item.rank() == 1 ? Shape{count} : Shape{count, item[1], item[2]};
 }
 
 // Builds the node list layer by layer, carrying the current activation's spread and shapes.
 class Planner {
  public:
-  Planner(const NetworkSpec& net, const PlanOptions& options) : options_(options) {
+  Planner(const NetworkSpec& net, const PlanOptions& options) {
+    if (options.towers < 1 || options.towers > 64) {
+      throw UserError("--towers must be between 1 and 64, got " + std::to_string(options.towers));
+    }
     plan_.placement = options.placement;
-    plan_.towers = options.placement == Placement::kSplit ? 2 : 1;
+    plan_.logical_towers = dense() ? 1 : options.towers;
+    plan_.towers = split() ? options.towers : 1;
     plan_.net = net;
     NetworkSpec& n = plan_.net;
     if (options.channels) n.channels = options.channels;
@@ -85,13 +100,26 @@ class Planner {
     if (options.width) n.width = options.width;
     if (options.classes) n.classes = options.classes;
     for (LayerSpec& l : n.layers)
-      if (l.out_is_classes) l.out = n.classes;
+      if (l.weights.out_is_classes) l.weights.out = n.classes;
     if (options.exchange) apply_exchange(*options.exchange);
     logical_ = {n.channels, n.height, n.width};
   }
 
   Plan build() {
-    for (size_t i = 0; i < plan_.net.layers.size(); ++i) add_layer(static_cast<int>(i));
+    for (size_t i = 0; i < plan_.net.layers.size(); ++i) {
+      const LayerSpec& l = plan_.net.layers[i];
+      switch (l.type().role) {
+        case LayerRole::kWeighted:
+          add_weighted(l, static_cast<int>(i));
+          break;
+        case LayerRole::kFollowsInput:
+          add_follower(l, static_cast<int>(i));
+          break;
+        case LayerRole::kLoss:
+          add_loss(l, static_cast<int>(i));
+          break;
+      }
+    }
     return std::move(plan_);
   }
 
@@ -109,203 +137,199 @@ class Planner {
       }
     }
     for (LayerSpec& l : plan_.net.layers)
-      if (l.has_weights()) l.reads_all = wanted.count(l.name) > 0;
+      if (l.has_weights()) l.weights.reads_all = wanted.count(l.name) > 0;
   }
 
-  bool split_placement() const { return plan_.placement == Placement::kSplit; }
+  int k() const { return plan_.logical_towers; }
+  bool split() const { return plan_.placement == Placement::kSplit; }
   bool dense() const { return plan_.placement == Placement::kDense; }
 
-  // The shape tower t holds of the current activation.
+  // The item shape device tower t holds of the current activation.
   Shape tower_shape(int t) const {
-    if (spread_ != Spread::kSplit || !split_placement()) return logical_;
-    return logical_.rank() == 3 ? Shape{logical_[0] / 2, logical_[1], logical_[2]} : Shape{logical_[0] / 2};
+    if (spread_ != Spread::kSplit || !split()) return logical_;
+    return with_channels(logical_, tower_share(logical_[0], k(), t).count);
+  }
+  bool tower_holds(int t) const { return spread_ != Spread::kOneTower || t == home_; }
+
+  // The layer type's own shape rule, its complaint turned into a message naming the layer.
+  Shape output_item(const LayerSpec& l, const LayerConfig& config, const Shape& item) const {
+    try {
+      return drop_batch(l.type().output_shape(config, one_item(item)));
+    } catch (const std::invalid_argument& e) {
+      fail(l, e.what());
+    }
   }
 
-  bool tower_holds(int t) const {
-    if (spread_ == Spread::kTower0) return t == 0;
-    if (spread_ == Spread::kTower1) return t == 1;
-    return t < plan_.towers;
-  }
-
-  // An all-gather of a split activation, so that the next layer reads all maps.
-  void add_exchange(const LayerSpec& consumer, int layer) {
+  // The towers' shares of a split activation meet before `consumer`, which reads all maps: on
+  // every tower (all-gather), or on the one tower `home` that holds the consumer.
+  void add_exchange(const LayerSpec& consumer, int layer, bool to_one, int home) {
     PlanNode node;
     node.kind = PlanNode::Kind::kExchange;
     node.name = "exchange." + consumer.name;
     node.layer = layer;
     node.layer_kind = consumer.kind;
     node.in_spread = Spread::kSplit;
-    node.out_spread = Spread::kReplicated;
-    for (int t = 0; t < 2; ++t) {
+    node.out_spread = to_one ? Spread::kOneTower : Spread::kReplicated;
+    node.home = home;
+    node.tower.resize(plan_.towers);
+    for (int t = 0; t < plan_.towers; ++t) {
       node.tower[t].active = true;
       node.tower[t].in = tower_shape(t);
       node.tower[t].out = logical_;
     }
-    // Each tower receives the other's half.
-    node.exchange_bytes_per_item = 2 * tower_shape(0).numel() * static_cast<int64_t>(sizeof(float));
+    // Every tower receives the others' shares (the gather to one tower moves as much: it is an
+    // all-gather whose other receivers ignore what they get).
+    node.exchange_bytes_per_item = (plan_.towers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
     plan_.nodes.push_back(node);
-    spread_ = Spread::kReplicated;
-  }
-
-  void add_layer(int index) {
-    const LayerSpec& l = plan_.net.layers[index];
-    switch (l.kind) {
-      case LayerKind::kConv:
-      case LayerKind::kFc:
-        add_weighted(l, index);
-        break;
-      case LayerKind::kSoftmaxLoss:
-        add_loss(l, index);
-        break;
-      default:
-        add_elementwise(l, index);
-        break;
-    }
+    spread_ = node.out_spread;
+    home_ = home;
   }
 
   void add_weighted(const LayerSpec& l, int index) {
-    if (l.kind == LayerKind::kConv && logical_.rank() != 3) {
+    const WeightSpec& w = l.weights;
+    const bool conv = l.kind == LayerKind::kConv;
+    if (conv && logical_.rank() != 3) {
       fail(l, "conv needs [channels, height, width] maps, but its input is " + logical_.str());
     }
-    if ((spread_ == Spread::kTower0 || spread_ == Spread::kTower1) &&
-        (l.split || on_tower(l.tower) != spread_)) {
-      fail(l, std::string("its input lives on ") + spread_name(spread_) +
-                  " only; a layer after it must "
-                  "live on that tower too");
+    if (!w.split && w.tower >= k() && !dense()) {
+      fail(l, "key 'tower' is " + std::to_string(w.tower) + ", but the net has " + std::to_string(k()) +
+                  " towers");
     }
-    const bool own_half = !dense() && spread_ == Spread::kSplit && !l.reads_all;
-    if (own_half && !l.split) {
+    if (spread_ == Spread::kOneTower && (w.split || w.tower != home_)) {
+      fail(l, "its input lives on tower " + std::to_string(home_) +
+                  " only; a layer after it must live on that tower too");
+    }
+    const bool own = !dense() && spread_ == Spread::kSplit && !w.reads_all;
+    if (own && !w.split) {
       fail(l, "a layer with split = false must read all maps (reads = \"all\") when its input is split");
     }
-    if (split_placement() && spread_ == Spread::kSplit && l.reads_all) add_exchange(l, index);
+    if (own && logical_[0] % k()) {
+      fail(l, "it reads its own tower's maps, but its input's " + std::to_string(logical_[0]) +
+                  " channels do not divide among " + std::to_string(k()) + " towers");
+    }
+    if (own && !split() && w.out % k()) {
+      fail(l, "on one device it is a grouped layer, but 'out' = " + std::to_string(w.out) +
+                  " does not divide into " + std::to_string(k()) + " groups");
+    }
+    if (!conv && own && !split()) {
+      fail(l, "an fc layer reading only its own tower's maps is supported in the split placement only");
+    }
+    if (split() && spread_ == Spread::kSplit && w.reads_all) add_exchange(l, index, !w.split, w.tower);
 
     // Logical channels (or features) one output reads.
-    const int64_t logical_in = own_half ? logical_[0] / 2 : logical_[0];
-    const bool tower_split = split_placement() && l.split;
-    const int out_per_tower = tower_split ? l.out / 2 : l.out;
-    if (tower_split && l.out % 2)
-      fail(l, "a split layer needs an even number of outputs, got " + std::to_string(l.out));
-
+    const int64_t logical_in = own ? logical_[0] / k() : logical_[0];
+    const int64_t fan_in_item = logical_.numel() / logical_[0] * logical_in;  // fc: the features one output reads
     PlanNode node;
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
     node.in_spread = spread_;
+    node.home = home_;
+    node.tower.resize(plan_.towers);
     Shape out_logical;
-    if (l.kind == LayerKind::kConv) {
-      int oh = conv_output_size(static_cast<int>(logical_[1]), l.kernel, l.stride, l.pad);
-      int ow = conv_output_size(static_cast<int>(logical_[2]), l.kernel, l.stride, l.pad);
-      if (oh <= 0 || ow <= 0) {
-        fail(l, "kernel " + std::to_string(l.kernel) + " with pad " + std::to_string(l.pad) +
-                    " does not fit its input " + logical_.str());
-      }
-      out_logical = {l.out, oh, ow};
+    if (conv) {
+      ConvConfig c = l.as<ConvConfig>();
+      c.in_channels = static_cast<int>(logical_[0]);
+      c.out_channels = w.out;
+      out_logical = output_item(l, c, logical_);
     } else {
-      out_logical = {l.out};
+      out_logical = {w.out};
     }
-    const int64_t in_item_logical = logical_.numel() / logical_[0] * logical_in;  // fc features read
-
+    const bool tower_split = split() && w.split;
     for (int t = 0; t < plan_.towers; ++t) {
-      bool active = l.split || split_placement() == false || l.tower == t;
-      if (!active) continue;
-      TowerWork& w = node.tower[t];
-      w.active = true;
-      w.in = tower_shape(t);
-      if (l.kind == LayerKind::kConv) {
-        int groups = (!split_placement() && own_half) ? 2 : 1;
-        w.conv = {.in_channels = static_cast<int>(w.in[0]),
-                  .out_channels = out_per_tower,
-                  .kernel = l.kernel,
-                  .stride = l.stride,
-                  .pad = l.pad,
-                  .groups = groups};
-        w.out = {out_per_tower, out_logical[1], out_logical[2]};
-        node.macs_per_item += w.out.numel() * logical_in * l.kernel * l.kernel;
+      if (split() && !w.split && w.tower != t) continue;
+      TowerWork& work = node.tower[t];
+      work.active = true;
+      work.in = tower_shape(t);
+      const Share outs = tower_split ? tower_share(w.out, k(), t) : Share{0, w.out};
+      if (conv) {
+        ConvConfig c = l.as<ConvConfig>();
+        c.in_channels = static_cast<int>(work.in[0]);
+        c.out_channels = static_cast<int>(outs.count);
+        c.groups = own && !split() ? k() : 1;
+        work.config = c;
+        work.out = with_channels(out_logical, outs.count);
+        node.macs_per_item += work.out.numel() * logical_in * c.kernel * c.kernel;
       } else {
-        w.fc = {.in_features = w.in.numel(), .out_features = out_per_tower};
-        w.out = {out_per_tower};
-        node.macs_per_item += w.in.numel() * out_per_tower;
+        work.config = FcConfig{.in_features = work.in.numel(), .out_features = outs.count};
+        work.out = {outs.count};
+        node.macs_per_item += work.in.numel() * outs.count;
       }
     }
-    node.out_spread = dense()             ? Spread::kReplicated
-                      : l.split           ? Spread::kSplit
-                      : split_placement() ? on_tower(l.tower)
-                                          : Spread::kReplicated;
-    if (l.kind == LayerKind::kFc && !dense() && !split_placement() && own_half) {
-      fail(l, "an fc layer reading only its own tower's maps is supported in the split placement only");
-    }
+    node.out_spread = dense() || (!split() && !w.split) ? Spread::kReplicated
+                      : w.split                         ? Spread::kSplit
+                                                        : Spread::kOneTower;
+    if (node.out_spread == Spread::kOneTower) node.home = w.tower;
     plan_.nodes.push_back(node);
+    const int c = conv ? l.as<ConvConfig>().kernel : 1;
     add_params(l, index, static_cast<int>(plan_.nodes.size()) - 1,
-               l.kind == LayerKind::kConv ? Shape{l.out, logical_in, l.kernel, l.kernel}
-                                          : Shape{l.out, in_item_logical});
+               conv ? Shape{w.out, logical_in, c, c} : Shape{w.out, fan_in_item},
+               conv ? logical_in * c * c : fan_in_item);
     spread_ = node.out_spread;
+    home_ = node.home;
     logical_ = out_logical;
   }
 
-  void add_params(const LayerSpec& l, int index, int node, Shape weight) {
+  void add_params(const LayerSpec& l, int index, int node, Shape weight, int64_t fan_in) {
+    const WeightSpec& w = l.weights;
     for (int p = 0; p < 2; ++p) {
       LogicalParam param;
       param.name = l.name + (p == 0 ? ".weight" : ".bias");
-      param.shape = p == 0 ? weight : Shape{l.out};
+      param.shape = p == 0 ? weight : Shape{w.out};
       param.node = node;
       param.param_index = p;
       param.layer = index;
       param.is_bias = p == 1;
-      const int64_t n = param.shape.numel();
-      if (split_placement() && l.split) {
-        for (int t = 0; t < 2; ++t) {
-          param.offset[t] = t * n / 2;
-          param.count[t] = n / 2;
+      param.init_std = w.init == WeightInit::kHe ? static_cast<float>(std::sqrt(2.0 / static_cast<double>(fan_in)))
+                                                 : w.weight_std;
+      param.init_value = w.bias_init;
+      param.offset.assign(plan_.towers, 0);
+      param.count.assign(plan_.towers, 0);
+      const int64_t row = param.shape.numel() / w.out;  // elements per output
+      if (split() && w.split) {
+        for (int t = 0; t < plan_.towers; ++t) {
+          const Share rows = tower_share(w.out, k(), t);
+          param.offset[t] = rows.begin * row;
+          param.count[t] = rows.count * row;
         }
       } else {
-        int t = split_placement() ? l.tower : 0;
-        param.count[t] = n;
+        param.count[split() ? w.tower : 0] = param.shape.numel();
       }
       plan_.params.push_back(param);
     }
   }
 
-  void add_elementwise(const LayerSpec& l, int index) {
+  // Element-wise layers, LRN, pooling, dropout: each tower runs the layer on its share.
+  void add_follower(const LayerSpec& l, int index) {
     PlanNode node;
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
     node.in_spread = node.out_spread = spread_;
-    Shape out_logical = logical_;
-    if (l.kind == LayerKind::kMaxPool || l.kind == LayerKind::kLrn) {
-      if (logical_.rank() != 3)
-        fail(l, std::string(layer_kind_name(l.kind)) + " needs maps, but its input is " + logical_.str());
-    }
-    if (l.kind == LayerKind::kMaxPool) {
-      int oh = conv_output_size(static_cast<int>(logical_[1]), l.pool.kernel, l.pool.stride, l.pool.pad);
-      int ow = conv_output_size(static_cast<int>(logical_[2]), l.pool.kernel, l.pool.stride, l.pool.pad);
-      if (oh <= 0 || ow <= 0)
-        fail(l, "kernel " + std::to_string(l.pool.kernel) + " does not fit its input " + logical_.str());
-      out_logical = {logical_[0], oh, ow};
-    }
+    node.home = home_;
+    node.tower.resize(plan_.towers);
     const bool grouped = !dense() && spread_ == Spread::kSplit;
+    const int groups = grouped && !split() ? k() : 1;
+    const LayerType& type = l.type();
+    LayerConfig logical = l.config;
+    if (type.adapt) type.adapt(logical, {.layer_index = static_cast<uint32_t>(index), .groups = groups});
+    const Shape out_logical = output_item(l, logical, logical_);
+    const int64_t per_channel = logical_.numel() / logical_[0];
     for (int t = 0; t < plan_.towers; ++t) {
       if (!tower_holds(t)) continue;
-      TowerWork& w = node.tower[t];
-      w.active = true;
-      w.in = tower_shape(t);
-      w.out = w.in;
-      if (l.kind == LayerKind::kMaxPool) {
-        w.pool = l.pool;
-        w.out = {w.in[0], out_logical[1], out_logical[2]};
-      }
-      if (l.kind == LayerKind::kLrn) {
-        w.lrn = l.lrn;
-        w.lrn.groups = grouped && !split_placement() ? 2 : 1;
-        if (w.in[0] % w.lrn.groups) fail(l, "cannot split " + std::to_string(w.in[0]) + " channels in two");
-      }
-      if (l.kind == LayerKind::kDropout) {
-        w.dropout = {.p = l.dropout_p, .layer_id = static_cast<uint32_t>(index)};
-        if (grouped && split_placement()) {
-          w.dropout.logical_width = logical_.numel();
-          w.dropout.feature_offset = t * w.in.numel();
+      TowerWork& work = node.tower[t];
+      work.active = true;
+      work.in = tower_shape(t);
+      work.config = l.config;
+      if (type.adapt) {
+        TowerPlace place{.layer_index = static_cast<uint32_t>(index), .groups = groups};
+        if (grouped && split()) {
+          place.logical_width = logical_.numel();
+          place.feature_offset = tower_share(logical_[0], k(), t).begin * per_channel;
         }
+        type.adapt(work.config, place);
       }
+      work.out = output_item(l, work.config, work.in);
     }
     plan_.nodes.push_back(node);
     logical_ = out_logical;
@@ -316,22 +340,25 @@ class Planner {
       fail(l, "softmax_loss needs one score per class (" + std::to_string(plan_.net.classes) +
                   "), but its input is " + logical_.str());
     }
-    if (split_placement() && spread_ == Spread::kSplit) add_exchange(l, index);
+    if (split() && spread_ == Spread::kSplit) add_exchange(l, index, true, 0);
     PlanNode node;
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
     node.in_spread = spread_;
-    int t = spread_ == Spread::kTower1 ? 1 : 0;
-    node.out_spread = split_placement() ? on_tower(t) : Spread::kReplicated;
-    node.tower[t].active = true;
-    node.tower[t].in = node.tower[t].out = logical_;
+    node.home = spread_ == Spread::kOneTower ? home_ : 0;
+    node.out_spread = split() ? Spread::kOneTower : Spread::kReplicated;
+    node.tower.resize(plan_.towers);
+    TowerWork& work = node.tower[node.home];
+    work.active = true;
+    work.in = work.out = logical_;
+    work.config = l.config;
     plan_.nodes.push_back(node);
   }
 
-  const PlanOptions& options_;
   Plan plan_;
   Spread spread_ = Spread::kReplicated;
+  int home_ = 0;   // the tower of a kOneTower activation
   Shape logical_;  // the current activation's logical item shape
 };
 

@@ -1,30 +1,32 @@
 // Placement: the logical network turned into what each tower runs.
 //
-//   single  one device holds both towers; a layer that reads only its own tower's maps becomes a
-//           grouped layer (groups = 2), and LRN normalises within each half;
+// The logical net has K towers (the paper's K = 2): a layer with split kernels gives tower t the
+// outputs [C t / K, C (t+1) / K), and a layer reading only its own tower's maps reads that share
+// of its input. Placement maps the towers onto devices:
+//
+//   single  one device holds all K towers; a layer that reads only its own tower's maps becomes a
+//           grouped layer (groups = K), and LRN normalises within each group;
 //   split   tower t runs on device t; where a layer reads all maps of a split activation an
-//           exchange node is inserted (all-gather forward, reduce-scatter backward);
-//   dense   the one-tower net without groups (the common modern variant).
+//           exchange node is inserted (net/exchange.h: all-gather forward, reduce-scatter
+//           backward, or a gather to the one tower that consumes);
+//   dense   the one-tower net without groups (the common modern variant); K does not apply.
 //
 // Activations are tracked by their spread over the towers: replicated (every tower holds all of
-// it: the image, an exchange's output), split (tower t holds logical channels [t C/2, (t+1) C/2))
-// or on one tower. In `single` there is one tower, and "split" means two channel groups on it.
+// it: the image, an exchange's output), split (tower t holds its share of the logical channels)
+// or on one tower. In `single` there is one device tower, and "split" means K channel groups on
+// it. A share is uneven when a width does not divide by K; a layer that reads only its own
+// tower's maps needs its input to divide (its logical weight would not be rectangular otherwise),
+// and so does any grouped layer on one device.
 //
 // Logical parameters keep one shape under every placement (conv2.weight [256, 48, 5, 5],
-// fc6.weight [4096, 9216]); a split layer's tower t holds rows [t O/2, (t+1) O/2) of each, which
-// is one contiguous block of the logical tensor.
+// fc6.weight [4096, 9216]); a split layer's tower t holds its share of the rows of each, which is
+// one contiguous block of the logical tensor.
 #pragma once
 
-#include <array>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "layers/conv.h"
-#include "layers/dropout.h"
-#include "layers/fc.h"
-#include "layers/lrn.h"
-#include "layers/pool.h"
 #include "net/network_file.h"
 
 namespace alexnet {
@@ -35,11 +37,18 @@ Placement parse_placement(const std::string& text);  // throws UserError
 std::vector<std::string> split_commas(const std::string& text);
 const char* placement_name(Placement p);
 
-enum class Spread { kReplicated, kSplit, kTower0, kTower1 };
+enum class Spread { kReplicated, kSplit, kOneTower };
 const char* spread_name(Spread s);
+
+// Tower t's share of `width` channels (or features) over K towers: [width t / K, width (t+1) / K).
+struct Share {
+  int64_t begin = 0, count = 0;
+};
+Share tower_share(int64_t width, int towers, int t);
 
 struct PlanOptions {
   Placement placement = Placement::kSplit;
+  int towers = 2;  // K, the logical net's towers (the paper's 2); ignored by dense
   // Overrides of the network file's [net] section, e.g. from the dataset (0: keep the file's).
   int channels = 0, height = 0, width = 0, classes = 0;
   // When set, exactly these conv/fc layers read all maps (exchange points); the rest read their
@@ -47,16 +56,16 @@ struct PlanOptions {
   std::optional<std::vector<std::string>> exchange;
 };
 
-// What one tower runs for one node: the config of its layer, and its per-item shapes.
+// What one device tower runs for one node: its layer's configuration and its per-item shapes.
 struct TowerWork {
   bool active = false;
-  ConvConfig conv;
-  FcConfig fc;
-  LrnConfig lrn;
-  PoolConfig pool;
-  DropoutConfig dropout;
+  LayerConfig config;
   Shape in;  // one item: [C, H, W] or [F]
   Shape out;
+  template <typename Config>
+  const Config& as() const {
+    return std::get<Config>(config);
+  }
 };
 
 struct PlanNode {
@@ -66,7 +75,8 @@ struct PlanNode {
   int layer = -1;    // index into NetworkSpec::layers (for an exchange: its consumer)
   LayerKind layer_kind = LayerKind::kRelu;
   Spread in_spread = Spread::kReplicated, out_spread = Spread::kReplicated;
-  std::array<TowerWork, 2> tower;       // [0] only, unless the placement is split
+  int home = 0;  // the tower of a kOneTower output (for an exchange: its one consumer)
+  std::vector<TowerWork> tower;         // one per device tower (Plan::towers)
   int64_t macs_per_item = 0;            // forward multiply-accumulates, all towers together
   int64_t exchange_bytes_per_item = 0;  // forward bytes received over all towers (backward moves as many)
 };
@@ -78,15 +88,18 @@ struct LogicalParam {
   int param_index = 0;  // its place in that layer's param_specs()
   int layer = -1;       // index into NetworkSpec::layers, keys its initial draw
   bool is_bias = false;
-  // Tower t holds elements [offset[t], offset[t] + count[t]) of the flattened logical tensor.
-  std::array<int64_t, 2> offset{0, 0};
-  std::array<int64_t, 2> count{0, 0};
+  float init_std = 0;   // weights ~ N(0, init_std^2): weight_std, or He's sqrt(2 / fan-in) as placed
+  float init_value = 0; // biases start here
+  // Device tower t holds elements [offset[t], offset[t] + count[t]) of the flattened logical tensor.
+  std::vector<int64_t> offset;
+  std::vector<int64_t> count;
 };
 
 struct Plan {
   Placement placement = Placement::kSplit;
-  int towers = 2;
-  NetworkSpec net;  // with the options' overrides applied
+  int towers = 2;          // device towers: K under split, 1 under single and dense
+  int logical_towers = 2;  // K: channel groups of the logical net (1 under dense)
+  NetworkSpec net;         // with the options' overrides applied
   std::vector<PlanNode> nodes;
   std::vector<LogicalParam> params;
 

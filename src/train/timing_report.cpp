@@ -11,12 +11,12 @@ namespace alexnet {
 
 TimingReport::TimingReport(const Plan& plan, int batch) : batch_(batch) {
   for (const PlanNode& node : plan.nodes) {
-    std::array<int, 2> at{-1, -1};
+    std::vector<int> at(plan.towers, -1);
     for (int t = 0; t < plan.towers; ++t) {
       if (!node.tower[t].active) continue;
       at[t] = static_cast<int>(rows_.size());
       bool exchange = node.kind == PlanNode::Kind::kExchange;
-      // Each tower receives half of what the exchange moves.
+      // Each tower receives its share of what the exchange moves.
       int64_t bytes = exchange ? node.exchange_bytes_per_item * batch / plan.towers : 0;
       rows_.push_back({node.name, exchange ? "exchange" : layer_kind_name(node.layer_kind), t, 0, 0, bytes});
     }
@@ -26,7 +26,7 @@ TimingReport::TimingReport(const Plan& plan, int batch) : batch_(batch) {
 
 void TimingReport::add(const std::vector<NodeTiming>& step) {
   for (size_t i = 0; i < step.size() && i < row_of_.size(); ++i) {
-    for (int t = 0; t < 2; ++t) {
+    for (size_t t = 0; t < row_of_[i].size(); ++t) {
       int r = row_of_[i][t];
       if (r < 0) continue;
       rows_[r].forward_ms += step[i].forward_ms[t];

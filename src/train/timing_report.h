@@ -36,7 +36,7 @@ class TimingReport {
     int64_t bytes = 0;                       // per step, forward (backward moves as many)
   };
   std::vector<Row> rows_;
-  std::vector<std::array<int, 2>> row_of_;  // node, tower -> row (-1 when inactive)
+  std::vector<std::vector<int>> row_of_;  // node, tower -> row (-1 when inactive)
   int steps_ = 0;
   double full_step_ms_ = 0;
   int full_steps_ = 0;

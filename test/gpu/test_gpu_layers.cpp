@@ -13,6 +13,7 @@
 #include "layers/pool.h"
 #include "layers/relu.h"
 #include "layers/softmax_loss.h"
+#include "layers/tanh.h"
 #include "train/sgd.h"
 
 namespace alexnet {
@@ -92,6 +93,12 @@ TEST(GpuLayers, FcMatchesCpuAndAccumulates) {
 TEST(GpuLayers, ReluMatchesCpu) {
   SKIP_WITHOUT_GPU();
   LayerOnTwoDevices layers([](Device d) { return make_relu(d); });
+  expect_gpu_matches_cpu(layers, {3, 4, 5, 5}, kFp32);
+}
+
+TEST(GpuLayers, TanhMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  LayerOnTwoDevices layers([](Device d) { return make_tanh(d); });
   expect_gpu_matches_cpu(layers, {3, 4, 5, 5}, kFp32);
 }
 

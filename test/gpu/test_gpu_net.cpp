@@ -11,7 +11,7 @@
 #include "core/versions.h"
 #include "gpu_testing.h"
 #include "layers/conv.h"
-#include "net/net.h"
+#include "net/net_testing.h"
 #include "train/sgd.h"
 
 namespace alexnet {
@@ -20,32 +20,15 @@ namespace {
 constexpr int kBatch = 8;
 constexpr uint64_t kSeed = 2012;
 
-struct PlacedNet {
-  std::unique_ptr<Communicator> comm;
-  std::unique_ptr<Net> net;
-};
+using testing::PlacedNet;
+using Batch = testing::TestBatch;
 
 PlacedNet build(Placement placement, std::vector<Device> devices, const std::string& comm = "auto") {
-  PlanOptions o;
-  o.placement = placement;
-  Plan plan =
-      make_plan(load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet-mini.toml"), o);
-  PlacedNet p;
-  if (plan.towers > 1) p.comm = make_communicator(comm, devices, false);
-  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
-  p.net->init_parameters(kSeed);
-  return p;
+  return testing::place({.placement = placement, .batch = kBatch, .devices = devices, .comm = comm});
 }
 
-struct Batch {
-  Tensor images;
-  std::vector<int32_t> labels;
-};
-
 Batch batch(uint64_t seed) {
-  Batch b{testing::random_tensor({kBatch, 1, 28, 28}, seed, 0.0f, 1.0f), {}};
-  for (int i = 0; i < kBatch; ++i) b.labels.push_back(static_cast<int32_t>((seed * 7 + i * 3) % 10));
-  return b;
+  return testing::mini_batch(kBatch, seed);
 }
 
 const std::vector<std::string> kCompared = {"conv1.weight", "conv3.weight", "fc6.weight", "fc8.bias"};

@@ -31,12 +31,12 @@ TEST(NetworkFile, PresetsParse) {
   }
   NetworkSpec paper = load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet.toml");
   EXPECT_EQ(paper.layers.size(), 23u);
-  EXPECT_TRUE(paper.find("conv3")->reads_all);
-  EXPECT_FALSE(paper.find("conv2")->reads_all);
-  EXPECT_FALSE(paper.find("fc8")->split);
-  EXPECT_EQ(paper.find("norm1")->lrn.alpha, 1e-4f);
-  EXPECT_EQ(paper.find("conv2")->bias_init, 1.0f);
-  EXPECT_EQ(paper.find("conv3")->bias_init, 0.0f);
+  EXPECT_TRUE(paper.find("conv3")->weights.reads_all);
+  EXPECT_FALSE(paper.find("conv2")->weights.reads_all);
+  EXPECT_FALSE(paper.find("fc8")->weights.split);
+  EXPECT_EQ(paper.find("norm1")->as<LrnConfig>().alpha, 1e-4f);
+  EXPECT_EQ(paper.find("conv2")->weights.bias_init, 1.0f);
+  EXPECT_EQ(paper.find("conv3")->weights.bias_init, 0.0f);
 }
 
 TEST(NetworkFile, LayersMayAppearInAnyOrderAlongTheirInputs) {

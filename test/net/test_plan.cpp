@@ -2,6 +2,8 @@
 // go, and shape errors in network files.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/errors.h"
 #include "net/plan.h"
 
@@ -76,13 +78,13 @@ TEST(Plan, SingleTurnsOwnTowerReadsIntoGroups) {
   Plan plan = placed("alexnet", Placement::kSingle);
   for (const PlanNode& n : plan.nodes) {
     if (n.name == "conv2" || n.name == "conv4" || n.name == "conv5")
-      EXPECT_EQ(n.tower[0].conv.groups, 2) << n.name;
-    if (n.name == "conv1" || n.name == "conv3") EXPECT_EQ(n.tower[0].conv.groups, 1) << n.name;
-    if (n.name == "norm1") EXPECT_EQ(n.tower[0].lrn.groups, 2);
+      EXPECT_EQ(n.tower[0].as<ConvConfig>().groups, 2) << n.name;
+    if (n.name == "conv1" || n.name == "conv3") EXPECT_EQ(n.tower[0].as<ConvConfig>().groups, 1) << n.name;
+    if (n.name == "norm1") EXPECT_EQ(n.tower[0].as<LrnConfig>().groups, 2);
   }
   for (const PlanNode& n : placed("alexnet", Placement::kDense).nodes) {
-    if (n.name == "conv2") EXPECT_EQ(n.tower[0].conv.groups, 1);
-    if (n.name == "norm1") EXPECT_EQ(n.tower[0].lrn.groups, 1);
+    if (n.name == "conv2") EXPECT_EQ(n.tower[0].as<ConvConfig>().groups, 1);
+    if (n.name == "norm1") EXPECT_EQ(n.tower[0].as<LrnConfig>().groups, 1);
   }
 }
 
@@ -149,6 +151,90 @@ TEST(Plan, MiniPresetKeepsTheTopology) {
   cifar.channels = 3;
   cifar.height = cifar.width = 32;
   EXPECT_NO_THROW(make_plan(preset("alexnet-mini"), cifar));
+}
+
+TEST(Plan, FourTowersShareTheMiniNet) {
+  PlanOptions o;
+  o.towers = 4;
+  Plan split = make_plan(preset("alexnet-mini"), o);
+  EXPECT_EQ(split.towers, 4);
+  o.placement = Placement::kSingle;
+  Plan single = make_plan(preset("alexnet-mini"), o);
+  EXPECT_EQ(single.towers, 1);
+  EXPECT_EQ(split.parameter_count(), single.parameter_count());
+  for (size_t i = 0; i < split.nodes.size(); ++i) {
+    const PlanNode& n = split.nodes[i];
+    if (n.name == "conv2") {
+      for (int t = 0; t < 4; ++t) EXPECT_EQ(n.tower[t].in[0], 8) << t;  // conv1's 32 maps, a quarter each
+      for (int t = 0; t < 4; ++t) EXPECT_EQ(n.tower[t].out[0], 16) << t;
+    }
+    if (n.name == "fc8") {
+      EXPECT_TRUE(n.tower[0].active);
+      for (int t = 1; t < 4; ++t) EXPECT_FALSE(n.tower[t].active) << t;
+    }
+  }
+  for (const PlanNode& n : single.nodes)
+    if (n.name == "conv2") EXPECT_EQ(n.tower[0].as<ConvConfig>().groups, 4);
+  // conv2's logical weight reads a quarter of conv1's maps: [64, 8, 5, 5].
+  for (const LogicalParam& p : split.params)
+    if (p.name == "conv2.weight") EXPECT_EQ(p.shape, (Shape{64, 8, 5, 5}));
+}
+
+TEST(Plan, TowersThatDoNotDivideAnOwnTowerReadAreRefused) {
+  PlanOptions o;
+  o.towers = 3;
+  try {
+    make_plan(preset("alexnet-mini"), o);
+    ADD_FAILURE() << "three towers over 32 maps were accepted for conv2";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'conv2': it reads its own tower's maps, but its input's 32 "
+                                         "channels do not divide among 3 towers"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Plan, HeInitialisationFollowsThePlacedFanIn) {
+  const std::string text = R"(
+[net]
+name = "he"
+input = [4, 8, 8]
+classes = 2
+[[layers]]
+name = "conv1"
+type = "conv"
+out = 4
+kernel = 3
+reads = "all"
+weight_init = "he"
+[[layers]]
+name = "conv2"
+type = "conv"
+out = 4
+kernel = 3
+weight_init = "he"
+[[layers]]
+name = "fc"
+type = "fc"
+out = "classes"
+reads = "all"
+split = false
+[[layers]]
+name = "loss"
+type = "softmax_loss"
+)";
+  const NetworkSpec spec = parse_network(text, "he.toml");
+  auto std_of = [](const Plan& plan, const std::string& name) {
+    for (const LogicalParam& p : plan.params)
+      if (p.name == name) return p.init_std;
+    return -1.0f;
+  };
+  Plan split = make_plan(spec, {.placement = Placement::kSplit});
+  Plan dense = make_plan(spec, {.placement = Placement::kDense});
+  EXPECT_FLOAT_EQ(std_of(split, "conv1.weight"), std::sqrt(2.0f / (4 * 9)));
+  EXPECT_FLOAT_EQ(std_of(split, "conv2.weight"), std::sqrt(2.0f / (2 * 9)));  // reads its tower's 2 maps
+  EXPECT_FLOAT_EQ(std_of(dense, "conv2.weight"), std::sqrt(2.0f / (4 * 9)));  // dense reads all 4
+  EXPECT_FLOAT_EQ(std_of(split, "fc.weight"), 0.01f);                          // the default: normal, 0.01
 }
 
 }  // namespace

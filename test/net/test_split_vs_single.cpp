@@ -6,56 +6,26 @@
 
 #include <cmath>
 
-#include "comm/communicator.h"
-#include "net/net.h"
-#include "testing.h"
+#include "net/net_testing.h"
 #include "train/sgd.h"
 
 namespace alexnet {
 namespace {
 
+using testing::agree;
+using testing::PlacedNet;
+using Batch = testing::TestBatch;
+
 constexpr int kBatch = 4;
-constexpr uint64_t kSeed = 2012;
+constexpr uint64_t kSeed = testing::kNetSeed;
 
-NetworkSpec mini() {
-  return load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet-mini.toml");
+PlacedNet build(Placement placement, std::optional<std::vector<std::string>> exchange = std::nullopt,
+                int towers = 2) {
+  return testing::place({.placement = placement, .towers = towers, .exchange = exchange, .batch = kBatch});
 }
-
-struct PlacedNet {
-  std::unique_ptr<Communicator> comm;
-  std::unique_ptr<Net> net;
-};
-
-PlacedNet build(Placement placement, std::optional<std::vector<std::string>> exchange = std::nullopt) {
-  PlanOptions o;
-  o.placement = placement;
-  o.exchange = exchange;
-  Plan plan = make_plan(mini(), o);
-  PlacedNet p;
-  std::vector<Device> devices(plan.towers, Device::cpu());
-  if (plan.towers > 1) p.comm = make_local_communicator(devices);
-  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
-  p.net->init_parameters(kSeed);
-  return p;
-}
-
-struct Batch {
-  Tensor images;
-  std::vector<int32_t> labels;
-};
 
 Batch batch(uint64_t seed) {
-  Batch b{testing::random_tensor({kBatch, 1, 28, 28}, seed, 0.0f, 1.0f), {}};
-  for (int i = 0; i < kBatch; ++i) b.labels.push_back(static_cast<int32_t>((seed * 7 + i * 3) % 10));
-  return b;
-}
-
-// rtol against each element, with an absolute floor scaled to the tensor's largest magnitude so
-// that elements that cancel to ~0 do not demand a relative match.
-::testing::AssertionResult agree(const std::vector<float>& a, const std::vector<float>& b, float rtol) {
-  float scale = 0;
-  for (float v : b) scale = std::max(scale, std::abs(v));
-  return testing::all_close(a, b, rtol * 1e-2f * scale, rtol);
+  return testing::mini_batch(kBatch, seed);
 }
 
 TEST(SplitVsSingle, IdenticalInitialWeights) {
@@ -70,8 +40,14 @@ TEST(SplitVsSingle, IdenticalInitialWeights) {
   EXPECT_NEAR(std::sqrt(sum_sq / w.size()), 0.088, 0.088 * 0.02);
 }
 
-TEST(SplitVsSingle, ForwardAndBackwardAgreeWithDropoutOn) {
-  PlacedNet split = build(Placement::kSplit), single = build(Placement::kSingle);
+// K towers: the paper's two, and four (alexnet-mini's widths divide by 4; single then runs
+// groups = 4 where a layer reads its own tower's maps).
+class SplitVsSingleK : public ::testing::TestWithParam<int> {};
+
+TEST_P(SplitVsSingleK, ForwardAndBackwardAgreeWithDropoutOn) {
+  const int k = GetParam();
+  PlacedNet split = build(Placement::kSplit, std::nullopt, k), single = build(Placement::kSingle, std::nullopt, k);
+  ASSERT_EQ(split.net->towers(), k);
   Batch b = batch(1);
   StepContext ctx{.training = true, .seed = kSeed, .step = 0};
   double loss_split = split.net->forward(b.images.view(), b.labels.data(), ctx);
@@ -93,8 +69,9 @@ TEST(SplitVsSingle, ForwardAndBackwardAgreeWithDropoutOn) {
   }
 }
 
-TEST(SplitVsSingle, WeightsStillAgreeAfterFiveSgdSteps) {
-  PlacedNet split = build(Placement::kSplit), single = build(Placement::kSingle);
+TEST_P(SplitVsSingleK, WeightsStillAgreeAfterFiveSgdSteps) {
+  const int k = GetParam();
+  PlacedNet split = build(Placement::kSplit, std::nullopt, k), single = build(Placement::kSingle, std::nullopt, k);
   Sgd sgd_split(*split.net, {.learning_rate = 0.01f}), sgd_single(*single.net, {.learning_rate = 0.01f});
   for (uint64_t step = 0; step < 5; ++step) {
     Batch b = batch(10 + step);
@@ -106,10 +83,84 @@ TEST(SplitVsSingle, WeightsStillAgreeAfterFiveSgdSteps) {
     sgd_split.step();
     sgd_single.step();
   }
-  std::vector<float> before = build(Placement::kSingle).net->read_param("conv1.weight");
+  std::vector<float> before = build(Placement::kSingle, std::nullopt, k).net->read_param("conv1.weight");
   EXPECT_NE(single.net->read_param("conv1.weight"), before);  // the steps moved the weights
   for (const LogicalParam& p : single.net->plan().params) {
     EXPECT_TRUE(agree(split.net->read_param(p.name), single.net->read_param(p.name), 1e-3f)) << p.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Towers, SplitVsSingleK, ::testing::Values(2, 4),
+                         [](const ::testing::TestParamInfo<int>& info) { return "K" + std::to_string(info.param); });
+
+// Three towers share widths of 10, 7 and 5 unevenly (3 + 3 + 4, ...): the exchanges pad and trim
+// their blocks, dropout keys each tower's features by their logical index, and split still
+// equals single.
+TEST(SplitVsSingle, UnevenSharesOfThreeTowersAgree) {
+  const std::string text = R"(
+[net]
+name = "uneven"
+input = [1, 12, 12]
+classes = 5
+[[layers]]
+name = "conv1"
+type = "conv"
+out = 10
+kernel = 3
+reads = "all"
+weight_init = "he"
+[[layers]]
+name = "relu1"
+type = "relu"
+[[layers]]
+name = "pool1"
+type = "max_pool"
+[[layers]]
+name = "fc6"
+type = "fc"
+out = 7
+reads = "all"
+weight_init = "he"
+[[layers]]
+name = "act6"
+type = "tanh"
+[[layers]]
+name = "drop6"
+type = "dropout"
+[[layers]]
+name = "fc8"
+type = "fc"
+out = "classes"
+reads = "all"
+weight_init = "he"
+[[layers]]
+name = "loss"
+type = "softmax_loss"
+)";
+  const NetworkSpec spec = parse_network(text, "uneven.toml");
+  auto place = [&](Placement placement) {
+    Plan plan = make_plan(spec, {.placement = placement, .towers = 3});
+    PlacedNet p;
+    std::vector<Device> devices(plan.towers, Device::cpu());
+    if (plan.towers > 1) p.comm = make_local_communicator(devices);
+    p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
+    p.net->init_parameters(kSeed);
+    return p;
+  };
+  PlacedNet split = place(Placement::kSplit), single = place(Placement::kSingle);
+  EXPECT_EQ(split.net->plan().nodes[0].tower[2].out, (Shape{4, 10, 10}));  // 10 = 3 + 3 + 4
+  Tensor images = testing::random_tensor({kBatch, 1, 12, 12}, 8, 0.0f, 1.0f);
+  std::vector<int32_t> labels = {0, 3, 4, 1};
+  StepContext ctx{.training = true, .seed = kSeed, .step = 2};
+  double a = split.net->forward(images.view(), labels.data(), ctx);
+  double b = single.net->forward(images.view(), labels.data(), ctx);
+  EXPECT_NEAR(a, b, 1e-5 * std::abs(b));
+  EXPECT_TRUE(agree(split.net->activation("drop6"), single.net->activation("drop6"), 1e-5f));
+  split.net->backward(ctx);
+  single.net->backward(ctx);
+  for (const LogicalParam& p : single.net->plan().params) {
+    EXPECT_TRUE(agree(split.net->read_param(p.name, true), single.net->read_param(p.name, true), 1e-4f))
+        << p.name;
   }
 }
 

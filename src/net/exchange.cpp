@@ -1,0 +1,203 @@
+#include "net/exchange.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "core/device_ops.h"
+
+namespace alexnet {
+
+// --- the fork and join of the communication streams --------------------------------------------
+
+CommScope::CommScope(const std::vector<ExchangeStreams>& towers) : towers_(towers) {
+  for (const ExchangeStreams& s : towers_) {
+    s.ready->record(*s.compute);
+    s.ready->make_wait(*s.comm);  // send only what the layers have finished writing
+  }
+}
+
+CommScope::~CommScope() {
+  try {
+    for (const ExchangeStreams& s : towers_) {
+      s.done->record(*s.comm);
+      s.done->make_wait(*s.compute);  // the next layer reads what the exchange delivered
+    }
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "joining the communication streams after an exchange: " << e.what();
+  }
+}
+
+// --- staging -----------------------------------------------------------------------------------
+
+ExchangeStaging::ExchangeStaging(const PlanNode& node, int batch, const std::vector<Device>& devices)
+    : batch_(batch) {
+  int64_t at = 0;
+  for (const TowerWork& w : node.tower) {
+    block_.push_back(w.in.numel());
+    offset_.push_back(at);
+    at += w.in.numel();
+    max_block_ = std::max(max_block_, w.in.numel());
+  }
+  item_ = at;
+  CHECK_EQ(item_, node.tower[0].out.numel()) << node.name << ": the shares do not add up to the maps";
+  for (int64_t b : block_) even_ = even_ && b == max_block_;
+  for (size_t t = 0; t < devices.size(); ++t) {
+    staging_.push_back(Tensor::zeros({towers() * batch_ * max_block_}, devices[t]));
+    if (!even_) padded_.push_back(Tensor::zeros({batch_ * max_block_}, devices[t]));
+  }
+}
+
+ConstView ExchangeStaging::send_share(int t, ConstView x, const Stream& stream) {
+  if (even_) return {x.data, {x.numel()}, x.device};
+  copy_rows_async(x.data, block_[t], padded_[t].data(), max_block_, block_[t], batch_, x.device, stream);
+  return padded_[t].view();
+}
+
+void ExchangeStaging::to_logical(int t, View y, const Stream& stream) const {
+  for (int r = 0; r < towers(); ++r) {
+    copy_rows_async(staging_[t].data() + r * batch_ * max_block_, max_block_, y.data + offset_[r], item_,
+                    block_[r], batch_, y.device, stream);
+  }
+}
+
+void ExchangeStaging::from_logical(int t, ConstView dy, const Stream& stream) {
+  for (int r = 0; r < towers(); ++r) {
+    copy_rows_async(dy.data + offset_[r], item_, staging_[t].data() + r * batch_ * max_block_, max_block_,
+                    block_[r], batch_, dy.device, stream);
+  }
+}
+
+View ExchangeStaging::scattered(int t, View dx) {
+  if (even_) return {dx.data, {dx.numel()}, dx.device};
+  return padded_[t].view();
+}
+
+void ExchangeStaging::finish_scatter(int t, View dx, const Stream& stream) const {
+  if (even_) return;
+  copy_rows_async(padded_[t].data(), max_block_, dx.data, block_[t], block_[t], batch_, dx.device, stream);
+}
+
+namespace {
+
+std::vector<const Stream*> comm_streams(const std::vector<ExchangeStreams>& streams) {
+  std::vector<const Stream*> out;
+  for (const ExchangeStreams& s : streams) out.push_back(s.comm);
+  return out;
+}
+
+// --- AllGather: forward all-gather, backward reduce-scatter ------------------------------------
+
+class AllGather final : public Exchange {
+ public:
+  AllGather(const PlanNode& node, int batch, const std::vector<Device>& devices, Communicator& comm)
+      : staging_(node, batch, devices), comm_(comm) {}
+  const char* kind() const override { return "all-gather"; }
+
+  void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
+               const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t = 0; t < staging_.towers(); ++t) {
+      send.push_back(staging_.send_share(t, x[t], *streams[t].comm));
+      recv.push_back(staging_.gathered(t));
+    }
+    comm_.all_gather(send, recv, comm_streams(streams));
+    for (int t = 0; t < staging_.towers(); ++t) staging_.to_logical(t, y[t], *streams[t].comm);
+  }
+
+  void backward(const std::vector<ConstView>& dy, const std::vector<View>& dx,
+                const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t = 0; t < staging_.towers(); ++t) {
+      staging_.from_logical(t, dy[t], *streams[t].comm);
+      send.push_back(staging_.gathered(t));
+      recv.push_back(staging_.scattered(t, dx[t]));
+    }
+    comm_.reduce_scatter(send, recv, comm_streams(streams));
+    for (int t = 0; t < staging_.towers(); ++t) staging_.finish_scatter(t, dx[t], *streams[t].comm);
+  }
+
+ private:
+  ExchangeStaging staging_;
+  Communicator& comm_;
+};
+
+// --- GatherToOne: forward gather to tower h, backward scatter from it ---------------------------
+
+class GatherToOne final : public Exchange {
+ public:
+  GatherToOne(const PlanNode& node, int batch, const std::vector<Device>& devices, Communicator& comm)
+      : staging_(node, batch, devices), comm_(comm), home_(node.home) {
+    // What the towers that do not consume y send back: nothing, as explicit zeros.
+    for (size_t t = 0; t < devices.size(); ++t) {
+      zeros_.push_back(static_cast<int>(t) == home_ ? Tensor() : Tensor::zeros(staging_.gathered(t).shape, devices[t]));
+    }
+  }
+  const char* kind() const override { return "gather"; }
+
+  void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
+               const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t = 0; t < staging_.towers(); ++t) {
+      send.push_back(staging_.send_share(t, x[t], *streams[t].comm));
+      recv.push_back(staging_.gathered(t));
+    }
+    comm_.all_gather(send, recv, comm_streams(streams));
+    staging_.to_logical(home_, y[home_], *streams[home_].comm);
+  }
+
+  void backward(const std::vector<ConstView>& dy, const std::vector<View>& dx,
+                const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t = 0; t < staging_.towers(); ++t) {
+      if (t == home_) {
+        staging_.from_logical(t, dy[t], *streams[t].comm);
+        send.push_back(staging_.gathered(t));
+      } else {
+        send.push_back(zeros_[t].view());
+      }
+      recv.push_back(staging_.scattered(t, dx[t]));
+    }
+    comm_.reduce_scatter(send, recv, comm_streams(streams));
+    for (int t = 0; t < staging_.towers(); ++t) staging_.finish_scatter(t, dx[t], *streams[t].comm);
+  }
+
+ private:
+  ExchangeStaging staging_;
+  Communicator& comm_;
+  int home_;
+  std::vector<Tensor> zeros_;
+};
+
+}  // namespace
+
+std::unique_ptr<Exchange> make_exchange(const PlanNode& node, int batch, const std::vector<Device>& devices,
+                                        Communicator& comm) {
+  CHECK(node.kind == PlanNode::Kind::kExchange) << node.name;
+  if (node.out_spread == Spread::kOneTower) return std::make_unique<GatherToOne>(node, batch, devices, comm);
+  return std::make_unique<AllGather>(node, batch, devices, comm);
+}
+
+std::vector<float> join_shares(const std::vector<std::vector<float>>& shares, int64_t batch) {
+  int64_t item = 0;
+  for (const auto& s : shares) item += static_cast<int64_t>(s.size()) / batch;
+  std::vector<float> out(batch * item);
+  int64_t at = 0;
+  for (const auto& s : shares) {
+    const int64_t block = static_cast<int64_t>(s.size()) / batch;
+    for (int64_t n = 0; n < batch; ++n) std::copy_n(s.data() + n * block, block, out.data() + n * item + at);
+    at += block;
+  }
+  return out;
+}
+
+}  // namespace alexnet
