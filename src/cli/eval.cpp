@@ -12,7 +12,8 @@
 #include "core/errors.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
-#include "train/trainer.h"
+#include "train/run_dir.h"
+#include "train/session.h"
 
 namespace fs = std::filesystem;
 

@@ -15,9 +15,9 @@
 #ifdef ALEXNET_HAVE_CUDA
 #include "core/cuda_memory.h"
 #endif
+#include "train/session.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
-#include "train/trainer.h"
 
 namespace alexnet::cli {
 
@@ -44,17 +44,7 @@ int time(int argc, char** argv) {
     throw UserError("time: --iterations must be at least 1 and --warmup at least 0");
   if (c.batch < 1) throw UserError("--batch must be positive");
   // Without a dataset, the network file fixes the input; --classes and --channels override it.
-  NetworkSpec spec = load_network_file(c.net);
-  Session s = make_session(c, nullptr);
-  if (classes || channels) {
-    PlanOptions o;
-    o.placement = s.net->plan().placement;
-    if (!c.exchange.empty()) o.exchange = split_commas(c.exchange);
-    o.classes = classes;
-    o.channels = channels;
-    o.height = o.width = s.crop;
-    s.net = std::make_unique<Net>(make_plan(spec, o), s.devices, s.comm.get(), c.batch, s.backend);
-  }
+  Session s = make_session(c, classes, channels);
   Net& net = *s.net;
   net.init_parameters(c.seed);
   Sgd sgd(net, {.learning_rate = static_cast<float>(c.lr)});

@@ -6,6 +6,7 @@
 #include <array>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hdf5.h"
 
@@ -33,7 +34,7 @@ struct DatasetWriter::Handles {
 };
 
 DatasetWriter::DatasetWriter(const std::string& path, int height, int width, int channels, bool force)
-    : path_(path), partial_(path + ".partial"), height_(height), width_(width), channels_(channels) {
+    : path_(path), partial_(temporary_path(path)), height_(height), width_(width), channels_(channels) {
   quiet_hdf5();
   if (std::filesystem::exists(path) && !force) {
     throw UserError(path + ": already exists; pass --force to replace it");
@@ -50,8 +51,7 @@ DatasetWriter::~DatasetWriter() {
     std::lock_guard<std::mutex> lock(hdf5_lock());
     h_.reset();
   }
-  std::error_code ignored;
-  std::filesystem::remove(partial_, ignored);
+  discard_file(partial_);
 }
 
 void DatasetWriter::begin_split(const std::string& name) {
@@ -132,8 +132,8 @@ void DatasetWriter::finish(const DatasetInfo& info) {
     write_floats(root, "pca_eigenvectors", info.pca_eigenvectors, {c, c});
     h_.reset();
   }
-  std::filesystem::rename(partial_, path_);
-  finished_ = true;
+  finished_ = true;  // commit_file removes the temporary itself if it fails
+  commit_file(partial_, path_);
 }
 
 // --- reader ------------------------------------------------------------------------------------

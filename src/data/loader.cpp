@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/philox.h"
 #include "data/augment.h"
+#include "data/shuffle.h"
 
 namespace alexnet {
 
@@ -128,14 +129,9 @@ std::shared_ptr<const std::vector<int64_t>> Loader::order(int64_t epoch) {
   auto o = std::make_shared<std::vector<int64_t>>(size_);
   std::iota(o->begin(), o->end(), 0);
   if (c_.mode == ViewMode::kTrain) {
-    // Fisher-Yates with 64-bit Philox draws keyed by (seed, epoch).
-    const uint64_t subsequence =
-        rng_subsequence(RngPurpose::kShuffle, static_cast<uint32_t>(epoch & 0xFFFFFF), 0);
-    for (int64_t i = size_; i > 1; --i) {
-      uint64_t r = (uint64_t(philox_draw(c_.seed, subsequence, 2 * i)) << 32) |
-                   philox_draw(c_.seed, subsequence, 2 * i + 1);
-      std::swap((*o)[i - 1], (*o)[r % uint64_t(i)]);
-    }
+    // Each epoch's order is keyed by (seed, epoch).
+    philox_shuffle(*o, c_.seed,
+                   rng_subsequence(RngPurpose::kShuffle, static_cast<uint32_t>(epoch & 0xFFFFFF), 0));
   }
   orders_.emplace_back(epoch, o);
   if (orders_.size() > 2) orders_.erase(orders_.begin());

@@ -13,6 +13,8 @@
 
 #include "core/errors.h"
 #include "core/philox.h"
+#include "core/progress_line.h"
+#include "data/shuffle.h"
 #include "data/sources.h"
 
 namespace alexnet {
@@ -149,42 +151,10 @@ std::vector<SourceItem> limit_per_class(const std::vector<SourceItem>& items, in
   return out;
 }
 
-// Fisher-Yates with Philox draws keyed by the seed and the split.
+// Each split's order is keyed by the seed and the split's place in the source.
 void shuffle_items(std::vector<SourceItem>& items, uint64_t seed, uint32_t split_id) {
-  uint64_t subsequence = rng_subsequence(RngPurpose::kShuffle, 0xFFFF00u + split_id, 0);
-  for (size_t i = items.size(); i > 1; --i) {
-    uint64_t r =
-        (uint64_t(philox_draw(seed, subsequence, 2 * i)) << 32) | philox_draw(seed, subsequence, 2 * i + 1);
-    std::swap(items[i - 1], items[r % i]);
-  }
+  philox_shuffle(items, seed, rng_subsequence(RngPurpose::kShuffle, 0xFFFF00u + split_id, 0));
 }
-
-class Progress {
- public:
-  Progress(bool enabled, std::string split, int64_t total)
-      : enabled_(enabled),
-        split_(std::move(split)),
-        total_(total),
-        start_(std::chrono::steady_clock::now()) {}
-  void update(int64_t done, bool last = false) {
-    if (!enabled_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (!last && now - printed_ < std::chrono::milliseconds(500)) return;
-    printed_ = now;
-    double seconds = std::chrono::duration<double>(now - start_).count();
-    double rate = done / std::max(seconds, 1e-9);
-    int eta = rate > 0 ? static_cast<int>((total_ - done) / rate) : 0;
-    std::fprintf(stderr, "\rpack %s: %lld/%lld images, %.0f images/s, ETA %d:%02d   ", split_.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total_), rate, eta / 60, eta % 60);
-    if (last) std::fputc('\n', stderr);
-  }
-
- private:
-  bool enabled_;
-  std::string split_;
-  int64_t total_;
-  std::chrono::steady_clock::time_point start_, printed_;
-};
 
 }  // namespace
 
@@ -215,7 +185,8 @@ PackReport pack_dataset(const PackOptions& o) {
       throw UserError("pack: split '" + split + "' of " + source->describe() + " has no images");
     writer.begin_split(split);
     const bool collect = split == "train" || (!have_stats && split == source->splits().front());
-    Progress progress(o.progress, split, static_cast<int64_t>(items.size()));
+    ProgressLine progress(o.progress);
+    const auto split_start = std::chrono::steady_clock::now();
     // Decode a chunk in parallel, then write it in order: HDF5 takes one writer.
     const size_t chunk = 256;
     std::vector<uint8_t> pixels(chunk * image_bytes);
@@ -248,7 +219,13 @@ PackReport pack_dataset(const PackOptions& o) {
         writer.append(image, items[i].label);
         if (collect) stats.add(image);
       }
-      progress.update(static_cast<int64_t>(end), end == items.size());
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - split_start).count();
+      const double rate = end / std::max(seconds, 1e-9);
+      char line[160];
+      std::snprintf(line, sizeof line, "pack %s: %zu/%zu images, %.0f images/s, ETA %s", split.c_str(), end,
+                    items.size(), rate, format_duration((items.size() - end) / rate).c_str());
+      progress.show(line, end == items.size());
     }
     if (writer.count() == 0) throw UserError("pack: no image of split '" + split + "' could be decoded");
     have_stats |= collect;

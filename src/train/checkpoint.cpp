@@ -1,10 +1,9 @@
 #include "train/checkpoint.h"
 
-#include <algorithm>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hdf5.h"
 #include "net/net.h"
@@ -35,9 +34,9 @@ std::vector<ConstView> velocity_views(const Net& net, const Sgd* sgd) {
 
 void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state) {
   quiet_hdf5();
-  const std::string partial = path + ".partial";
+  const std::string partial = temporary_path(path);
   fs::create_directories(fs::path(path).parent_path());
-  {
+  try {
     std::lock_guard<std::mutex> lock(hdf5_lock());
     H5Id file =
         check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, partial);
@@ -69,8 +68,11 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
         write_floats(momentum.get(), p.name.c_str(), net.gather(p.name, velocity_views(net, sgd)),
                      dims(p.shape));
     }
+  } catch (...) {
+    discard_file(partial);  // the handles above are closed by now
+    throw;
   }
-  fs::rename(partial, path);
+  commit_file(partial, path);
 }
 
 TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
@@ -125,24 +127,6 @@ TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
     throw UserError(path + ": damaged checkpoint (" + e.what() + ")");
   }
   return state;
-}
-
-std::string checkpoint_path(const std::string& run_dir, int64_t step) {
-  char name[64];
-  std::snprintf(name, sizeof name, "step-%010lld.h5", static_cast<long long>(step));
-  return (fs::path(run_dir) / "checkpoints" / name).string();
-}
-
-std::vector<std::string> list_checkpoints(const std::string& run_dir) {
-  std::vector<std::string> out;
-  fs::path dir = fs::path(run_dir) / "checkpoints";
-  if (!fs::is_directory(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && e.path().extension() == ".h5") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 }  // namespace alexnet

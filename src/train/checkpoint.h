@@ -7,12 +7,12 @@
 //   /momentum/<name>       float32, SGD's velocity for the same tensor
 //
 // The random state is (seed, step, epoch, position): every draw is addressed by those counters,
-// so they are all a resumed run needs. Files are written to a temporary name and renamed.
+// so they are all a resumed run needs. Files are written atomically (core/atomic_file.h); where
+// they live and how many are kept is the run directory's business (train/run_dir.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace alexnet {
 
@@ -33,9 +33,5 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
 // Loads the parameters (and, when `sgd` is given, the momentum) into `net`, whatever placement
 // either used. Throws UserError naming the file and the tensor that is missing or misshapen.
 TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd);
-
-// The checkpoints of a run directory, oldest first (checkpoints/step-NNNNNNNN.h5).
-std::vector<std::string> list_checkpoints(const std::string& run_dir);
-std::string checkpoint_path(const std::string& run_dir, int64_t step);
 
 }  // namespace alexnet

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
+#include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "data/loader.h"
 #include "net/net.h"
@@ -104,22 +105,18 @@ void write_npy(const std::string& path, const std::vector<float>& values, int64_
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path + ".partial", std::ios::binary);
-  if (!out) throw UserError(path + ": cannot write logits");
+  AtomicFile out(path);
   const uint16_t length = static_cast<uint16_t>(header.size());
   out.write("\x93NUMPY\x01\x00", 8);
-  out.write(reinterpret_cast<const char*>(&length), 2);
-  out << header;
-  out.write(reinterpret_cast<const char*>(values.data()),
-            static_cast<std::streamsize>(values.size() * sizeof(float)));
-  out.close();
-  std::rename((path + ".partial").c_str(), path.c_str());
+  out.write(&length, 2);
+  out.write(header);
+  out.write(values.data(), values.size() * sizeof(float));
+  out.commit();
 }
 
 void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,
                        const std::vector<std::string>& classes) {
-  std::ofstream out(path + ".partial");
-  if (!out) throw UserError(path + ": cannot write predictions");
+  std::ostringstream out;
   out << "index,label";
   for (int j = 1; j <= 5; ++j) out << ",top" << j << ",name" << j << ",probability" << j;
   out << "\n";
@@ -132,8 +129,7 @@ void write_predictions(const std::string& path, const std::vector<Prediction>& p
     }
     out << "\n";
   }
-  out.close();
-  std::rename((path + ".partial").c_str(), path.c_str());
+  write_file_atomically(path, out.str());
 }
 
 }  // namespace alexnet

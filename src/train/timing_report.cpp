@@ -2,12 +2,22 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "core/errors.h"
+#include "core/atomic_file.h"
+#include "core/json.h"
 
 namespace alexnet {
+
+namespace {
+// RFC 4180: a field with a comma, quote or line break goes in quotes, its quotes doubled.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+}  // namespace
 
 TimingReport::TimingReport(const Plan& plan, int batch) : batch_(batch) {
   for (const PlanNode& node : plan.nodes) {
@@ -82,8 +92,8 @@ std::string TimingReport::csv() const {
   const double n = std::max(steps_, 1);
   o << "node,type,tower,forward_ms,backward_ms,bytes_per_step\n";
   for (const Row& r : rows_) {
-    o << r.node << "," << r.type << "," << r.tower << "," << r.forward_ms / n << "," << r.backward_ms / n
-      << "," << r.bytes << "\n";
+    o << csv_field(r.node) << "," << r.type << "," << r.tower << "," << r.forward_ms / n << ","
+      << r.backward_ms / n << "," << r.bytes << "\n";
   }
   o << "sum_of_rows,,," << sum_ms() << ",,\n";
   o << "full_step,,," << full_step_ms_ << ",,\n";
@@ -93,15 +103,16 @@ std::string TimingReport::csv() const {
 std::string TimingReport::json(const std::string& title) const {
   std::ostringstream o;
   const double n = std::max(steps_, 1);
-  o << "{\n  \"title\": \"" << title << "\",\n  \"batch\": " << batch_
+  o << "{\n  \"title\": " << json_string(title) << ",\n  \"batch\": " << batch_
     << ",\n  \"profiled_steps\": " << steps_ << ",\n  \"sum_of_rows_ms\": " << sum_ms()
     << ",\n  \"full_step_ms\": " << full_step_ms_ << ",\n  \"full_steps\": " << full_steps_
     << ",\n  \"rows\": [\n";
   for (size_t i = 0; i < rows_.size(); ++i) {
     const Row& r = rows_[i];
-    o << "    {\"node\": \"" << r.node << "\", \"type\": \"" << r.type << "\", \"tower\": " << r.tower
-      << ", \"forward_ms\": " << r.forward_ms / n << ", \"backward_ms\": " << r.backward_ms / n
-      << ", \"bytes_per_step\": " << r.bytes << "}" << (i + 1 < rows_.size() ? "," : "") << "\n";
+    o << "    {\"node\": " << json_string(r.node) << ", \"type\": " << json_string(r.type)
+      << ", \"tower\": " << r.tower << ", \"forward_ms\": " << r.forward_ms / n
+      << ", \"backward_ms\": " << r.backward_ms / n << ", \"bytes_per_step\": " << r.bytes << "}"
+      << (i + 1 < rows_.size() ? "," : "") << "\n";
   }
   o << "  ]\n}\n";
   return o.str();
@@ -109,17 +120,9 @@ std::string TimingReport::json(const std::string& title) const {
 
 void TimingReport::write(const std::string& dir, const std::string& title) const {
   std::filesystem::create_directories(dir);
-  auto put = [&](const char* name, const std::string& text) {
-    std::string path = dir + "/" + name;
-    std::ofstream out(path + ".partial");
-    if (!out) throw UserError(path + ": cannot write");
-    out << text;
-    out.close();
-    std::filesystem::rename(path + ".partial", path);
-  };
-  put("timing.txt", table(title));
-  put("timing.csv", csv());
-  put("timing.json", json(title));
+  write_file_atomically(dir + "/timing.txt", table(title));
+  write_file_atomically(dir + "/timing.csv", csv());
+  write_file_atomically(dir + "/timing.json", json(title));
 }
 
 }  // namespace alexnet
