@@ -13,6 +13,7 @@
 #include "core/blas.h"
 #include "core/device.h"
 #include "core/errors.h"
+#include "core/versions.h"
 
 namespace {
 
@@ -30,11 +31,7 @@ constexpr const char* kUsage =
 
 int version() {
   std::printf("alexnet %s\n", ALEXNET_VERSION);
-#ifdef ALEXNET_HAVE_CUDA
-  std::printf("backends: cpu, cuda (cuDNN %s, NCCL %s)\n", ALEXNET_CUDNN_VERSION, ALEXNET_NCCL_VERSION);
-#else
-  std::printf("backends: cpu\n");
-#endif
+  std::printf("backends: %s\n", alexnet::backends().c_str());
   std::printf("cpu threads: %d\n", alexnet::blas::cpu_threads());
   std::printf("cuda devices visible: %d\n", alexnet::cuda_device_count());
   return 0;

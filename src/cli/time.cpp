@@ -12,9 +12,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/errors.h"
-#ifdef ALEXNET_HAVE_CUDA
-#include "core/cuda_memory.h"
-#endif
 #include "train/session.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
@@ -84,13 +81,11 @@ int time(int argc, char** argv) {
                       ", devices " + devices + ", batch " + std::to_string(c.batch) + ", " +
                       std::to_string(iterations) + " iterations";
   std::fputs(report.table(title).c_str(), stdout);
-#ifdef ALEXNET_HAVE_CUDA
   for (size_t i = 0; i < s.devices.size(); ++i) {
     if (!s.devices[i].is_cuda() || (i > 0 && s.devices[i] == s.devices[0])) continue;
     std::printf("peak device memory on %s: %.1f MiB (our buffers: activations, parameters, workspaces)\n",
-                s.devices[i].str().c_str(), detail::cuda_peak_bytes(s.devices[i]) / 1048576.0);
+                s.devices[i].str().c_str(), peak_device_bytes(s.devices[i]) / 1048576.0);
   }
-#endif
   if (!out.empty()) report.write(out, title);
   return 0;
 }

@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "comm/communicator.h"
+#include "core/cuda_backend.h"
 #include "core/cuda_check.h"
-#include "core/cuda_memory.h"
 #include "core/errors.h"
 
 namespace alexnet {

@@ -1,10 +1,11 @@
-// Device allocations and copies for DeviceBuffer, and the error reporting behind CUDA_CHECK.
+// The CUDA side of core/cuda_backend.h, part one: device allocations and copies for DeviceBuffer,
+// peak memory, and the error reporting behind CUDA_CHECK.
 #include <glog/logging.h>
 
 #include <atomic>
 
+#include "core/cuda_backend.h"
 #include "core/cuda_check.h"
-#include "core/cuda_memory.h"
 
 namespace alexnet {
 namespace detail {

@@ -3,11 +3,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/cuda_backend.h"
 #include "core/shape.h"
-
-#ifdef ALEXNET_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#endif
 
 namespace alexnet {
 
@@ -31,25 +28,11 @@ std::string Device::str() const {
 }
 
 bool cuda_built() {
-#ifdef ALEXNET_HAVE_CUDA
-  return true;
-#else
-  return false;
-#endif
+  return detail::cuda_built();
 }
 
 int cuda_device_count() {
-#ifdef ALEXNET_HAVE_CUDA
-  int n = 0;
-  // No driver or no device is not an error here: it is the answer 0.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky error so later calls start clean
-    return 0;
-  }
-  return n;
-#else
-  return 0;
-#endif
+  return detail::cuda_device_count();
 }
 
 // --- Shape -------------------------------------------------------------------------------------

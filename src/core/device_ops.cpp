@@ -3,15 +3,10 @@
 #include <glog/logging.h>
 
 #include <cstring>
-#include <stdexcept>
+
+#include "core/cuda_backend.h"
 
 namespace alexnet {
-
-namespace {
-[[noreturn, maybe_unused]] void no_cuda(Device device) {
-  throw std::runtime_error("memory on " + device.str() + " in a build without the CUDA backend");
-}
-}  // namespace
 
 void copy_async(ConstView src, View dst, const Stream& stream) {
   CHECK_EQ(src.numel(), dst.numel()) << "copy_async " << src.shape.str() << " -> " << dst.shape.str();
@@ -26,14 +21,10 @@ void copy_bytes_async(void* dst, Device dst_device, const void* src, Device src_
     std::memcpy(dst, src, bytes);
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   CHECK(stream.device().is_cuda()) << "a copy to or from "
                                    << (src_device.is_cpu() ? dst_device : src_device).str()
                                    << " queued on a CPU stream";
   detail::cuda_copy_async(dst, src, bytes, stream);
-#else
-  no_cuda(src_device.is_cpu() ? dst_device : src_device);
-#endif
 }
 
 void copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t width,
@@ -44,11 +35,7 @@ void copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t ds
       std::memcpy(dst + r * dst_pitch, src + r * src_pitch, sizeof(float) * width);
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   detail::cuda_copy_rows_async(src, src_pitch, dst, dst_pitch, width, rows, stream);
-#else
-  no_cuda(device);
-#endif
 }
 
 void add_into_async(View dst, ConstView src, const Stream& stream) {
@@ -60,11 +47,7 @@ void add_into_async(View dst, ConstView src, const Stream& stream) {
     for (int64_t i = 0; i < n; ++i) dst.data[i] += src.data[i];
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   detail::cuda_add_into_async(dst.data, src.data, n, stream);
-#else
-  no_cuda(dst.device);
-#endif
 }
 
 }  // namespace alexnet

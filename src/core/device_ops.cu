@@ -1,6 +1,9 @@
-// The CUDA halves of device_ops.h.
+// The CUDA side of core/cuda_backend.h, part three: the queued halves of device_ops.h.
+#include <algorithm>
+
+#include "core/cuda_backend.h"
 #include "core/cuda_check.h"
-#include "core/device_ops.h"
+#include "core/stream.h"
 
 namespace alexnet::detail {
 

@@ -25,12 +25,4 @@ void copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t ds
 // dst += src, element by element; both on the same device.
 void add_into_async(View dst, ConstView src, const Stream& stream);
 
-namespace detail {
-// The CUDA halves (device_ops.cu).
-void cuda_copy_async(void* dst, const void* src, size_t bytes, const Stream& stream);
-void cuda_copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t width,
-                          int64_t rows, const Stream& stream);
-void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& stream);
-}  // namespace detail
-
 }  // namespace alexnet

@@ -5,22 +5,17 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/device.h"
-#ifdef ALEXNET_HAVE_CUDA
-#include "core/cuda_check.h"
-#endif
+#include "core/cuda_backend.h"
 
 namespace alexnet {
 
 HostBuffer::HostBuffer(size_t bytes, bool want_pinned) : bytes_(bytes) {
   if (bytes == 0) return;
-#ifdef ALEXNET_HAVE_CUDA
-  if (want_pinned && cuda_device_count() > 0) {
-    CUDA_CHECK(cudaHostAlloc(&data_, bytes, cudaHostAllocPortable));
-    pinned_ = true;
-    return;
+  if (want_pinned) {
+    data_ = detail::cuda_allocate_pinned(bytes);  // null without a CUDA device
+    pinned_ = data_ != nullptr;
+    if (pinned_) return;
   }
-#endif
   data_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (!data_)
     throw std::runtime_error("out of host memory allocating " + std::to_string(bytes >> 20) + " MiB");
@@ -49,14 +44,11 @@ HostBuffer& HostBuffer::operator=(HostBuffer&& o) noexcept {
 
 void HostBuffer::release() noexcept {
   if (!data_) return;
-#ifdef ALEXNET_HAVE_CUDA
   if (pinned_) {
-    CUDA_CHECK_LOG(cudaFreeHost(data_));
-    data_ = nullptr;
-    return;
+    detail::cuda_free_pinned(data_);
+  } else {
+    std::free(data_);
   }
-#endif
-  std::free(data_);
   data_ = nullptr;
 }
 

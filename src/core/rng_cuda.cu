@@ -1,11 +1,13 @@
+// The CUDA side of core/cuda_backend.h, part four: Philox draws on the device, from cuRAND and
+// from our own philox_draw(), for the tests.
 #include <curand_kernel.h>
 
+#include "core/cuda_backend.h"
 #include "core/cuda_check.h"
 #include "core/philox.h"
-#include "core/rng_cuda.h"
 #include "core/tensor.h"
 
-namespace alexnet {
+namespace alexnet::detail {
 
 namespace {
 __global__ void curand_draws_kernel(uint64_t seed, uint64_t subsequence, uint64_t offset, int count,
@@ -46,4 +48,4 @@ std::vector<uint32_t> device_philox_draws(uint64_t seed, uint64_t subsequence, u
   return run_draws(our_draws_kernel, seed, subsequence, offset, count);
 }
 
-}  // namespace alexnet
+}  // namespace alexnet::detail

@@ -13,6 +13,10 @@ struct CUevent_st;   // cudaEvent_t is CUevent_st*
 namespace alexnet {
 
 class StreamLibraries;  // cuDNN and cuBLAS bound to a stream (core/cuda_libraries.h)
+// Frees them through the CUDA backend, so that this header needs neither the type nor CUDA.
+struct StreamLibrariesDeleter {
+  void operator()(StreamLibraries* libraries) const noexcept;
+};
 
 class Stream {
  public:
@@ -27,14 +31,14 @@ class Stream {
   Device device() const { return device_; }
   CUstream_st* handle() const { return handle_; }  // null on the CPU
   void synchronize() const;
-  // The cuDNN and cuBLAS handles bound to this CUDA stream, made on first use (CUDA builds only).
+  // The cuDNN and cuBLAS handles bound to this CUDA stream, made on first use.
   StreamLibraries& libraries() const;
 
  private:
   void release() noexcept;
   Device device_;
   CUstream_st* handle_ = nullptr;
-  mutable std::unique_ptr<StreamLibraries> libraries_;
+  mutable std::unique_ptr<StreamLibraries, StreamLibrariesDeleter> libraries_;
 };
 
 class Event {

@@ -7,18 +7,12 @@
 #include <new>
 #include <stdexcept>
 
-#include "core/cuda_memory.h"
+#include "core/cuda_backend.h"
 
 namespace alexnet {
 
 namespace {
 constexpr size_t kHostAlignment = 64;  // a cache line, and enough for AVX-512 loads
-
-[[maybe_unused, noreturn]] void no_cuda(Device device) {
-  throw std::runtime_error("device " + device.str() +
-                           " requested, but this build has no CUDA backend (configure with the CUDA "
-                           "toolkit, cuDNN and NCCL installed)");
-}
 }  // namespace
 
 // --- DeviceBuffer ------------------------------------------------------------------------------
@@ -34,11 +28,7 @@ DeviceBuffer::DeviceBuffer(size_t bytes, Device device) : bytes_(bytes), device_
     }
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   data_ = detail::cuda_allocate(bytes, device);
-#else
-  no_cuda(device);
-#endif
 }
 
 DeviceBuffer::~DeviceBuffer() {
@@ -67,12 +57,14 @@ void DeviceBuffer::release() noexcept {
   if (device_.is_cpu()) {
     std::free(data_);
   } else {
-#ifdef ALEXNET_HAVE_CUDA
     detail::cuda_free(data_, device_, bytes_);
-#endif
   }
   data_ = nullptr;
   bytes_ = 0;
+}
+
+size_t peak_device_bytes(Device device) {
+  return device.is_cuda() ? detail::cuda_peak_bytes(device) : 0;
 }
 
 // --- Tensor ------------------------------------------------------------------------------------
@@ -106,11 +98,7 @@ void Tensor::zero() {
     std::memset(data(), 0, bytes);
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   detail::cuda_zero(data(), device(), bytes);
-#else
-  no_cuda(device());
-#endif
 }
 
 void copy(ConstView src, View dst) {
@@ -121,11 +109,7 @@ void copy(ConstView src, View dst) {
     std::memcpy(dst.data, src.data, bytes);
     return;
   }
-#ifdef ALEXNET_HAVE_CUDA
   detail::cuda_copy(dst.data, dst.device, src.data, src.device, bytes);
-#else
-  no_cuda(src.device.is_cpu() ? dst.device : src.device);
-#endif
 }
 
 }  // namespace alexnet

@@ -15,7 +15,8 @@ namespace alexnet {
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  // Throws std::runtime_error naming the device and size when the memory cannot be had.
+  // Throws std::runtime_error naming the device and size when the memory cannot be had, and
+  // UserError (no_cuda_backend) for a CUDA device in a build without the CUDA backend.
   DeviceBuffer(size_t bytes, Device device);
   ~DeviceBuffer();
   DeviceBuffer(DeviceBuffer&& o) noexcept;
@@ -33,6 +34,10 @@ class DeviceBuffer {
   size_t bytes_ = 0;
   Device device_;
 };
+
+// The most bytes our DeviceBuffers have held at once on a CUDA `device` since the process
+// started (library-internal memory, e.g. cuDNN's algorithm search, is not included); 0 for the CPU.
+size_t peak_device_bytes(Device device);
 
 class Tensor {
  public:

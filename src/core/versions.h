@@ -12,5 +12,7 @@ namespace alexnet {
 std::vector<std::pair<std::string, std::string>> library_versions();
 // One line per visible CUDA device: index, name, memory, compute capability.
 std::vector<std::string> describe_cuda_devices();
+// The backends this build has: "cpu", or "cpu, cuda (cuDNN 9.x.y, NCCL 2.x.y)".
+std::string backends();
 
 }  // namespace alexnet

@@ -1,15 +1,15 @@
-// The CUDA factories of a build without the CUDA backend: each says so and how to get one.
-#include <stdexcept>
+// The CUDA factories of a build without the CUDA backend: each says so and how to get one, with
+// the wording of core/cuda_backend.h (a UserError: exit status 2).
 #include <string>
 
+#include "core/cuda_backend.h"
 #include "layers/cuda_layers.h"
 
 namespace alexnet {
 
 namespace {
 [[noreturn]] void no_backend(const char* layer, Device device) {
-  throw std::runtime_error(std::string(layer) + " on " + device.str() +
-                           ": this build has no CUDA backend (build with the CUDA toolkit, cuDNN and NCCL)");
+  throw no_cuda_backend(std::string(layer) + " on " + device.str());
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "core/cuda_backend.h"
 #include "core/errors.h"
 
 namespace alexnet {
@@ -30,8 +31,7 @@ std::vector<Device> resolve_devices(const std::string& text, int towers) {
   }
   int gpus = cuda_device_count();
   for (Device d : devices) {
-    if (d.is_cuda() && !cuda_built())
-      throw UserError("--devices: " + d.str() + " requested, but this build has no CUDA backend");
+    if (d.is_cuda() && !cuda_built()) throw no_cuda_backend("--devices: " + d.str());
     if (d.is_cuda() && d.index >= gpus) {
       throw UserError("--devices: " + d.str() + " does not exist (" + std::to_string(gpus) +
                       " CUDA device(s) visible)");

@@ -12,14 +12,10 @@ void sgd_update(View w, ConstView g, View v, const SgdConfig& c, const Stream& s
   CHECK(w.device == g.device && w.device == v.device) << "sgd_update: weights, gradients and velocity apart";
   const int64_t n = w.numel();
   if (w.device.is_cuda()) {
-#ifdef ALEXNET_HAVE_CUDA
     CHECK(stream.device() == w.device)
         << "sgd_update on " << w.device.str() << " queued on " << stream.device().str();
     detail::cuda_sgd_update(w.data, g.data, v.data, n, c, stream);
     return;
-#else
-    LOG(FATAL) << "sgd_update on " << w.device.str() << " in a build without CUDA";
-#endif
   }
   const float decay = c.weight_decay * c.learning_rate;
 #pragma omp parallel for simd schedule(static)

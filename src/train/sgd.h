@@ -27,6 +27,7 @@ void sgd_update(View weights, ConstView grads, View velocity, const SgdConfig& c
                 const Stream& stream = Stream());
 
 namespace detail {
+// sgd_cuda.cu; in a build without CUDA, no_cuda_sgd.cpp (throws no_cuda_backend()).
 void cuda_sgd_update(float* w, const float* g, float* v, int64_t n, const SgdConfig& config,
                      const Stream& stream);
 }

@@ -2,8 +2,9 @@
 
 #include <stdexcept>
 
-#include "core/cuda_memory.h"
 #include "core/device.h"
+#include "core/errors.h"
+#include "core/host_buffer.h"
 #include "core/shape.h"
 #include "core/stream.h"
 #include "core/tensor.h"
@@ -74,6 +75,48 @@ TEST(Tensor, CudaDeviceThatIsNotThereIsAClearError) {
   }
 }
 
+// The one wording of a CPU-only build, wherever CUDA is asked for (core/cuda_backend.h).
+void expect_no_cuda_backend(const UserError& e, const std::string& what) {
+  const std::string m = e.what();
+  EXPECT_NE(m.find(what), std::string::npos) << m;
+  EXPECT_NE(m.find("this build has no CUDA backend; rebuild with the CUDA toolkit, cuDNN and NCCL"),
+            std::string::npos)
+      << m;
+}
+
+TEST(NoCudaBuild, DeviceMemoryStreamsAndEventsAreAUserError) {
+  if (cuda_built()) GTEST_SKIP() << "this build has the CUDA backend";
+  const Device gpu = Device::cuda(0);
+  try {
+    Tensor t({16}, gpu);
+    ADD_FAILURE() << "a tensor on cuda:0 was allocated";
+  } catch (const UserError& e) {
+    expect_no_cuda_backend(e, "device cuda:0");
+  }
+  try {
+    Stream s(gpu);
+    ADD_FAILURE() << "a stream on cuda:0 was made";
+  } catch (const UserError& e) {
+    expect_no_cuda_backend(e, "cuda:0");
+  }
+  try {
+    Event e(gpu);
+    ADD_FAILURE() << "an event on cuda:0 was made";
+  } catch (const UserError& e) {
+    expect_no_cuda_backend(e, "cuda:0");
+  }
+}
+
+TEST(NoCudaBuild, TheNeutralAnswers) {
+  if (cuda_built()) GTEST_SKIP() << "this build has the CUDA backend";
+  EXPECT_EQ(cuda_device_count(), 0);
+  EXPECT_EQ(peak_device_bytes(Device::cuda(0)), 0u);
+  HostBuffer b(1000, /*want_pinned=*/true);  // no device to pin for: ordinary aligned memory
+  EXPECT_FALSE(b.pinned());
+  ASSERT_NE(b.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
+}
+
 TEST(Stream, CpuStreamAndEventsRunInline) {
   Stream s;
   Event start(Device::cpu(), true), end(Device::cpu(), true);
@@ -97,12 +140,10 @@ TEST(GpuTensor, CopiesBetweenHostAndDevice) {
 
 TEST(GpuTensor, PeakDeviceMemoryCountsOurBuffers) {
   SKIP_WITHOUT_GPU();
-#ifdef ALEXNET_HAVE_CUDA
   const Device d = Device::cuda(0);
-  const size_t before = detail::cuda_peak_bytes(d), more = size_t{64} << 20;
+  const size_t before = peak_device_bytes(d), more = size_t{64} << 20;
   { DeviceBuffer a(before + more, d); }  // at least `more` above any earlier peak
-  EXPECT_GE(detail::cuda_peak_bytes(d), before + more);
-#endif
+  EXPECT_GE(peak_device_bytes(d), before + more);
 }
 
 TEST(GpuStream, EventsTimeWorkOnAStream) {

@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "comm/communicator.h"
-#include "core/cuda_memory.h"
 #include "core/errors.h"
 #include "core/versions.h"
 #include "gpu_testing.h"
@@ -158,6 +157,25 @@ TEST(CudaErrors, AMissingDeviceIsNamed) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find(missing.str()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("visible"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaErrors, ACpuOnlyBuildRefusesCudaLayersAndNcclAsUserErrors) {
+  if (cuda_built()) GTEST_SKIP() << "this build has the CUDA backend";
+  const std::string wording = "this build has no CUDA backend; rebuild with the CUDA toolkit";
+  try {
+    make_conv({.in_channels = 3, .out_channels = 4, .kernel = 3}, Device::cuda(0));
+    FAIL() << "a conv on cuda:0 was made";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("conv on cuda:0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(wording), std::string::npos) << e.what();
+  }
+  try {
+    make_nccl_communicator({Device::cuda(0), Device::cuda(1)}, false);
+    FAIL() << "an NCCL communicator was made";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("--comm nccl"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(wording), std::string::npos) << e.what();
   }
 }
 

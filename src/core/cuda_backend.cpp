@@ -1,0 +1,137 @@
+// The CUDA side of core/cuda_backend.h, part two: the build and the machine (devices, versions),
+// page-locked host memory, streams and events. Compiled only when CMake finds CUDA; the other
+// parts are cuda_memory.cu, device_ops.cu and rng_cuda.cu, the stub no_cuda_backend.cpp.
+#include "core/cuda_backend.h"
+
+#include "core/cuda_check.h"
+#include "core/cuda_libraries.h"
+#include "core/stream.h"
+
+namespace alexnet::detail {
+
+namespace {
+std::string dotted(size_t major, size_t minor, size_t patch) {
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+}  // namespace
+
+// --- the build and the machine ---------------------------------------------------------------
+
+bool cuda_built() {
+  return true;
+}
+
+int cuda_device_count() {
+  int n = 0;
+  // No driver or no device is not an error here: it is the answer 0.
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls start clean
+    return 0;
+  }
+  return n;
+}
+
+std::string cuda_built_with() {
+  return std::string("cuDNN ") + ALEXNET_CUDNN_VERSION + ", NCCL " + ALEXNET_NCCL_VERSION;
+}
+
+std::vector<std::pair<std::string, std::string>> cuda_library_versions() {
+  std::vector<std::pair<std::string, std::string>> v;
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  auto cuda_version = [](int x) { return std::to_string(x / 1000) + "." + std::to_string(x % 1000 / 10); };
+  v.emplace_back("cuda runtime", cuda_version(runtime));
+  v.emplace_back("cuda driver", driver ? cuda_version(driver) : "none");
+  size_t cudnn = cudnnGetVersion();
+  v.emplace_back("cudnn", dotted(cudnn / 10000, cudnn / 100 % 100, cudnn % 100));
+  int nccl = 0;
+  ncclGetVersion(&nccl);
+  v.emplace_back("nccl", dotted(nccl / 10000, nccl / 100 % 100, nccl % 100));
+  return v;
+}
+
+std::vector<std::string> cuda_describe_devices() {
+  std::vector<std::string> out;
+  for (int i = 0; i < cuda_device_count(); ++i) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    out.push_back("cuda:" + std::to_string(i) + " " + p.name + ", " + std::to_string(p.totalGlobalMem >> 20) +
+                  " MiB, sm_" + std::to_string(p.major) + std::to_string(p.minor));
+  }
+  return out;
+}
+
+// --- page-locked host memory -----------------------------------------------------------------
+
+void* cuda_allocate_pinned(size_t bytes) {
+  if (cuda_device_count() == 0) return nullptr;
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
+  return p;
+}
+
+void cuda_free_pinned(void* p) noexcept {
+  CUDA_CHECK_LOG(cudaFreeHost(p));
+}
+
+// --- streams and events ----------------------------------------------------------------------
+
+CUstream_st* cuda_stream_create(Device device) {
+  CudaDeviceGuard guard(device.index);  // a stream belongs to the device current at creation
+  cudaStream_t stream = nullptr;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return stream;
+}
+
+void cuda_stream_destroy(CUstream_st* stream) noexcept {
+  CUDA_CHECK_LOG(cudaStreamDestroy(stream));
+}
+
+void cuda_stream_synchronize(CUstream_st* stream) {
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+StreamLibraries* cuda_libraries_create(const Stream& stream) {
+  CudaDeviceGuard guard(stream.device().index);  // handles belong to the device current at creation
+  return new StreamLibraries(stream);
+}
+
+void cuda_libraries_destroy(StreamLibraries* libraries) noexcept {
+  delete libraries;
+}
+
+CUevent_st* cuda_event_create(Device device, bool timing) {
+  CudaDeviceGuard guard(device.index);  // likewise an event
+  cudaEvent_t event = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&event, timing ? cudaEventDefault : cudaEventDisableTiming));
+  return event;
+}
+
+void cuda_event_destroy(CUevent_st* event) noexcept {
+  CUDA_CHECK_LOG(cudaEventDestroy(event));
+}
+
+void cuda_event_record(CUevent_st* event, CUstream_st* stream) {
+  CUDA_CHECK(cudaEventRecord(event, stream));
+}
+
+void cuda_event_make_wait(CUevent_st* event, CUstream_st* stream) {
+  if (stream) {
+    CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
+  } else {
+    CUDA_CHECK(cudaEventSynchronize(event));
+  }
+}
+
+void cuda_event_synchronize(CUevent_st* event) {
+  CUDA_CHECK(cudaEventSynchronize(event));
+}
+
+float cuda_event_elapsed_ms(CUevent_st* start, CUevent_st* end) {
+  float ms = 0;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, start, end));
+  return ms;
+}
+
+}  // namespace alexnet::detail
