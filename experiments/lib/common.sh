@@ -87,7 +87,8 @@ run_variant() {
   touch "$out/$name/done"
 }
 
-# report TITLE: the markdown report and plots of every variant run so far.
+# report TITLE [REPORT_FLAGS...]: the markdown report and plots of every variant run so far
+# (flags of tools/report, e.g. --threshold 12 --note TEXT).
 report() {
-  "$python" "$repo/tools/report" "${variants[@]}" --out "$out/report" --title "$1"
+  "$python" "$repo/tools/report" "${variants[@]}" --out "$out/report" --title "$1" "${@:2}"
 }
