@@ -1,7 +1,8 @@
-// alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W]
+// alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W] [--json]
 //
 // Prints, for each node of the placed network: its output shape on each tower, its parameters,
 // its forward multiply-accumulates per image, and the bytes each exchange moves per image.
+// --json prints the same placed net, with each tower's layer configuration, for scripts.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/plan_json.h"
 #include "core/errors.h"
 #include "net/plan.h"
 
@@ -45,12 +47,15 @@ int info(int argc, char** argv) {
   po::options_description options("alexnet info NETWORK.toml [options]");
   std::string placement = "split", exchange, input;
   int classes = 0;
+  bool json = false;
   options.add_options()("help,h", "print this help")(
       "placement", po::value(&placement)->default_value("split"), "single, split or dense")(
       "exchange", po::value(&exchange),
       "comma-separated conv/fc layers that read all maps (default: the network file's)")(
       "classes", po::value(&classes)->default_value(0), "number of classes (0: the network file's)")(
-      "input", po::value(&input), "input as C,H,W (default: the network file's)");
+      "input", po::value(&input), "input as C,H,W (default: the network file's)")(
+      "json", po::bool_switch(&json),
+      "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)");
   po::options_description hidden;
   std::string network;
   hidden.add_options()("network", po::value(&network));
@@ -87,6 +92,10 @@ int info(int argc, char** argv) {
     }
   }
   Plan plan = make_plan(load_network_file(network), plan_options);
+  if (json) {
+    std::fputs(plan_json(plan, network).c_str(), stdout);
+    return 0;
+  }
 
   std::printf("network %s (%s), placement %s, %d tower%s\n", network.c_str(), plan.net.name.c_str(),
               placement_name(plan.placement), plan.towers, plan.towers > 1 ? "s" : "");
