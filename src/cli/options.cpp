@@ -102,7 +102,8 @@ po::options_description run_dir_options(RunConfig& c) {
   return d;
 }
 
-// Every key some subcommand accepts in a run file.
+// Every option some subcommand takes: the keys a run file may hold (help, config and resume are
+// refused before this is asked).
 const std::set<std::string>& run_file_keys() {
   static const std::set<std::string> keys = [] {
     RunConfig c;
@@ -112,7 +113,6 @@ const std::set<std::string>& run_file_keys() {
     std::set<std::string> names;
     for (const po::options_description& d : {train_options(c, tr), eval_options(c, ev), time_options(c, ti)})
       for (const auto& option : d.options()) names.insert(option->long_name());
-    names.erase("help");
     return names;
   }();
   return keys;
@@ -195,6 +195,10 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
   for (auto&& [key, node] : table) {
     std::string name(key.str());
     int line = static_cast<int>(node.source().begin.line);
+    if (name == "help" || name == "config" || name == "resume") {
+      throw UserError(path + ":" + std::to_string(line) + ": '" + name +
+                      "' is a command-line flag, not a run-file key");
+    }
     if (!desc.find_nothrow(name, false)) {
       if (run_file_keys().count(name)) continue;  // another subcommand's (e.g. epochs for eval)
       throw UserError(path + ":" + std::to_string(line) + ": unknown key '" + name + "'");

@@ -102,6 +102,7 @@ TEST(Options, RunFilesSkipOtherSubcommandsKeysButNotUnknownOnes) {
   std::ofstream(dir.file("train.toml")) << "net = \"n.toml\"\nbatch = 32\nepochs = 7\nlr = 0.5\n"
                                            "momentum = 0.8\nout = \"runs/x\"\ndata = \"d.h5\"\n";
   std::ofstream(dir.file("bad.toml")) << "batch = 32\nepochs = 7\nbogus = 1\n";
+  std::ofstream(dir.file("nested.toml")) << "batch = 32\nconfig = \"other.toml\"\n";
   {
     RunConfig c;
     cli::TimeFlags f;
@@ -134,6 +135,8 @@ TEST(Options, RunFilesSkipOtherSubcommandsKeysButNotUnknownOnes) {
     } catch (const UserError& e) {
       EXPECT_NE(std::string(e.what()).find("bad.toml:3: unknown key 'bogus'"), std::string::npos) << e.what();
     }
+    // A run file does not name another run file (nor --resume): that is the command line's job.
+    EXPECT_THROW(cli::store_run_file(dir.file("nested.toml"), desc, vm), UserError);
   }
 }
 
