@@ -5,10 +5,11 @@
                      [--device cpu|cuda] [--math fp32|tf32] [--channels-last]
                      [--check-run RUN_DIR --check-data DATA.h5]
 
-The PyTorch model is built from the same network file: the paper's layout with groups=2 where a
-layer reads its own tower (our `single` placement), LRN applied to each tower's half with
-alpha * n (PyTorch divides alpha by n; our files hold the paper's alpha), overlapping max pooling,
-dropout, and SGD with momentum 0.9 and weight decay 5e-4. Each round runs `alexnet time` (its
+The PyTorch model is built from our own placed net, `alexnet info --json --placement single`, so
+both sides share one reading of the network file (its defaults, groups, shapes): convolutions with
+the groups our `single` placement gives them (2 where a layer reads its own tower), LRN applied to
+each group with alpha * n (PyTorch divides alpha by n; our files hold the paper's alpha),
+overlapping max pooling, dropout, and SGD with momentum 0.9 and weight decay 5e-4. Each round runs `alexnet time` (its
 full step: forward, backward, SGD, measured without per-layer timers) and then a PyTorch worker
 process timing the same step, A B A B after each side's warm-up; each side is a fresh process,
 so its peak RSS (CPU) or peak device memory (GPU: PyTorch's max_memory_allocated, our buffers'
@@ -23,6 +24,7 @@ crops of DATA's val split (ours through `alexnet eval --logits`) and prints the 
 difference of the logits.
 """
 import argparse
+import json
 import os
 import re
 import statistics
@@ -30,18 +32,26 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def build_model(net_path, classes=None):
-    """An nn.Sequential named like the network file's layers, for the `single` placement."""
+def placed_net(a, *overrides):
+    """Our placed net for the `single` placement, as `alexnet info --json` describes it."""
+    cmd = [a.alexnet, "info", a.net, "--placement", "single", "--json", *overrides]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"compare_torch: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
+    return json.loads(p.stdout)
+
+
+def build_model(net):
+    """An nn.Sequential named like the placed net's nodes (the `single` placement: one tower)."""
     import torch
     from torch import nn
 
     class TowerLRN(nn.Module):
-        """The paper's LRN within each tower's half of the maps (groups = 2)."""
+        """The paper's LRN within each group of maps (a tower's half when groups = 2)."""
 
         def __init__(self, size, alpha, beta, k, groups):
             super().__init__()
@@ -51,42 +61,32 @@ def build_model(net_path, classes=None):
         def forward(self, x):
             return torch.cat([self.lrn(h) for h in x.chunk(self.groups, dim=1)], dim=1)
 
-    with open(net_path, "rb") as f:
-        spec = tomllib.load(f)
-    c, h, w = spec["net"]["input"]
-    classes = classes or spec["net"]["classes"]
-    layers, towers_split = [], False
-    for layer in spec["layers"]:
-        kind, name = layer["type"], layer["name"]
+    if net["towers"] != 1:
+        sys.exit(f"compare_torch: expected the one-tower `single` placement, got {net['placement']}")
+    layers = []
+    for node in net["nodes"]:
+        kind, name, t = node["type"], node["name"], node["towers"][0]
         if kind == "conv":
-            groups = 2 if layer.get("reads", "all") == "own" else 1
-            k, s, p = layer["kernel"], layer.get("stride", 1), layer.get("pad", 0)
-            m = nn.Conv2d(c, layer["out"], k, s, p, groups=groups)
-            c, h, w = layer["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-            towers_split = layer.get("split", True)
+            m = nn.Conv2d(t["in_channels"], t["out_channels"], t["kernel"], t["stride"], t["pad"],
+                          groups=t["groups"])
         elif kind == "relu":
             m = nn.ReLU()
         elif kind == "lrn":
-            m = TowerLRN(layer.get("size", 5), layer.get("alpha", 1e-4), layer.get("beta", 0.75),
-                         layer.get("k", 2.0), 2 if towers_split else 1)
+            m = TowerLRN(t["size"], t["alpha"], t["beta"], t["k"], t["groups"])
         elif kind == "max_pool":
-            k, s, p = layer.get("kernel", 3), layer.get("stride", 2), layer.get("pad", 0)
-            m = nn.MaxPool2d(k, s, p)
-            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+            m = nn.MaxPool2d(t["kernel"], t["stride"], t["pad"])
         elif kind == "fc":
-            out = classes if layer["out"] == "classes" else layer["out"]
-            features = c * h * w
-            m = nn.Sequential(nn.Flatten(), nn.Linear(features, out)) if h * w > 1 else nn.Linear(features, out)
-            c, h, w = out, 1, 1
+            linear = nn.Linear(t["in_features"], t["out_features"])
+            m = nn.Sequential(nn.Flatten(), linear) if len(t["in"]) > 1 else linear
         elif kind == "dropout":
-            m = nn.Dropout(layer.get("p", 0.5))
+            m = nn.Dropout(t["p"])
         elif kind == "softmax_loss":
             continue
         else:
-            sys.exit(f"compare_torch: {net_path}: layer type '{kind}' unknown here")
+            sys.exit(f"compare_torch: {net['network']}: node '{name}' of type '{kind}' unknown here")
         layers.append((name, m))
     from collections import OrderedDict
-    return nn.Sequential(OrderedDict(layers)), spec
+    return nn.Sequential(OrderedDict(layers))
 
 
 def torch_worker(a):
@@ -99,13 +99,13 @@ def torch_worker(a):
     if a.device == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = a.math == "tf32"
-    model, spec = build_model(a.net)
-    model = model.to(device)
-    c, h, w = spec["net"]["input"]
+    net = placed_net(a)
+    model = build_model(net).to(device)
+    c, h, w = net["input"]
     x = torch.randn(a.batch, c, h, w, device=device)
     if a.channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
-    y = torch.randint(0, spec["net"]["classes"], (a.batch,), device=device)
+    y = torch.randint(0, net["classes"], (a.batch,), device=device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -159,7 +159,8 @@ def ours_round(a):
 def torch_round(a):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--net", a.net, "--batch", str(a.batch),
            "--threads", str(a.threads), "--iterations", str(a.iterations), "--warmup", str(a.warmup),
-           "--device", a.device, "--math", a.math] + (["--channels-last"] if a.channels_last else [])
+           "--device", a.device, "--math", a.math, "--alexnet", a.alexnet] + \
+        (["--channels-last"] if a.channels_last else [])
     out, rss = run_measured(cmd)
     m = re.search(r"ms=([0-9.]+) peak=([0-9]+)", out)
     if not m:
@@ -183,7 +184,10 @@ def cross_check(a):
     with h5py.File(a.check_data) as f:
         images, mean = f["val/images"][:], f["mean"][:].astype(np.float32)
         classes = len(f["classes"]) if "classes" in f else ours.shape[1]
-    model, spec = build_model(a.net, classes)
+    # The net as eval placed it: the data's channels and classes, the network file's crop.
+    _, h, w = placed_net(a)["input"]
+    net = placed_net(a, "--classes", str(classes), "--input", f"{images.shape[3]},{h},{w}")
+    model = build_model(net)
     with h5py.File(ckpt) as f:
         state = {name: torch.from_numpy(f["params"][name][:].astype(np.float32))
                  for name in f["params"]}
@@ -194,10 +198,9 @@ def cross_check(a):
         mapped[key] = state[f"{parts[0]}.{parts[-1]}"].reshape(own[key].shape)
     model.load_state_dict(mapped)
     model.eval()
-    c, h, w = spec["net"]["input"]
     top, left = (images.shape[1] - h) // 2, (images.shape[2] - w) // 2
     crop = images[:, top:top + h, left:left + w, :].astype(np.float32) - mean[top:top + h, left:left + w, :]
-    x = torch.from_numpy(np.ascontiguousarray((crop * spec["net"].get("input_scale", 1.0)).transpose(0, 3, 1, 2)))
+    x = torch.from_numpy(np.ascontiguousarray((crop * net["input_scale"]).transpose(0, 3, 1, 2)))
     with torch.no_grad():
         theirs = torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)]).numpy()
     diff = np.abs(ours - theirs)

@@ -5,7 +5,6 @@
 // any placement, so --placement single evaluates a split run's weights on one device.
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -22,45 +21,31 @@ namespace alexnet::cli {
 int eval(int argc, char** argv) {
   RunConfig c;
   c.batch = 100;
-  po::options_description desc = training_options(c);
-  std::string checkpoint, split = "val", predictions, config, logits_path;
-  int views = 1;
-  desc.add_options()("help,h", "print this help")("checkpoint", po::value(&checkpoint),
-                                                  "checkpoint file, or a run directory")(
-      "views", po::value(&views)->default_value(1),
-      "1 (centre crop) or 10 (corners, centre and their mirror images)")(
-      "split", po::value(&split)->default_value("val"), "the split to evaluate")(
-      "predictions", po::value(&predictions),
-      "write each image's top-5 classes and probabilities (CSV) here")(
-      "logits", po::value(&logits_path),
-      "write the centre crop's logits, float32 [images, classes], as .npy here")(
-      "config", po::value(&config), "run file (TOML) giving any of these options");
+  EvalFlags f;
+  po::options_description desc = eval_options(c, f);
   po::variables_map vm = parse_options("eval", argc, argv, desc, nullptr, {});
   if (vm.count("help")) {
-    std::cout << "alexnet eval --checkpoint FILE.h5|RUN_DIR --data FILE.h5 [options]\n\n" << desc;
+    print_help("alexnet eval --checkpoint FILE.h5|RUN_DIR --data FILE.h5 [options]\n", desc);
     return 0;
   }
-  if (checkpoint.empty())
+  if (f.checkpoint.empty())
     throw UserError("eval: --checkpoint is required (a checkpoint file or a run directory)");
   // A run directory means its last checkpoint, and its config.toml fills what the command line
-  // leaves out. (notify() below re-assigns the bound variables, so keep the file in its own.)
+  // leaves out (its training-only keys are skipped). notify() re-assigns the bound variables, so
+  // keep the file and the extra run file in variables of their own.
+  const std::string checkpoint = f.checkpoint, config = f.config;
   std::string file = checkpoint;
   if (fs::is_directory(checkpoint)) {
-    std::string run = checkpoint;
-    std::vector<std::string> all = list_checkpoints(run);
-    if (all.empty()) throw UserError(run + ": holds no checkpoint");
+    std::vector<std::string> all = list_checkpoints(checkpoint);
+    if (all.empty()) throw UserError(checkpoint + ": holds no checkpoint");
     file = all.back();
-    if (fs::exists(run + "/config.toml")) {
-      std::vector<std::string> args = run_file_arguments(run + "/config.toml", desc);
-      po::store(po::command_line_parser(args).options(desc).run(), vm);
-      po::notify(vm);
-    }
+    if (fs::exists(checkpoint + "/config.toml")) store_run_file(checkpoint + "/config.toml", desc, vm);
   }
-  if (!config.empty()) {
-    std::vector<std::string> args = run_file_arguments(config, desc);
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  }
+  if (!config.empty()) store_run_file(config, desc, vm);
+  const int views = f.views;
+  const std::string& split = f.split;
+  const std::string& predictions = f.predictions;
+  const std::string& logits_path = f.logits;
   if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
   if (!logits_path.empty() && views != 1) throw UserError("--logits is for the centre crop (--views 1)");
   if (c.data.empty()) throw UserError("eval: --data is required (a dataset file from alexnet pack)");

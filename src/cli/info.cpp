@@ -1,7 +1,8 @@
-// alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W]
+// alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W] [--json]
 //
 // Prints, for each node of the placed network: its output shape on each tower, its parameters,
 // its forward multiply-accumulates per image, and the bytes each exchange moves per image.
+// --json prints the same placed net, with each tower's layer configuration, for scripts.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/plan_json.h"
 #include "core/errors.h"
 #include "net/plan.h"
 
@@ -45,13 +47,17 @@ std::string spread_label(const Plan& plan, const PlanNode& node) {
 int info(int argc, char** argv) {
   po::options_description options("alexnet info NETWORK.toml [options]");
   std::string placement = "split", exchange, input;
-  int classes = 0;
+  int classes = 0, towers = 2;
+  bool json = false;
   options.add_options()("help,h", "print this help")(
       "placement", po::value(&placement)->default_value("split"), "single, split or dense")(
+      "towers", po::value(&towers)->default_value(2), "K, the towers the net's kernels are split into")(
       "exchange", po::value(&exchange),
       "comma-separated conv/fc layers that read all maps (default: the network file's)")(
       "classes", po::value(&classes)->default_value(0), "number of classes (0: the network file's)")(
-      "input", po::value(&input), "input as C,H,W (default: the network file's)");
+      "input", po::value(&input), "input as C,H,W (default: the network file's)")(
+      "json", po::bool_switch(&json),
+      "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)");
   po::options_description hidden;
   std::string network;
   hidden.add_options()("network", po::value(&network));
@@ -74,6 +80,7 @@ int info(int argc, char** argv) {
 
   PlanOptions plan_options;
   plan_options.placement = parse_placement(placement);
+  plan_options.towers = towers;
   plan_options.classes = classes;
   if (vm.count("exchange")) plan_options.exchange = split_commas(exchange);
   if (vm.count("input")) {
@@ -88,6 +95,10 @@ int info(int argc, char** argv) {
     }
   }
   Plan plan = make_plan(load_network_file(network), plan_options);
+  if (json) {
+    std::fputs(plan_json(plan, network).c_str(), stdout);
+    return 0;
+  }
 
   std::printf("network %s (%s), placement %s, %d tower%s\n", network.c_str(), plan.net.name.c_str(),
               placement_name(plan.placement), plan.towers, plan.towers > 1 ? "s" : "");

@@ -24,10 +24,10 @@ constexpr const char* kUsage =
     "  train     train a network on a packed dataset (alexnet train --help)\n"
     "  eval      evaluate a checkpoint: top-1/top-5 error, centre crop or ten views\n"
     "  time      per-layer forward/backward time on each tower, and each exchange's\n"
-    "  info      print a placed network's layers, shapes, parameters, MACs and exchanges\n"
+    "  info      print a placed network's layers, shapes, parameters, MACs and exchanges (--json too)\n"
     "  pack      pack images (Fashion-MNIST, CIFAR-10, an image folder tree) into an HDF5 dataset\n"
     "  version   print the version, the backends this build has and the devices visible now\n"
-    "  help      print this message\n";
+    "  help      print this message; help COMMAND prints the options of COMMAND\n";
 
 int version() {
   std::printf("alexnet %s\n", ALEXNET_VERSION);
@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 2;
+  }
+  // `alexnet help train` is `alexnet train --help`: each command's help lists its own options.
+  if (std::string_view(argv[1]) == "help" && argc > 2) {
+    static char help_flag[] = "--help";
+    argv[1] = argv[2];
+    argv[2] = help_flag;
+    argc = 3;
   }
   std::string_view command = argv[1];
   try {

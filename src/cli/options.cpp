@@ -2,50 +2,187 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <filesystem>
-#include <sstream>
+#include <iostream>
+#include <set>
 
 #include "core/errors.h"
+#include "core/text_format.h"
 
 namespace alexnet::cli {
 
-po::options_description training_options(RunConfig& c) {
-  po::options_description d("training options (each also as ALEXNET_<NAME> or a key in a --config run file)");
+namespace {
+
+// A flag bound to `v`, defaulting to its current value as written: 0.9 and 5e-4 (never
+// 0.90000000000000002), true/false, and no "(=)" for an empty string.
+template <class T>
+po::typed_value<T>* flag(T& v) {
+  return po::value(&v)->default_value(v);
+}
+po::typed_value<double>* flag(double& v) {
+  return po::value(&v)->default_value(v, shortest_double(v));
+}
+po::typed_value<bool>* flag(bool& v) {
+  return po::value(&v)->default_value(v, v ? "true" : "false");
+}
+po::typed_value<std::string>* flag(std::string& v) {
+  return v.empty() ? po::value(&v) : po::value(&v)->default_value(v);
+}
+
+// ---- the groups -------------------------------------------------------------------------------
+
+po::options_description network_options(RunConfig& c) {
+  po::options_description d("network and devices");
   // clang-format off
   d.add_options()
-    ("net", po::value(&c.net)->default_value(c.net), "network file (TOML)")
-    ("data", po::value(&c.data), "dataset file (HDF5, from alexnet pack)")
-    ("placement", po::value(&c.placement)->default_value(c.placement), "split, single or dense")
-    ("devices", po::value(&c.devices)->default_value(c.devices), "auto, cpu, or cuda:0,cuda:1 / cuda:0,cuda:0")
-    ("exchange", po::value(&c.exchange)->default_value(c.exchange), "conv/fc layers that read all maps, e.g. conv3,fc6,fc7,fc8 (empty: the network file's)")
-    ("comm", po::value(&c.comm)->default_value(c.comm), "how split towers exchange: auto (NCCL between distinct GPUs, local otherwise), local or nccl")
-    ("nccl-multi-rank-gpu", po::value(&c.nccl_multi_rank_gpu)->default_value(c.nccl_multi_rank_gpu), "NCCL with both towers on one GPU (needs NCCL >= 2.30)")
-    ("math", po::value(&c.math)->default_value(c.math), "CUDA math for convolution and FC: fp32 or tf32")
-    ("deterministic", po::value(&c.deterministic)->default_value(c.deterministic), "only deterministic cuDNN algorithms (true/false)")
-    ("workspace-mb", po::value(&c.workspace_mb)->default_value(c.workspace_mb), "scratch memory a cuDNN convolution algorithm may use, MiB")
-    ("out", po::value(&c.out), "run directory to create")
-    ("batch", po::value(&c.batch)->default_value(c.batch), "images per step")
-    ("epochs", po::value(&c.epochs)->default_value(c.epochs), "epochs to train")
-    ("lr", po::value(&c.lr)->default_value(c.lr), "initial learning rate")
-    ("momentum", po::value(&c.momentum)->default_value(c.momentum), "SGD momentum")
-    ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "weight decay")
-    ("schedule", po::value(&c.schedule)->default_value(c.schedule), "plateau, step or fixed")
-    ("patience", po::value(&c.patience)->default_value(c.patience), "plateau: epochs without a better val error before the lr drops")
-    ("step-epochs", po::value(&c.step_epochs)->default_value(c.step_epochs), "step: epochs between lr drops")
-    ("lr-factor", po::value(&c.lr_factor)->default_value(c.lr_factor), "what each drop multiplies the lr by")
-    ("crop", po::value(&c.crop)->default_value(c.crop), "crop size (0: the network file's input size)")
-    ("lighting", po::value(&c.lighting)->default_value(c.lighting), "PCA lighting std (0: off)")
-    ("loader-threads", po::value(&c.loader_threads)->default_value(c.loader_threads), "data loader worker threads")
-    ("seed", po::value(&c.seed)->default_value(c.seed), "seed for weights, dropout, shuffling and augmentation")
-    ("threads", po::value(&c.threads)->default_value(c.threads), "CPU threads for the CPU backend (0: all cores)")
-    ("log-every", po::value(&c.log_every)->default_value(c.log_every), "steps between metric rows")
-    ("keep-checkpoints", po::value(&c.keep_checkpoints)->default_value(c.keep_checkpoints), "checkpoints kept")
-    ("profile-every", po::value(&c.profile_every)->default_value(c.profile_every), "profile every Nth step per layer (0: never)")
-    ("max-steps", po::value(&c.max_steps)->default_value(c.max_steps), "stop with a checkpoint after this many steps (0: never)")
-    ("progress", po::value(&c.progress)->default_value(c.progress), "show a progress line (true/false)");
+    ("net", flag(c.net), "network file (TOML)")
+    ("placement", flag(c.placement), "split, single or dense")
+    ("towers", flag(c.towers), "K, the towers the net's kernels are split into (split: one device each; single: K groups)")
+    ("devices", flag(c.devices), "auto, cpu, or cuda:0,cuda:1 / cuda:0,cuda:0")
+    ("exchange", flag(c.exchange), "conv/fc layers that read all maps, e.g. conv3,fc6,fc7,fc8 (empty: the network file's)")
+    ("batch", flag(c.batch), "images per step")
+    ("crop", flag(c.crop), "crop size (0: the network file's input size)")
+    ("threads", flag(c.threads), "CPU threads for the CPU backend (0: all cores)");
   // clang-format on
   return d;
 }
+
+po::options_description cuda_options(RunConfig& c) {
+  po::options_description d("CUDA backend");
+  // clang-format off
+  d.add_options()
+    ("comm", flag(c.comm), "how split towers exchange: auto (NCCL between distinct GPUs, local otherwise), local or nccl")
+    ("nccl-multi-rank-gpu", flag(c.nccl_multi_rank_gpu), "NCCL with both towers on one GPU (needs NCCL >= 2.30)")
+    ("math", flag(c.math), "CUDA math for convolution and FC: fp32 or tf32")
+    ("deterministic", flag(c.deterministic), "only deterministic cuDNN algorithms (true/false)")
+    ("workspace-mb", flag(c.workspace_mb), "scratch memory a cuDNN convolution algorithm may use, MiB");
+  // clang-format on
+  return d;
+}
+
+po::options_description data_options(RunConfig& c) {
+  po::options_description d("data");
+  // clang-format off
+  d.add_options()
+    ("data", flag(c.data), "dataset file (HDF5, from alexnet pack)")
+    ("loader-threads", flag(c.loader_threads), "data loader worker threads");
+  // clang-format on
+  return d;
+}
+
+po::options_description recipe_options(RunConfig& c) {
+  po::options_description d("training recipe");
+  // clang-format off
+  d.add_options()
+    ("epochs", flag(c.epochs), "epochs to train")
+    ("lr", flag(c.lr), "initial learning rate")
+    ("momentum", flag(c.momentum), "SGD momentum")
+    ("weight-decay", flag(c.weight_decay), "weight decay")
+    ("schedule", flag(c.schedule), "plateau, step or fixed")
+    ("patience", flag(c.patience), "plateau: epochs without a better val error before the lr drops")
+    ("step-epochs", flag(c.step_epochs), "step: epochs between lr drops")
+    ("lr-factor", flag(c.lr_factor), "what each drop multiplies the lr by")
+    ("lighting", flag(c.lighting), "PCA lighting std (0: off)")
+    ("seed", flag(c.seed), "seed for weights, dropout, shuffling and augmentation");
+  // clang-format on
+  return d;
+}
+
+po::options_description run_dir_options(RunConfig& c) {
+  po::options_description d("run directory");
+  // clang-format off
+  d.add_options()
+    ("out", flag(c.out), "run directory to create")
+    ("log-every", flag(c.log_every), "steps between metric rows")
+    ("keep-checkpoints", flag(c.keep_checkpoints), "checkpoints kept")
+    ("profile-every", flag(c.profile_every), "profile every Nth step per layer (0: never)")
+    ("max-steps", flag(c.max_steps), "stop with a checkpoint after this many steps (0: never)")
+    ("progress", flag(c.progress), "show a progress line (true/false)");
+  // clang-format on
+  return d;
+}
+
+// Every option some subcommand takes: the keys a run file may hold (help, config and resume are
+// refused before this is asked).
+const std::set<std::string>& run_file_keys() {
+  static const std::set<std::string> keys = [] {
+    RunConfig c;
+    TrainFlags tr;
+    EvalFlags ev;
+    TimeFlags ti;
+    std::set<std::string> names;
+    for (const po::options_description& d : {train_options(c, tr), eval_options(c, ev), time_options(c, ti)})
+      for (const auto& option : d.options()) names.insert(option->long_name());
+    return names;
+  }();
+  return keys;
+}
+
+}  // namespace
+
+// ---- the subcommands' sets ------------------------------------------------------------------
+
+po::options_description train_options(RunConfig& c, TrainFlags& f) {
+  po::options_description general("general");
+  // clang-format off
+  general.add_options()
+    ("help,h", "print this help")
+    ("config", flag(f.config), "run file (TOML) giving any of these options, e.g. experiments/runs/*.toml")
+    ("resume", flag(f.resume), "continue the run in this directory from its last checkpoint");
+  // clang-format on
+  po::options_description d;
+  d.add(network_options(c)).add(data_options(c)).add(recipe_options(c)).add(run_dir_options(c));
+  d.add(cuda_options(c)).add(general);
+  return d;
+}
+
+po::options_description eval_options(RunConfig& c, EvalFlags& f) {
+  po::options_description own("evaluation");
+  // clang-format off
+  own.add_options()
+    ("checkpoint", flag(f.checkpoint), "checkpoint file, or a run directory (its last checkpoint and config.toml)")
+    ("views", flag(f.views), "1 (centre crop) or 10 (corners, centre and their mirror images)")
+    ("split", flag(f.split), "the split to evaluate")
+    ("predictions", flag(f.predictions), "write each image's top-5 classes and probabilities (CSV) here")
+    ("logits", flag(f.logits), "write the centre crop's logits, float32 [images, classes], as .npy here");
+  // clang-format on
+  po::options_description general("general");
+  general.add_options()("help,h", "print this help")("config", flag(f.config),
+                                                     "run file (TOML) giving any of these options");
+  po::options_description d;
+  d.add(own).add(network_options(c)).add(data_options(c)).add(cuda_options(c)).add(general);
+  return d;
+}
+
+po::options_description time_options(RunConfig& c, TimeFlags& f) {
+  po::options_description own("timing");
+  // clang-format off
+  own.add_options()
+    ("iterations", flag(f.iterations), "timed steps")
+    ("warmup", flag(f.warmup), "untimed steps first")
+    ("classes", flag(f.classes), "classes (0: the network file's)")
+    ("channels", flag(f.channels), "input channels (0: the network file's)")
+    ("seed", flag(c.seed), "seed for the weights and the random images")
+    ("write", flag(f.write), "also write timing.txt, timing.csv and timing.json into this folder");
+  // clang-format on
+  po::options_description general("general");
+  general.add_options()("help,h", "print this help")(
+      "config", flag(f.config), "run file (TOML) giving any of these options; a training run file will do");
+  po::options_description d;
+  d.add(own).add(network_options(c)).add(cuda_options(c)).add(general);
+  return d;
+}
+
+void print_help(const std::string& usage, const po::options_description& desc) {
+  std::cout << usage
+            << "\nEach option may also be set by an ALEXNET_<NAME> variable (ALEXNET_WORKSPACE_MB for "
+               "--workspace-mb)\nor by a key of a --config run file; the command line wins, then the "
+               "variable, then the file.\n"
+            << desc;
+}
+
+// ---- run files and precedence ---------------------------------------------------------------
 
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc) {
   toml::table table;
@@ -59,27 +196,41 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
   for (auto&& [key, node] : table) {
     std::string name(key.str());
     int line = static_cast<int>(node.source().begin.line);
+    if (name == "help" || name == "config" || name == "resume") {
+      throw UserError(path + ":" + std::to_string(line) + ": '" + name +
+                      "' is a command-line flag, not a run-file key");
+    }
     if (!desc.find_nothrow(name, false)) {
+      if (run_file_keys().count(name)) continue;  // another subcommand's (e.g. epochs for eval)
       throw UserError(path + ":" + std::to_string(line) + ": unknown key '" + name + "'");
     }
-    std::ostringstream value;
+    std::string value;
     if (node.is_string()) {
-      value << **node.as_string();
+      value = **node.as_string();
     } else if (node.is_integer()) {
-      value << **node.as_integer();
+      value = std::to_string(**node.as_integer());
     } else if (node.is_floating_point()) {
-      value.precision(17);
-      value << **node.as_floating_point();
+      value = shortest_double(**node.as_floating_point());
     } else if (node.is_boolean()) {
-      value << (**node.as_boolean() ? "true" : "false");
+      value = **node.as_boolean() ? "true" : "false";
     } else {
       throw UserError(path + ":" + std::to_string(line) + ": key '" + name +
                       "' must be a string, number or boolean");
     }
     args.push_back("--" + name);
-    args.push_back(value.str());  // a separate token, so that an empty string is a value too
+    args.push_back(value);  // a separate token, so that an empty string is a value too
   }
   return args;
+}
+
+void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
+  std::vector<std::string> args = run_file_arguments(path, desc);
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UserError(path + ": " + e.what());
+  }
 }
 
 po::variables_map parse_options(const std::string& command, int argc, char** argv,
@@ -108,12 +259,7 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
     if (!vm.count(flag) || vm[flag].defaulted()) continue;
     std::string path = vm[flag].as<std::string>();
     if (flag == "resume") path += "/config.toml";
-    std::vector<std::string> args = run_file_arguments(path, desc);
-    try {
-      po::store(po::command_line_parser(args).options(desc).run(), vm);
-    } catch (const po::error& e) {
-      throw UserError(path + ": " + e.what());
-    }
+    store_run_file(path, desc, vm);
   }
   try {
     po::notify(vm);

@@ -1,5 +1,20 @@
 // Option parsing shared by the subcommands: Boost.Program_options over the command line,
 // ALEXNET_* environment variables and TOML run files, in that order of precedence.
+//
+// Options come in groups, and each subcommand shows and accepts only the groups it uses:
+//
+//   group                 train  eval  time
+//   network and devices     x     x     x     net, placement, devices, exchange, batch, crop, threads
+//   CUDA backend            x     x     x     comm, math, deterministic, workspace-mb, ...
+//   data                    x     x           data, loader-threads
+//   training recipe         x                 epochs, lr, momentum, weight-decay, schedule, ...
+//   run directory           x                 out, log-every, keep-checkpoints, max-steps, ...
+//   evaluation                    x           checkpoint, views, split, predictions, logits
+//   timing                              x     iterations, warmup, classes, channels, seed, write
+//
+// Run files are shared: a training run's config.toml feeds `eval --checkpoint RUN`, and `time
+// --config` reads a training run file. A key another subcommand owns is skipped; a key no
+// subcommand knows is an error naming the file, line and key.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -12,8 +27,26 @@ namespace alexnet::cli {
 
 namespace po = boost::program_options;
 
-// The flags of `train`, bound to `c` and defaulting to its current values.
-po::options_description training_options(RunConfig& c);
+// What each subcommand takes beyond the RunConfig.
+struct TrainFlags {
+  std::string config, resume;
+};
+struct EvalFlags {
+  std::string checkpoint, split = "val", predictions, logits, config;
+  int views = 1;
+};
+struct TimeFlags {
+  int iterations = 10, warmup = 2, classes = 0, channels = 0;
+  std::string write, config;
+};
+
+// Each subcommand's options, bound to `c` and the flags and defaulting to their current values.
+po::options_description train_options(RunConfig& c, TrainFlags& f);
+po::options_description eval_options(RunConfig& c, EvalFlags& f);
+po::options_description time_options(RunConfig& c, TimeFlags& f);
+
+// Prints `usage`, a line on ALEXNET_* variables and run files, and the option groups.
+void print_help(const std::string& usage, const po::options_description& desc);
 
 // Parses `argc/argv` (after the subcommand), then ALEXNET_<FLAG> variables (ALEXNET_WEIGHT_DECAY
 // for --weight-decay), then the run files named by `run_file_flags` (e.g. --config), each layer
@@ -24,7 +57,11 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
                                 const po::positional_options_description* positional = nullptr,
                                 const std::vector<std::string>& run_file_flags = {"config"});
 
-// Reads a TOML run file as "--key value" arguments.
+// Reads a TOML run file as "--key value" arguments for `desc`, skipping keys that only another
+// subcommand knows. Throws UserError for a key no subcommand knows.
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc);
+
+// Stores a run file's values into `vm` where nothing earlier set them, then notifies.
+void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm);
 
 }  // namespace alexnet::cli

@@ -5,7 +5,6 @@
 // Images and labels are random: no dataset is needed; --classes and --input set their shape.
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -20,23 +19,16 @@ namespace alexnet::cli {
 
 int time(int argc, char** argv) {
   RunConfig c;
-  po::options_description desc = training_options(c);
-  int iterations = 10, warmup = 2, classes = 0, channels = 0;
-  std::string out, config;
-  desc.add_options()("help,h", "print this help")("iterations", po::value(&iterations)->default_value(10),
-                                                  "timed steps")(
-      "warmup", po::value(&warmup)->default_value(2), "untimed steps first")(
-      "classes", po::value(&classes)->default_value(0), "classes (0: the network file's)")(
-      "channels", po::value(&channels)->default_value(0), "input channels (0: the network file's)")(
-      "write", po::value(&out), "also write timing.txt, timing.csv and timing.json into this folder")(
-      "config", po::value(&config), "run file (TOML) giving any of these options");
+  TimeFlags f;
+  po::options_description desc = time_options(c, f);
   po::variables_map vm = parse_options("time", argc, argv, desc);
   if (vm.count("help")) {
-    std::cout
-        << "alexnet time --net NETWORK.toml [--placement P] [--devices D] [--batch B] [--iterations N]\n\n"
-        << desc;
+    print_help("alexnet time --net NETWORK.toml [--placement P] [--devices D] [--batch B] [--iterations N]\n",
+               desc);
     return 0;
   }
+  const int iterations = f.iterations, warmup = f.warmup, classes = f.classes, channels = f.channels;
+  const std::string& out = f.write;
   if (iterations < 1 || warmup < 0)
     throw UserError("time: --iterations must be at least 1 and --warmup at least 0");
   if (c.batch < 1) throw UserError("--batch must be positive");

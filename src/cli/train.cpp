@@ -1,7 +1,5 @@
 // alexnet train --net NETWORK.toml --data FILE.h5 --out RUN_DIR [options]
 // alexnet train --resume RUN_DIR
-#include <iostream>
-
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/errors.h"
@@ -17,19 +15,17 @@ std::string command_line(int argc, char** argv) {
 
 int train(int argc, char** argv) {
   RunConfig c;
-  po::options_description desc = training_options(c);
-  std::string config, resume;
-  desc.add_options()("help,h", "print this help")(
-      "config", po::value(&config),
-      "run file (TOML) giving any of these options, e.g. experiments/runs/*.toml")(
-      "resume", po::value(&resume), "continue the run in this directory from its last checkpoint");
+  TrainFlags f;
+  po::options_description desc = train_options(c, f);
   po::variables_map vm = parse_options("train", argc, argv, desc, nullptr, {"config", "resume"});
   if (vm.count("help")) {
-    std::cout << "alexnet train --net NETWORK.toml --data FILE.h5 --out RUN_DIR [options]\n"
-                 "alexnet train --resume RUN_DIR [options]\n\n"
-              << desc;
+    print_help(
+        "alexnet train --net NETWORK.toml --data FILE.h5 --out RUN_DIR [options]\n"
+        "alexnet train --resume RUN_DIR [options]\n",
+        desc);
     return 0;
   }
+  const std::string& resume = f.resume;
   if (!resume.empty()) {
     if (vm.count("out") && !vm["out"].defaulted() && c.out != resume &&
         vm["out"].as<std::string>() != resume) {

@@ -4,6 +4,7 @@
 
 #include "core/cuda_backend.h"
 #include "core/errors.h"
+#include "core/text_format.h"
 
 namespace alexnet {
 
@@ -62,6 +63,7 @@ std::string to_toml(const RunConfig& c) {
   str("net", c.net);
   str("data", c.data);
   str("placement", c.placement);
+  o << "towers = " << c.towers << "\n";
   str("devices", c.devices);
   str("exchange", c.exchange);
   str("comm", c.comm);
@@ -71,13 +73,14 @@ std::string to_toml(const RunConfig& c) {
     << "\n";
   str("out", c.out);
   o << "batch = " << c.batch << "\nepochs = " << c.epochs << "\n";
-  o.precision(17);
-  o << "lr = " << c.lr << "\nmomentum = " << c.momentum << "\nweight-decay = " << c.weight_decay << "\n";
+  // Floats as written (0.9, 5e-4), each still reading back as the same double.
+  o << "lr = " << toml_float(c.lr) << "\nmomentum = " << toml_float(c.momentum)
+    << "\nweight-decay = " << toml_float(c.weight_decay) << "\n";
   str("schedule", c.schedule);
-  o << "patience = " << c.patience << "\nstep-epochs = " << c.step_epochs << "\nlr-factor = " << c.lr_factor
-    << "\n";
-  o << "crop = " << c.crop << "\nlighting = " << c.lighting << "\nloader-threads = " << c.loader_threads
-    << "\n";
+  o << "patience = " << c.patience << "\nstep-epochs = " << c.step_epochs
+    << "\nlr-factor = " << toml_float(c.lr_factor) << "\n";
+  o << "crop = " << c.crop << "\nlighting = " << toml_float(c.lighting)
+    << "\nloader-threads = " << c.loader_threads << "\n";
   o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";
   o << "keep-checkpoints = " << c.keep_checkpoints << "\nprofile-every = " << c.profile_every << "\n";
   o << "max-steps = " << c.max_steps << "\n";

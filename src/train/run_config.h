@@ -18,6 +18,7 @@ struct RunConfig {
   std::string net = "experiments/alexnet.toml";
   std::string data;
   std::string placement = "split";
+  int towers = 2;  // K: the logical net's towers (the paper's 2); split puts one on each device
   std::string devices = "auto";
   std::string exchange;  // comma-separated layers that read all maps; empty: the network file's
   // the CUDA backend
@@ -59,7 +60,8 @@ std::vector<Device> resolve_devices(const std::string& text, int towers);
 // The CUDA backend's options from --math, --deterministic and --workspace-mb (UserError if bad).
 BackendOptions backend_options(const RunConfig& config);
 
-// The config as TOML key = value lines (flag names, dashes as written on the command line).
+// The config as TOML key = value lines (flag names, dashes as written on the command line;
+// floats as written, 0.9 and 5e-4, yet reading back as the same doubles).
 std::string to_toml(const RunConfig& config);
 
 }  // namespace alexnet

@@ -14,6 +14,7 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
   NetworkSpec spec = load_network_file(c.net);
   PlanOptions o;
   o.placement = parse_placement(c.placement);
+  o.towers = c.towers;
   if (!c.exchange.empty()) o.exchange = split_commas(c.exchange);
   s.crop = c.crop ? c.crop : spec.height;
   o.classes = classes;

@@ -54,8 +54,8 @@ TEST(Options, CommandLineBeatsEnvironmentBeatsRunFile) {
   testing::TempDir dir;
   std::ofstream(dir.file("run.toml")) << "batch = 32\nepochs = 7\nlr = 0.5\nschedule = \"step\"\n";
   RunConfig c;
-  auto desc = cli::training_options(c);
-  desc.add_options()("config", cli::po::value<std::string>());
+  cli::TrainFlags f;
+  auto desc = cli::train_options(c, f);
   setenv("ALEXNET_EPOCHS", "9", 1);
   setenv("ALEXNET_LR", "0.25", 1);
   std::string config = "--config=" + dir.file("run.toml");
@@ -74,8 +74,8 @@ TEST(Options, BadInputNamesTheCulprit) {
   testing::TempDir dir;
   std::ofstream(dir.file("run.toml")) << "batch = 32\nbatchh = 7\n";
   RunConfig c;
-  auto desc = cli::training_options(c);
-  desc.add_options()("config", cli::po::value<std::string>());
+  cli::TrainFlags f;
+  auto desc = cli::train_options(c, f);
   std::string config = "--config=" + dir.file("run.toml");
   const char* with_file[] = {"train", config.c_str()};
   try {
@@ -85,7 +85,8 @@ TEST(Options, BadInputNamesTheCulprit) {
     EXPECT_NE(std::string(e.what()).find("run.toml:2: unknown key 'batchh'"), std::string::npos) << e.what();
   }
   RunConfig c2;
-  auto desc2 = cli::training_options(c2);
+  cli::TrainFlags f2;
+  auto desc2 = cli::train_options(c2, f2);
   const char* bad_value[] = {"train", "--batch", "lots"};
   EXPECT_THROW(cli::parse_options("train", 3, const_cast<char**>(bad_value), desc2), UserError);
 }

@@ -1,0 +1,144 @@
+// Each subcommand's options: only its own groups in --help, defaults as written, shared run files
+// (keys another subcommand owns are skipped, keys nobody knows are errors), config.toml round trip.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/options.h"
+#include "core/errors.h"
+#include "data_testing.h"
+#include "train/run_config.h"
+
+namespace alexnet {
+namespace {
+
+std::string help_text(const cli::po::options_description& desc) {
+  std::ostringstream o;
+  o << desc;
+  return o.str();
+}
+
+bool has_flag(const std::string& help, const std::string& flag) {
+  return help.find("--" + flag + " ") != std::string::npos;
+}
+
+TEST(Options, EachSubcommandShowsOnlyItsOwnFlags) {
+  RunConfig c;
+  cli::TrainFlags tr;
+  cli::EvalFlags ev;
+  cli::TimeFlags ti;
+  const std::string train = help_text(cli::train_options(c, tr));
+  const std::string eval = help_text(cli::eval_options(c, ev));
+  const std::string time = help_text(cli::time_options(c, ti));
+  for (const char* common : {"net", "placement", "devices", "exchange", "batch", "crop", "threads", "math"}) {
+    EXPECT_TRUE(has_flag(train, common)) << common;
+    EXPECT_TRUE(has_flag(eval, common)) << common;
+    EXPECT_TRUE(has_flag(time, common)) << common;
+  }
+  for (const char* training :
+       {"epochs", "lr", "momentum", "weight-decay", "schedule", "patience", "step-epochs", "lr-factor",
+        "lighting", "out", "keep-checkpoints", "max-steps"}) {
+    EXPECT_TRUE(has_flag(train, training)) << training;
+    EXPECT_FALSE(has_flag(eval, training)) << training;
+    EXPECT_FALSE(has_flag(time, training)) << training;
+  }
+  for (const char* own : {"checkpoint", "views", "predictions", "logits"}) {
+    EXPECT_TRUE(has_flag(eval, own)) << own;
+    EXPECT_FALSE(has_flag(train, own)) << own;
+    EXPECT_FALSE(has_flag(time, own)) << own;
+  }
+  for (const char* own : {"iterations", "warmup", "classes", "write"}) {
+    EXPECT_TRUE(has_flag(time, own)) << own;
+    EXPECT_FALSE(has_flag(train, own)) << own;
+    EXPECT_FALSE(has_flag(eval, own)) << own;
+  }
+  EXPECT_TRUE(has_flag(eval, "data"));
+  EXPECT_FALSE(has_flag(time, "data"));  // time draws random images
+}
+
+TEST(Options, DefaultsPrintAsWritten) {
+  RunConfig c;
+  cli::TrainFlags f;
+  const std::string help = help_text(cli::train_options(c, f));
+  EXPECT_NE(help.find("--momentum arg (=0.9)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--weight-decay arg (=5e-4)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--lr arg (=0.01)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--lr-factor arg (=0.1)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--deterministic arg (=false)"), std::string::npos) << help;
+  EXPECT_EQ(help.find("0000"), std::string::npos) << help;  // no float noise, anywhere
+}
+
+TEST(Options, ConfigTomlIsCleanAndReadsBackExactly) {
+  RunConfig c;
+  c.lr = 0.05;
+  c.out = "runs/a \"quoted\" name";
+  const std::string toml = to_toml(c);
+  EXPECT_NE(toml.find("lr = 0.05\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("momentum = 0.9\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("weight-decay = 5e-4\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("lighting = 0.1\n"), std::string::npos) << toml;
+  EXPECT_EQ(toml.find("0000"), std::string::npos) << toml;
+
+  testing::TempDir dir;
+  std::ofstream(dir.file("config.toml")) << toml;
+  RunConfig back;
+  back.lr = back.momentum = back.weight_decay = back.lr_factor = back.lighting = 7;
+  cli::TrainFlags f;
+  auto desc = cli::train_options(back, f);
+  cli::po::variables_map vm;
+  cli::store_run_file(dir.file("config.toml"), desc, vm);
+  EXPECT_EQ(back.lr, c.lr);
+  EXPECT_EQ(back.momentum, c.momentum);
+  EXPECT_EQ(back.weight_decay, c.weight_decay);
+  EXPECT_EQ(back.lr_factor, c.lr_factor);
+  EXPECT_EQ(back.lighting, c.lighting);
+  EXPECT_EQ(back.out, c.out);
+  EXPECT_EQ(to_toml(back), toml);
+}
+
+TEST(Options, RunFilesSkipOtherSubcommandsKeysButNotUnknownOnes) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("train.toml")) << "net = \"n.toml\"\nbatch = 32\nepochs = 7\nlr = 0.5\n"
+                                           "momentum = 0.8\nout = \"runs/x\"\ndata = \"d.h5\"\n";
+  std::ofstream(dir.file("bad.toml")) << "batch = 32\nepochs = 7\nbogus = 1\n";
+  std::ofstream(dir.file("nested.toml")) << "batch = 32\nconfig = \"other.toml\"\n";
+  {
+    RunConfig c;
+    cli::TimeFlags f;
+    auto desc = cli::time_options(c, f);
+    cli::po::variables_map vm;
+    cli::store_run_file(dir.file("train.toml"), desc, vm);
+    EXPECT_EQ(c.net, "n.toml");
+    EXPECT_EQ(c.batch, 32);
+    EXPECT_EQ(c.epochs, RunConfig().epochs);  // a training key: skipped by time
+    EXPECT_EQ(c.data, "");
+  }
+  {
+    RunConfig c;
+    cli::EvalFlags f;
+    auto desc = cli::eval_options(c, f);
+    cli::po::variables_map vm;
+    cli::store_run_file(dir.file("train.toml"), desc, vm);
+    EXPECT_EQ(c.data, "d.h5");  // eval reads data
+    EXPECT_EQ(c.momentum, RunConfig().momentum);
+  }
+  RunConfig c;
+  cli::TrainFlags tr;
+  cli::EvalFlags ev;
+  cli::TimeFlags ti;
+  for (const auto& desc : {cli::train_options(c, tr), cli::eval_options(c, ev), cli::time_options(c, ti)}) {
+    cli::po::variables_map vm;
+    try {
+      cli::store_run_file(dir.file("bad.toml"), desc, vm);
+      ADD_FAILURE() << "an unknown run-file key was accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.toml:3: unknown key 'bogus'"), std::string::npos) << e.what();
+    }
+    // A run file does not name another run file (nor --resume): that is the command line's job.
+    EXPECT_THROW(cli::store_run_file(dir.file("nested.toml"), desc, vm), UserError);
+  }
+}
+
+}  // namespace
+}  // namespace alexnet
