@@ -7,6 +7,8 @@
 //   without:    no_cuda_backend.cpp, which gives the neutral answer where there is one (no
 //               devices, no versions, nothing to synchronize, pinned memory refused so that the
 //               caller falls back to aligned host memory) and otherwise throws no_cuda_backend().
+// Above core, the CUDA layers, the NCCL communicator and the SGD kernel have stubs of their own
+// beside them (no_cuda_layers.cpp, no_nccl_communicator.cpp, no_cuda_sgd.cpp), with this wording.
 // The rest of the program sees CUDA through tensor.h, stream.h, host_buffer.h, device_ops.h,
 // device.h and versions.h; the CUDA layers and the NCCL communicator also call
 // require_cuda_device(), and anything may throw no_cuda_backend().
