@@ -43,7 +43,8 @@ void add_into_async(View dst, ConstView src, const Stream& stream) {
   CHECK(dst.device == src.device) << "add_into " << src.device.str() << " -> " << dst.device.str();
   const int64_t n = dst.numel();
   if (dst.device.is_cpu()) {
-#pragma omp parallel for simd schedule(static)
+    // Exchanges sum a few thousand floats: waking the thread pool would cost more than the sum.
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
     for (int64_t i = 0; i < n; ++i) dst.data[i] += src.data[i];
     return;
   }

@@ -87,6 +87,28 @@ std::vector<const Stream*> comm_streams(const std::vector<ExchangeStreams>& stre
   return out;
 }
 
+// Every tower's share into every tower's staging, tower-major: the forward half both kinds share.
+void gather_shares(ExchangeStaging& staging, Communicator& comm, const std::vector<ConstView>& x,
+                   const std::vector<ExchangeStreams>& streams) {
+  std::vector<ConstView> send;
+  std::vector<View> recv;
+  for (int t = 0; t < staging.towers(); ++t) {
+    send.push_back(staging.send_share(t, x[t], *streams[t].comm));
+    recv.push_back(staging.gathered(t));
+  }
+  comm.all_gather(send, recv, comm_streams(streams));
+}
+
+// What the towers send back, summed, tower t keeping block t: the backward half both kinds share.
+// `send[t]` is tower t's tower-major gradient (or zeros).
+void scatter_sums(ExchangeStaging& staging, Communicator& comm, const std::vector<ConstView>& send,
+                  const std::vector<View>& dx, const std::vector<ExchangeStreams>& streams) {
+  std::vector<View> recv;
+  for (int t = 0; t < staging.towers(); ++t) recv.push_back(staging.scattered(t, dx[t]));
+  comm.reduce_scatter(send, recv, comm_streams(streams));
+  for (int t = 0; t < staging.towers(); ++t) staging.finish_scatter(t, dx[t], *streams[t].comm);
+}
+
 // --- AllGather: forward all-gather, backward reduce-scatter ------------------------------------
 
 class AllGather final : public Exchange {
@@ -98,13 +120,7 @@ class AllGather final : public Exchange {
   void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
                const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
-    std::vector<ConstView> send;
-    std::vector<View> recv;
-    for (int t = 0; t < staging_.towers(); ++t) {
-      send.push_back(staging_.send_share(t, x[t], *streams[t].comm));
-      recv.push_back(staging_.gathered(t));
-    }
-    comm_.all_gather(send, recv, comm_streams(streams));
+    gather_shares(staging_, comm_, x, streams);
     for (int t = 0; t < staging_.towers(); ++t) staging_.to_logical(t, y[t], *streams[t].comm);
   }
 
@@ -112,14 +128,11 @@ class AllGather final : public Exchange {
                 const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     std::vector<ConstView> send;
-    std::vector<View> recv;
     for (int t = 0; t < staging_.towers(); ++t) {
       staging_.from_logical(t, dy[t], *streams[t].comm);
       send.push_back(staging_.gathered(t));
-      recv.push_back(staging_.scattered(t, dx[t]));
     }
-    comm_.reduce_scatter(send, recv, comm_streams(streams));
-    for (int t = 0; t < staging_.towers(); ++t) staging_.finish_scatter(t, dx[t], *streams[t].comm);
+    scatter_sums(staging_, comm_, send, dx, streams);
   }
 
  private:
@@ -143,13 +156,7 @@ class GatherToOne final : public Exchange {
   void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
                const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
-    std::vector<ConstView> send;
-    std::vector<View> recv;
-    for (int t = 0; t < staging_.towers(); ++t) {
-      send.push_back(staging_.send_share(t, x[t], *streams[t].comm));
-      recv.push_back(staging_.gathered(t));
-    }
-    comm_.all_gather(send, recv, comm_streams(streams));
+    gather_shares(staging_, comm_, x, streams);  // the other towers receive y too, and ignore it
     staging_.to_logical(home_, y[home_], *streams[home_].comm);
   }
 
@@ -157,7 +164,6 @@ class GatherToOne final : public Exchange {
                 const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     std::vector<ConstView> send;
-    std::vector<View> recv;
     for (int t = 0; t < staging_.towers(); ++t) {
       if (t == home_) {
         staging_.from_logical(t, dy[t], *streams[t].comm);
@@ -165,10 +171,8 @@ class GatherToOne final : public Exchange {
       } else {
         send.push_back(zeros_[t].view());
       }
-      recv.push_back(staging_.scattered(t, dx[t]));
     }
-    comm_.reduce_scatter(send, recv, comm_streams(streams));
-    for (int t = 0; t < staging_.towers(); ++t) staging_.finish_scatter(t, dx[t], *streams[t].comm);
+    scatter_sums(staging_, comm_, send, dx, streams);
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "train/timing_report.h"
 
+#include <glog/logging.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -36,6 +38,7 @@ TimingReport::TimingReport(const Plan& plan, int batch) : batch_(batch) {
 
 void TimingReport::add(const std::vector<NodeTiming>& step) {
   for (size_t i = 0; i < step.size() && i < row_of_.size(); ++i) {
+    CHECK_EQ(step[i].forward_ms.size(), row_of_[i].size()) << "timings for another plan's towers";
     for (size_t t = 0; t < row_of_[i].size(); ++t) {
       int r = row_of_[i][t];
       if (r < 0) continue;
