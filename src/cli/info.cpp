@@ -37,7 +37,8 @@ std::string millions(int64_t v) {
 
 // In a one-tower placement a "split" activation is K channel groups on one device.
 std::string spread_label(const Plan& plan, const PlanNode& node) {
-  if (plan.towers == 1) return node.out_spread == Spread::kSplit ? std::to_string(plan.logical_towers) + " groups" : "whole";
+  if (plan.towers == 1)
+    return node.out_spread == Spread::kSplit ? std::to_string(plan.logical_towers) + " groups" : "whole";
   if (node.out_spread == Spread::kOneTower) return "tower " + std::to_string(node.home);
   return spread_name(node.out_spread);
 }
@@ -105,7 +106,8 @@ int info(int argc, char** argv) {
   std::printf("input [%d, %d, %d], %d classes\n\n", plan.net.channels, plan.net.height, plan.net.width,
               plan.net.classes);
   std::printf("%-16s %-13s %-11s", "node", "type", "spread");
-  for (int t = 0; t < plan.towers; ++t) std::printf(" %-16s", ("tower " + std::to_string(t) + " out").c_str());
+  for (int t = 0; t < plan.towers; ++t)
+    std::printf(" %-16s", ("tower " + std::to_string(t) + " out").c_str());
   std::printf(" %12s %10s %14s\n", "params", "MACs", "exchange B/img");
   int64_t exchange_total = 0;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
@@ -117,7 +119,8 @@ int info(int argc, char** argv) {
     for (const TowerWork& w : node.tower) shapes.push_back(w.active ? w.out.str() : "-");
     bool exchange_node = node.kind == PlanNode::Kind::kExchange;
     exchange_total += node.exchange_bytes_per_item;
-    std::printf("%-16s %-13s %-11s", node.name.c_str(), exchange_node ? "exchange" : layer_kind_name(node.layer_kind),
+    std::printf("%-16s %-13s %-11s", node.name.c_str(),
+                exchange_node ? "exchange" : layer_kind_name(node.layer_kind),
                 spread_label(plan, node).c_str());
     for (const std::string& s : shapes) std::printf(" %-16s", s.c_str());
     std::printf(" %12s %10s %14s\n", params ? thousands(params).c_str() : "",

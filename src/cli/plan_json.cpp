@@ -49,7 +49,9 @@ std::string tower_json(bool exchange, const TowerWork& w) {
       f.add("kernel", int64_t{c.kernel}).add("stride", int64_t{c.stride});
       f.add("pad", int64_t{c.pad}).add("groups", int64_t{c.groups});
     }
-    void operator()(const FcConfig& c) const { f.add("in_features", c.in_features).add("out_features", c.out_features); }
+    void operator()(const FcConfig& c) const {
+      f.add("in_features", c.in_features).add("out_features", c.out_features);
+    }
     void operator()(const LrnConfig& c) const {
       f.add("size", int64_t{c.size}).add("alpha", c.alpha);
       f.add("beta", c.beta).add("k", c.k).add("groups", int64_t{c.groups});

@@ -1,6 +1,7 @@
 // cuDNN's element-wise activations behind the relu and tanh layers: one class, the cuDNN mode a
-// constructor argument. Both backward passes read only y (cuDNN ignores x for these modes), so an
-// in-place forward is fine.
+// constructor argument. For both, the derivative is a function of y alone (relu: y > 0 exactly
+// where x > 0; tanh: 1 - y^2), so backward passes y where cuDNN asks for x, and an in-place
+// forward (x and y sharing memory) stays correct.
 #include "core/cuda_libraries.h"
 #include "core/cuda_memory.h"
 #include "layers/cuda_layers.h"

@@ -148,7 +148,8 @@ class GatherToOne final : public Exchange {
       : staging_(node, batch, devices), comm_(comm), home_(node.home) {
     // What the towers that do not consume y send back: nothing, as explicit zeros.
     for (size_t t = 0; t < devices.size(); ++t) {
-      zeros_.push_back(static_cast<int>(t) == home_ ? Tensor() : Tensor::zeros(staging_.gathered(t).shape, devices[t]));
+      zeros_.push_back(static_cast<int>(t) == home_ ? Tensor()
+                                                    : Tensor::zeros(staging_.gathered(t).shape, devices[t]));
     }
   }
   const char* kind() const override { return "gather"; }

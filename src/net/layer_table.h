@@ -49,10 +49,10 @@ enum class LayerRole { kWeighted, kFollowsInput, kLoss };
 
 // Where one tower's instance of a kFollowsInput layer sits in the logical layer.
 struct TowerPlace {
-  uint32_t layer_index = 0;   // the layer's place in the network file: keys its random draws
-  int groups = 1;             // channel groups on this instance (K towers on one device: K)
-  int64_t logical_width = 0;  // features per item of the logical layer (0: this instance's own)
-  int64_t feature_offset = 0; // where this instance's features start in the logical layer
+  uint32_t layer_index = 0;    // the layer's place in the network file: keys its random draws
+  int groups = 1;              // channel groups on this instance (K towers on one device: K)
+  int64_t logical_width = 0;   // features per item of the logical layer (0: this instance's own)
+  int64_t feature_offset = 0;  // where this instance's features start in the logical layer
 };
 
 struct LayerType {

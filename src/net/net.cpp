@@ -96,28 +96,26 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       if (node.kind == PlanNode::Kind::kLayer)
         state->layers[t] = layer_type(node.layer_kind).make(w.config, devices[t], backend);
     }
-    if (node.kind == PlanNode::Kind::kExchange) state->exchange = make_exchange(node, batch_, devices, *comm_);
+    if (node.kind == PlanNode::Kind::kExchange)
+      state->exchange = make_exchange(node, batch_, devices, *comm_);
     if (node.layer_kind == LayerKind::kSoftmaxLoss && node.kind == PlanNode::Kind::kLayer)
       loss_node_ = static_cast<int>(i);
     nodes_.push_back(std::move(state));
   }
-  for (size_t p = 0; p < plan_.params.size(); ++p) {
-    const LogicalParam& lp = plan_.params[p];
-    for (int t = 0; t < plan_.towers; ++t) {
-      if (!lp.count[t]) continue;
-      CHECK_EQ(nodes_[lp.node]->layers[t]->param_specs()[lp.param_index].shape.numel(), lp.count[t]) << lp.name;
-    }
-  }
+  // Each layer's parameters, in param_specs() order, bound to their slices of the flat buffers.
+  std::vector<std::vector<size_t>> node_params(plan_.nodes.size());
+  for (size_t p = 0; p < plan_.params.size(); ++p) node_params[plan_.params[p].node].push_back(p);
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     for (int t = 0; t < plan_.towers; ++t) {
       Layer* layer = nodes_[i]->layers[t].get();
       if (!layer) continue;
       std::vector<View> p, g;
       std::vector<ParamSpec> specs = layer->param_specs();
+      CHECK_EQ(specs.size(), node_params[i].size()) << plan_.nodes[i].name;
       for (size_t k = 0; k < specs.size(); ++k) {
-        size_t param = 0;
-        while (plan_.params[param].node != static_cast<int>(i) || plan_.params[param].param_index != static_cast<int>(k))
-          ++param;
+        const size_t param = node_params[i][k];
+        CHECK_EQ(plan_.params[param].param_index, static_cast<int>(k)) << plan_.params[param].name;
+        CHECK_EQ(specs[k].shape.numel(), plan_.params[param].count[t]) << plan_.params[param].name;
         const int64_t at = layout_.flat_offset(param, t);
         p.push_back({towers_[t]->params.data() + at, specs[k].shape, towers_[t]->device});
         g.push_back({towers_[t]->grads.data() + at, specs[k].shape, towers_[t]->device});
@@ -319,7 +317,8 @@ void Net::time_all(size_t node, bool forward, F&& work) {
   for (int t = 0; t < plan_.towers; ++t) {
     w.end[t].record(towers_[t]->stream);
     w.end[t].synchronize();
-    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] = w.end[t].elapsed_ms_since(w.start[t]);
+    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
+        w.end[t].elapsed_ms_since(w.start[t]);
   }
 }
 

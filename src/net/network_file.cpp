@@ -58,11 +58,13 @@ LayerSpec read_layer(const std::string& origin, const toml::table& t, int index,
   l.line = static_cast<int>(t.source().begin.line);
   KeyReader first(origin, t, "layer " + std::to_string(index + 1));
   l.name = first.string("name");
-  if (l.name.empty() || l.name == "data") first.fail_at("name", "layer name '" + l.name + "' is reserved or empty");
+  if (l.name.empty() || l.name == "data")
+    first.fail_at("name", "layer name '" + l.name + "' is reserved or empty");
   KeyReader r(origin, t, "layer '" + l.name + "'");
   const std::string type_name = r.string("type");
   const LayerType* type = find_layer_type(type_name);
-  if (!type) r.fail_at("type", "unknown layer type '" + type_name + "' (expected one of " + layer_type_names() + ")");
+  if (!type)
+    r.fail_at("type", "unknown layer type '" + type_name + "' (expected one of " + layer_type_names() + ")");
   l.kind = type->kind;
   std::set<std::string> keys = type->keys;
   keys.insert({"name", "type", "input"});

@@ -51,10 +51,10 @@ struct WeightSpec {
 struct LayerSpec {
   std::string name;
   LayerKind kind = LayerKind::kRelu;
-  std::string input;  // the producing layer's name, or "data"
-  int line = 0;       // where the layer starts in the file, for messages
-  WeightSpec weights; // conv and fc only
-  LayerConfig config; // the type's own keys; placement fills in channels, groups and offsets
+  std::string input;   // the producing layer's name, or "data"
+  int line = 0;        // where the layer starts in the file, for messages
+  WeightSpec weights;  // conv and fc only
+  LayerConfig config;  // the type's own keys; placement fills in channels, groups and offsets
 
   const LayerType& type() const { return layer_type(kind); }
   bool has_weights() const { return type().role == LayerRole::kWeighted; }

@@ -36,7 +36,8 @@ class ParamLayout {
   // Whole logical tensors from the towers' slices and back. Synchronous copies: the caller makes
   // sure no queued work still writes (or reads) the buffers.
   std::vector<float> gather(const std::string& name, const std::vector<ConstView>& flat) const;
-  void scatter(const std::string& name, const std::vector<float>& values, const std::vector<View>& flat) const;
+  void scatter(const std::string& name, const std::vector<float>& values,
+               const std::vector<View>& flat) const;
 
  private:
   std::vector<LogicalParam> params_;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/errors.h"
 
@@ -64,10 +64,6 @@ int64_t Plan::macs_per_item() const {
   int64_t n = 0;
   for (const PlanNode& node : nodes) n += node.macs_per_item;
   return n;
-}
-
-int Plan::loss_tower() const {
-  return nodes.back().home;
 }
 
 namespace {
@@ -179,7 +175,8 @@ class Planner {
     }
     // Every tower receives the others' shares (the gather to one tower moves as much: it is an
     // all-gather whose other receivers ignore what they get).
-    node.exchange_bytes_per_item = (plan_.towers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
+    node.exchange_bytes_per_item =
+        (plan_.towers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
     plan_.nodes.push_back(node);
     spread_ = node.out_spread;
     home_ = home;
@@ -218,7 +215,8 @@ class Planner {
 
     // Logical channels (or features) one output reads.
     const int64_t logical_in = own ? logical_[0] / k() : logical_[0];
-    const int64_t fan_in_item = logical_.numel() / logical_[0] * logical_in;  // fc: the features one output reads
+    const int64_t fan_in_item =
+        logical_.numel() / logical_[0] * logical_in;  // fc: the features one output reads
     PlanNode node;
     node.name = l.name;
     node.layer = index;
@@ -261,10 +259,10 @@ class Planner {
                                                         : Spread::kOneTower;
     if (node.out_spread == Spread::kOneTower) node.home = w.tower;
     plan_.nodes.push_back(node);
-    const int c = conv ? l.as<ConvConfig>().kernel : 1;
+    const int kernel = conv ? l.as<ConvConfig>().kernel : 1;
     add_params(l, index, static_cast<int>(plan_.nodes.size()) - 1,
-               conv ? Shape{w.out, logical_in, c, c} : Shape{w.out, fan_in_item},
-               conv ? logical_in * c * c : fan_in_item);
+               conv ? Shape{w.out, logical_in, kernel, kernel} : Shape{w.out, fan_in_item},
+               conv ? logical_in * kernel * kernel : fan_in_item);
     spread_ = node.out_spread;
     home_ = node.home;
     logical_ = out_logical;
@@ -280,8 +278,9 @@ class Planner {
       param.param_index = p;
       param.layer = index;
       param.is_bias = p == 1;
-      param.init_std = w.init == WeightInit::kHe ? static_cast<float>(std::sqrt(2.0 / static_cast<double>(fan_in)))
-                                                 : w.weight_std;
+      param.init_std = w.init == WeightInit::kHe
+                           ? static_cast<float>(std::sqrt(2.0 / static_cast<double>(fan_in)))
+                           : w.weight_std;
       param.init_value = w.bias_init;
       param.offset.assign(plan_.towers, 0);
       param.count.assign(plan_.towers, 0);

@@ -75,7 +75,7 @@ struct PlanNode {
   int layer = -1;    // index into NetworkSpec::layers (for an exchange: its consumer)
   LayerKind layer_kind = LayerKind::kRelu;
   Spread in_spread = Spread::kReplicated, out_spread = Spread::kReplicated;
-  int home = 0;  // the tower of a kOneTower output (for an exchange: its one consumer)
+  int home = 0;                         // the tower of a kOneTower output (for an exchange: its one consumer)
   std::vector<TowerWork> tower;         // one per device tower (Plan::towers)
   int64_t macs_per_item = 0;            // forward multiply-accumulates, all towers together
   int64_t exchange_bytes_per_item = 0;  // forward bytes received over all towers (backward moves as many)
@@ -88,8 +88,8 @@ struct LogicalParam {
   int param_index = 0;  // its place in that layer's param_specs()
   int layer = -1;       // index into NetworkSpec::layers, keys its initial draw
   bool is_bias = false;
-  float init_std = 0;   // weights ~ N(0, init_std^2): weight_std, or He's sqrt(2 / fan-in) as placed
-  float init_value = 0; // biases start here
+  float init_std = 0;    // weights ~ N(0, init_std^2): weight_std, or He's sqrt(2 / fan-in) as placed
+  float init_value = 0;  // biases start here
   // Device tower t holds elements [offset[t], offset[t] + count[t]) of the flattened logical tensor.
   std::vector<int64_t> offset;
   std::vector<int64_t> count;
@@ -105,7 +105,6 @@ struct Plan {
 
   int64_t parameter_count() const;
   int64_t macs_per_item() const;
-  int loss_tower() const;
 };
 
 // Throws UserError naming the network file, the layer's line and the problem when shapes do not

@@ -10,7 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/blas.h"
 #include "core/errors.h"
-#include "core/json.h"
+#include "core/text_format.h"
 #include "core/versions.h"
 #include "train/session.h"
 
@@ -78,19 +78,20 @@ std::string manifest_json(const RunConfig& c, const std::string& command_line, c
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   const Plan& plan = s.net->plan();
-  o << "{\n  \"command_line\": " << json_string(command_line) << ",\n  \"host\": " << json_string(host)
-    << ",\n  \"net\": " << json_string(c.net) << ",\n  \"net_name\": " << json_string(plan.net.name)
-    << ",\n  \"placement\": " << json_string(placement_name(plan.placement))
-    << ",\n  \"parameters\": " << plan.parameter_count() << ",\n  \"data\": " << json_string(c.data)
-    << ",\n  \"data_source\": " << json_string(s.data ? s.data->info().source : "") << ",\n  \"devices\": [";
-  for (size_t i = 0; i < s.devices.size(); ++i) o << (i ? ", " : "") << json_string(s.devices[i].str());
+  o << "{\n  \"command_line\": " << json_quote(command_line) << ",\n  \"host\": " << json_quote(host)
+    << ",\n  \"net\": " << json_quote(c.net) << ",\n  \"net_name\": " << json_quote(plan.net.name)
+    << ",\n  \"placement\": " << json_quote(placement_name(plan.placement))
+    << ",\n  \"towers\": " << plan.logical_towers << ",\n  \"parameters\": " << plan.parameter_count()
+    << ",\n  \"data\": " << json_quote(c.data)
+    << ",\n  \"data_source\": " << json_quote(s.data ? s.data->info().source : "") << ",\n  \"devices\": [";
+  for (size_t i = 0; i < s.devices.size(); ++i) o << (i ? ", " : "") << json_quote(s.devices[i].str());
   o << "],\n  \"cpu_threads\": " << blas::cpu_threads() << ",\n  \"cuda_devices\": [";
   std::vector<std::string> gpus = describe_cuda_devices();
-  for (size_t i = 0; i < gpus.size(); ++i) o << (i ? ", " : "") << json_string(gpus[i]);
+  for (size_t i = 0; i < gpus.size(); ++i) o << (i ? ", " : "") << json_quote(gpus[i]);
   o << "],\n  \"versions\": {";
   auto versions = library_versions();
   for (size_t i = 0; i < versions.size(); ++i) {
-    o << (i ? ", " : "") << json_string(versions[i].first) << ": " << json_string(versions[i].second);
+    o << (i ? ", " : "") << json_quote(versions[i].first) << ": " << json_quote(versions[i].second);
   }
   o << "}\n}\n";
   return o.str();

@@ -30,7 +30,7 @@ namespace detail {
 // sgd_cuda.cu; in a build without CUDA, no_cuda_sgd.cpp (throws no_cuda_backend()).
 void cuda_sgd_update(float* w, const float* g, float* v, int64_t n, const SgdConfig& config,
                      const Stream& stream);
-}
+}  // namespace detail
 
 // The optimizer state of a net: one velocity buffer per tower, laid out like its parameters.
 class Sgd {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
-#include "core/json.h"
+#include "core/text_format.h"
 
 namespace alexnet {
 
@@ -106,13 +106,13 @@ std::string TimingReport::csv() const {
 std::string TimingReport::json(const std::string& title) const {
   std::ostringstream o;
   const double n = std::max(steps_, 1);
-  o << "{\n  \"title\": " << json_string(title) << ",\n  \"batch\": " << batch_
+  o << "{\n  \"title\": " << json_quote(title) << ",\n  \"batch\": " << batch_
     << ",\n  \"profiled_steps\": " << steps_ << ",\n  \"sum_of_rows_ms\": " << sum_ms()
     << ",\n  \"full_step_ms\": " << full_step_ms_ << ",\n  \"full_steps\": " << full_steps_
     << ",\n  \"rows\": [\n";
   for (size_t i = 0; i < rows_.size(); ++i) {
     const Row& r = rows_[i];
-    o << "    {\"node\": " << json_string(r.node) << ", \"type\": " << json_string(r.type)
+    o << "    {\"node\": " << json_quote(r.node) << ", \"type\": " << json_quote(r.type)
       << ", \"tower\": " << r.tower << ", \"forward_ms\": " << r.forward_ms / n
       << ", \"backward_ms\": " << r.backward_ms / n << ", \"bytes_per_step\": " << r.bytes << "}"
       << (i + 1 < rows_.size() ? "," : "") << "\n";

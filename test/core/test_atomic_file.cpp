@@ -7,7 +7,6 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/json.h"
 #include "data_testing.h"
 
 namespace fs = std::filesystem;
@@ -83,14 +82,6 @@ TEST(AtomicFile, CommitFileMovesALibrarysOutputIntoPlace) {
   // A temporary that was never written: UserError, and nothing under either name.
   EXPECT_THROW(commit_file(dir.file("gone.partial"), dir.file("gone")), UserError);
   EXPECT_FALSE(fs::exists(dir.file("gone")));
-}
-
-TEST(Json, StringsAreEscaped) {
-  EXPECT_EQ(json_string("plain"), "\"plain\"");
-  EXPECT_EQ(json_string("say \"hi\"\\now"), "\"say \\\"hi\\\"\\\\now\"");
-  EXPECT_EQ(json_string("a\nb\tc\r"), "\"a\\nb\\tc\\r\"");
-  EXPECT_EQ(json_string(std::string("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
-  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ TEST(TextFormat, JsonQuoteEscapes) {
   EXPECT_EQ(json_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(json_quote("line\nnext\ttab"), "\"line\\nnext\\ttab\"");
   EXPECT_EQ(json_quote(std::string("\x01", 1)), "\"\\u0001\"");
+  EXPECT_EQ(json_quote("say \"hi\"\\now"), "\"say \\\"hi\\\"\\\\now\"");
+  EXPECT_EQ(json_quote("a\nb\tc\r"), "\"a\\nb\\tc\\r\"");
+  EXPECT_EQ(json_quote(std::string("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
   EXPECT_EQ(json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
 }
 

@@ -35,23 +35,26 @@ struct PlaceOptions {
   int batch = 4;
   std::vector<Device> devices;  // empty: all on the CPU
   std::string comm = "auto";
-  std::string preset = "alexnet-mini";
+  std::string preset = "alexnet-mini";  // when no network is given
+  uint64_t seed = kNetSeed;             // of the initial weights
 };
 
-// The preset placed as asked, its parameters initialised from kNetSeed.
-inline PlacedNet place(const PlaceOptions& options) {
-  PlanOptions o;
-  o.placement = options.placement;
-  o.towers = options.towers;
-  o.exchange = options.exchange;
-  Plan plan = make_plan(preset_network(options.preset), o);
+// A network placed as asked, its parameters initialised from options.seed.
+inline PlacedNet place(const NetworkSpec& network, const PlaceOptions& options) {
+  Plan plan = make_plan(
+      network, {.placement = options.placement, .towers = options.towers, .exchange = options.exchange});
   std::vector<Device> devices = options.devices;
   if (devices.empty()) devices.assign(plan.towers, Device::cpu());
   PlacedNet p;
   if (plan.towers > 1) p.comm = make_communicator(options.comm, devices, false);
   p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), options.batch);
-  p.net->init_parameters(kNetSeed);
+  p.net->init_parameters(options.seed);
   return p;
+}
+
+// The preset named in the options, placed as asked.
+inline PlacedNet place(const PlaceOptions& options) {
+  return place(preset_network(options.preset), options);
 }
 
 // Random images in [0, 1) for alexnet-mini's 1x28x28 input, and labels that vary with the seed.
@@ -67,7 +70,8 @@ inline TestBatch mini_batch(int batch, uint64_t seed) {
 
 // rtol against each element, with an absolute floor scaled to the tensor's largest magnitude so
 // that elements that cancel to ~0 do not demand a relative match.
-inline ::testing::AssertionResult agree(const std::vector<float>& a, const std::vector<float>& b, float rtol) {
+inline ::testing::AssertionResult agree(const std::vector<float>& a, const std::vector<float>& b,
+                                        float rtol) {
   float scale = 0;
   for (float v : b) scale = std::max(scale, std::abs(v));
   return all_close(a, b, rtol * 1e-2f * scale, rtol);

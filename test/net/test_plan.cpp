@@ -234,7 +234,7 @@ type = "softmax_loss"
   EXPECT_FLOAT_EQ(std_of(split, "conv1.weight"), std::sqrt(2.0f / (4 * 9)));
   EXPECT_FLOAT_EQ(std_of(split, "conv2.weight"), std::sqrt(2.0f / (2 * 9)));  // reads its tower's 2 maps
   EXPECT_FLOAT_EQ(std_of(dense, "conv2.weight"), std::sqrt(2.0f / (4 * 9)));  // dense reads all 4
-  EXPECT_FLOAT_EQ(std_of(split, "fc.weight"), 0.01f);                          // the default: normal, 0.01
+  EXPECT_FLOAT_EQ(std_of(split, "fc.weight"), 0.01f);                         // the default: normal, 0.01
 }
 
 }  // namespace

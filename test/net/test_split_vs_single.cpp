@@ -46,7 +46,8 @@ class SplitVsSingleK : public ::testing::TestWithParam<int> {};
 
 TEST_P(SplitVsSingleK, ForwardAndBackwardAgreeWithDropoutOn) {
   const int k = GetParam();
-  PlacedNet split = build(Placement::kSplit, std::nullopt, k), single = build(Placement::kSingle, std::nullopt, k);
+  PlacedNet split = build(Placement::kSplit, std::nullopt, k),
+            single = build(Placement::kSingle, std::nullopt, k);
   ASSERT_EQ(split.net->towers(), k);
   Batch b = batch(1);
   StepContext ctx{.training = true, .seed = kSeed, .step = 0};
@@ -71,7 +72,8 @@ TEST_P(SplitVsSingleK, ForwardAndBackwardAgreeWithDropoutOn) {
 
 TEST_P(SplitVsSingleK, WeightsStillAgreeAfterFiveSgdSteps) {
   const int k = GetParam();
-  PlacedNet split = build(Placement::kSplit, std::nullopt, k), single = build(Placement::kSingle, std::nullopt, k);
+  PlacedNet split = build(Placement::kSplit, std::nullopt, k),
+            single = build(Placement::kSingle, std::nullopt, k);
   Sgd sgd_split(*split.net, {.learning_rate = 0.01f}), sgd_single(*single.net, {.learning_rate = 0.01f});
   for (uint64_t step = 0; step < 5; ++step) {
     Batch b = batch(10 + step);
@@ -91,7 +93,9 @@ TEST_P(SplitVsSingleK, WeightsStillAgreeAfterFiveSgdSteps) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Towers, SplitVsSingleK, ::testing::Values(2, 4),
-                         [](const ::testing::TestParamInfo<int>& info) { return "K" + std::to_string(info.param); });
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return "K" + std::to_string(info.param);
+                         });
 
 // Three towers share widths of 10, 7 and 5 unevenly (3 + 3 + 4, ...): the exchanges pad and trim
 // their blocks, dropout keys each tower's features by their logical index, and split still
@@ -139,13 +143,7 @@ type = "softmax_loss"
 )";
   const NetworkSpec spec = parse_network(text, "uneven.toml");
   auto place = [&](Placement placement) {
-    Plan plan = make_plan(spec, {.placement = placement, .towers = 3});
-    PlacedNet p;
-    std::vector<Device> devices(plan.towers, Device::cpu());
-    if (plan.towers > 1) p.comm = make_local_communicator(devices);
-    p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
-    p.net->init_parameters(kSeed);
-    return p;
+    return testing::place(spec, {.placement = placement, .towers = 3, .batch = kBatch});
   };
   PlacedNet split = place(Placement::kSplit), single = place(Placement::kSingle);
   EXPECT_EQ(split.net->plan().nodes[0].tower[2].out, (Shape{4, 10, 10}));  // 10 = 3 + 3 + 4

@@ -5,10 +5,8 @@
 
 #include <cmath>
 
-#include "comm/communicator.h"
 #include "data_testing.h"
-#include "net/net.h"
-#include "testing.h"
+#include "net/net_testing.h"
 #include "train/checkpoint.h"
 #include "train/sgd.h"
 
@@ -17,35 +15,24 @@ namespace {
 
 constexpr int kBatch = 4;
 
+// A placed net with its optimizer.
 struct Placed {
-  std::unique_ptr<Communicator> comm;
-  std::unique_ptr<Net> net;
+  testing::PlacedNet placed;
   std::unique_ptr<Sgd> sgd;
+  Net* net;
 };
 
 Placed place(Placement placement, uint64_t seed) {
-  PlanOptions o;
-  o.placement = placement;
-  Plan plan =
-      make_plan(load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet-mini.toml"), o);
-  Placed p;
-  std::vector<Device> devices(plan.towers, Device::cpu());
-  if (plan.towers > 1) p.comm = make_local_communicator(devices);
-  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), kBatch);
-  p.net->init_parameters(seed);
+  Placed p{testing::place({.placement = placement, .batch = kBatch, .seed = seed}), nullptr, nullptr};
+  p.net = p.placed.net.get();
   p.sgd = std::make_unique<Sgd>(*p.net, SgdConfig{.learning_rate = 0.01f});
   return p;
 }
 
-struct Inputs {
-  Tensor images;
-  std::vector<int32_t> labels;
-};
+using Inputs = testing::TestBatch;
 
 Inputs inputs(uint64_t seed) {
-  Inputs b{testing::random_tensor({kBatch, 1, 28, 28}, seed, 0.0f, 1.0f), {}};
-  for (int i = 0; i < kBatch; ++i) b.labels.push_back(static_cast<int32_t>((seed + i * 3) % 10));
-  return b;
+  return testing::mini_batch(kBatch, seed);
 }
 
 double train_step(Placed& p, const Inputs& b, uint64_t step) {

@@ -19,7 +19,7 @@ Plan mini_split() {
 // Every active (node, tower) takes `forward` and `backward` ms.
 std::vector<NodeTiming> uniform_step(const Plan& plan, double forward, double backward) {
   std::vector<NodeTiming> step(plan.nodes.size(), NodeTiming{std::vector<double>(plan.towers, 0.0),
-                                                               std::vector<double>(plan.towers, 0.0)});
+                                                             std::vector<double>(plan.towers, 0.0)});
   for (size_t i = 0; i < plan.nodes.size(); ++i)
     for (int t = 0; t < plan.towers; ++t)
       if (plan.nodes[i].tower[t].active) {
