@@ -1,5 +1,6 @@
 // alexnet eval --checkpoint FILE.h5|RUN_DIR --data FILE.h5 [--views 1|10] [--predictions FILE.csv]
 //
+// Evaluates the test split when the file has one (nothing in training looked at it), else val.
 // Given a run directory, evaluates its latest checkpoint with the run's own config.toml filling
 // the options not given (the network file, the placement, the crop...). A checkpoint loads under
 // any placement, so --placement single evaluates a split run's weights on one device.
@@ -43,13 +44,14 @@ int eval(int argc, char** argv) {
   }
   if (!config.empty()) store_run_file(config, desc, vm);
   const int views = f.views;
-  const std::string& split = f.split;
+  std::string split = f.split;
   const std::string& predictions = f.predictions;
   const std::string& logits_path = f.logits;
   if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
   if (!logits_path.empty() && views != 1) throw UserError("--logits is for the centre crop (--views 1)");
   if (c.data.empty()) throw UserError("eval: --data is required (a dataset file from alexnet pack)");
   auto data = std::make_shared<DatasetReader>(c.data);
+  if (split.empty()) split = data->has_split("test") ? "test" : "val";
   if (!data->has_split(split)) throw UserError(c.data + ": has no split '" + split + "'");
   if (views == 10 && c.batch % 10) c.batch = (c.batch / 10 + 1) * 10;
   Session s = make_session(c, data);

@@ -1,4 +1,5 @@
 // alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W] [--json]
+// alexnet info --data FILE.h5
 //
 // Prints, for each node of the placed network: its output shape on each tower, its parameters,
 // its forward multiply-accumulates per image, and the bytes each exchange moves per image.
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/plan_json.h"
 #include "core/errors.h"
+#include "data/format.h"
 #include "net/plan.h"
 
 namespace po = boost::program_options;
@@ -43,11 +45,25 @@ std::string spread_label(const Plan& plan, const PlanNode& node) {
   return spread_name(node.out_spread);
 }
 
+// A packed dataset: where it came from, its image size, classes and splits.
+int print_dataset(const std::string& path) {
+  DatasetReader data(path);
+  const DatasetInfo& d = data.info();
+  std::printf("dataset %s (format version %d), created %s\n", path.c_str(), data.version(), d.created.c_str());
+  std::printf("source: %s\n", d.source.c_str());
+  std::printf("images %d x %d, %d channel%s, %zu classes\n", d.height, d.width, d.channels,
+              d.channels == 1 ? "" : "s", d.classes.size());
+  for (const char* split : {"train", "val", "test"})
+    if (data.has_split(split))
+      std::printf("%-5s %s images\n", split, thousands(data.size(split)).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int info(int argc, char** argv) {
-  po::options_description options("alexnet info NETWORK.toml [options]");
-  std::string placement = "split", exchange, input;
+  po::options_description options("alexnet info NETWORK.toml [options]\nalexnet info --data FILE.h5");
+  std::string placement = "split", exchange, input, data;
   int classes = 0, towers = 2;
   bool json = false;
   options.add_options()("help,h", "print this help")(
@@ -58,7 +74,8 @@ int info(int argc, char** argv) {
       "classes", po::value(&classes)->default_value(0), "number of classes (0: the network file's)")(
       "input", po::value(&input), "input as C,H,W (default: the network file's)")(
       "json", po::bool_switch(&json),
-      "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)");
+      "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)")(
+      "data", po::value(&data), "instead of a network, describe this dataset file (source, classes, splits)");
   po::options_description hidden;
   std::string network;
   hidden.add_options()("network", po::value(&network));
@@ -77,7 +94,12 @@ int info(int argc, char** argv) {
     std::cout << options;
     return 0;
   }
-  if (network.empty()) throw UserError("info: missing the network file (alexnet info NETWORK.toml)");
+  if (!data.empty()) {
+    if (!network.empty()) throw UserError("info: give a network file or --data, not both");
+    return print_dataset(data);
+  }
+  if (network.empty())
+    throw UserError("info: missing the network file (alexnet info NETWORK.toml, or alexnet info --data FILE.h5)");
 
   PlanOptions plan_options;
   plan_options.placement = parse_placement(placement);

@@ -37,6 +37,15 @@ int version() {
   return 0;
 }
 
+// "alexnet COMMAND: MESSAGE" on stderr. Messages raised below the command may already name it
+// ("pack: --output is required"): it is said once.
+void report(std::string_view command, std::string_view message) {
+  const std::string prefix = std::string(command) + ": ";
+  if (message.substr(0, prefix.size()) == prefix) message.remove_prefix(prefix.size());
+  std::fprintf(stderr, "alexnet %.*s: %.*s\n", static_cast<int>(command.size()), command.data(),
+               static_cast<int>(message.size()), message.data());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,10 +77,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
     return 2;
   } catch (const alexnet::UserError& e) {
-    std::fprintf(stderr, "alexnet %s: %s\n", argv[1], e.what());
+    report(command, e.what());
     return 2;
+  } catch (const alexnet::Interrupted& e) {
+    report(command, e.what());
+    return 128 + e.signal();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "alexnet %s: %s\n", argv[1], e.what());
+    report(command, e.what());
     return 1;
   }
 }

@@ -79,10 +79,11 @@ po::options_description recipe_options(RunConfig& c) {
     ("lr", flag(c.lr), "initial learning rate")
     ("momentum", flag(c.momentum), "SGD momentum")
     ("weight-decay", flag(c.weight_decay), "weight decay")
-    ("schedule", flag(c.schedule), "plateau, step or fixed")
+    ("schedule", flag(c.schedule), "plateau, step, fixed (the rate changes at epoch ends) or cosine (every step, to 0 at the end)")
     ("patience", flag(c.patience), "plateau: epochs without a better val error before the lr drops")
     ("step-epochs", flag(c.step_epochs), "step: epochs between lr drops")
     ("lr-factor", flag(c.lr_factor), "what each drop multiplies the lr by")
+    ("warmup-epochs", flag(c.warmup_epochs), "ramp the lr linearly from 0 over this many epochs (fractions allowed)")
     ("lighting", flag(c.lighting), "PCA lighting std (0: off)")
     ("seed", flag(c.seed), "seed for weights, dropout, shuffling and augmentation");
   // clang-format on
@@ -143,7 +144,7 @@ po::options_description eval_options(RunConfig& c, EvalFlags& f) {
   own.add_options()
     ("checkpoint", flag(f.checkpoint), "checkpoint file, or a run directory (its last checkpoint and config.toml)")
     ("views", flag(f.views), "1 (centre crop) or 10 (corners, centre and their mirror images)")
-    ("split", flag(f.split), "the split to evaluate")
+    ("split", flag(f.split), "train, val or test (default: test when the file has one, else val)")
     ("predictions", flag(f.predictions), "write each image's top-5 classes and probabilities (CSV) here")
     ("logits", flag(f.logits), "write the centre crop's logits, float32 [images, classes], as .npy here");
   // clang-format on

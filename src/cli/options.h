@@ -32,7 +32,7 @@ struct TrainFlags {
   std::string config, resume;
 };
 struct EvalFlags {
-  std::string checkpoint, split = "val", predictions, logits, config;
+  std::string checkpoint, split, predictions, logits, config;
   int views = 1;
 };
 struct TimeFlags {

@@ -34,9 +34,11 @@ int pack(int argc, char** argv) {
       "size", po::value(&o.size)->default_value(0), "output height and width (0: native; 256 for folder)")(
       "channels", po::value(&o.channels)->default_value(0), "1 or 3 (0: the source's)")(
       "per-class", po::value(&o.per_class)->default_value(0),
-      "keep the first N images per class and split (0: all)")("shuffle", po::bool_switch(&o.shuffle),
-                                                              "store each split in a seeded random order")(
-      "seed", po::value(&o.seed)->default_value(0), "seed for --shuffle")(
+      "keep the first N images per class and split (0: all)")(
+      "val", po::value(&o.val)->default_value(-1, "a twelfth of train"),
+      "train images held out as the val split, drawn by --seed (0: none; a folder source brings its own)")(
+      "shuffle", po::bool_switch(&o.shuffle), "store each split in a seeded random order")(
+      "seed", po::value(&o.seed)->default_value(0), "seed for the val draw and --shuffle")(
       "strict", po::bool_switch(&o.strict), "fail on an undecodable image instead of skipping it")(
       "force", po::bool_switch(&o.force), "replace an existing output file")(
       "threads", po::value(&o.threads)->default_value(0), "decoding threads (0: all cores)")(

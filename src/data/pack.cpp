@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/philox.h"
 #include "core/progress_line.h"
+#include "core/stop_signals.h"
 #include "data/shuffle.h"
 #include "data/sources.h"
 
@@ -156,6 +157,46 @@ void shuffle_items(std::vector<SourceItem>& items, uint64_t seed, uint32_t split
   philox_shuffle(items, seed, rng_subsequence(RngPurpose::kShuffle, 0xFFFF00u + split_id, 0));
 }
 
+// The splits to write, in order, with their items: the source's train split less `val` images
+// drawn at random (keyed by the seed; both keep the source's order), the held-out val split, then
+// the source's other splits.
+struct SplitPlan {
+  std::vector<std::pair<std::string, std::vector<SourceItem>>> splits;
+  int64_t held_out = 0;  // val images taken from train
+};
+
+SplitPlan plan_splits(const ImageSource& source, const PackOptions& o) {
+  SplitPlan plan;
+  auto& out = plan.splits;
+  const std::vector<std::string> names = source.splits();
+  const bool has_val = std::find(names.begin(), names.end(), "val") != names.end();
+  for (const std::string& name : names) out.emplace_back(name, limit_per_class(source.items(name), o.per_class));
+  if (o.val == 0 || names.front() != "train") return plan;
+  if (has_val && o.val < 0) return plan;  // the default: the source's own val
+  if (has_val) {
+    throw UserError("pack: --val " + std::to_string(o.val) + ": " + source.describe() +
+                    " has its own val split (give --val 0)");
+  }
+  std::vector<SourceItem>& train = out.front().second;
+  const int64_t n = o.val > 0 ? o.val : static_cast<int64_t>(train.size()) / 12;
+  if (n >= static_cast<int64_t>(train.size())) {
+    throw UserError("pack: --val " + std::to_string(n) + " would leave no train images (the train split has " +
+                    std::to_string(train.size()) + (o.per_class ? " after --per-class" : "") + ")");
+  }
+  if (n == 0) return plan;
+  std::vector<size_t> order(train.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  philox_shuffle(order, o.seed, rng_subsequence(RngPurpose::kShuffle, 0xFFFE00u, 0));
+  std::vector<bool> held(train.size(), false);
+  for (int64_t i = 0; i < n; ++i) held[order[i]] = true;
+  std::vector<SourceItem> kept, val;
+  for (size_t i = 0; i < train.size(); ++i) (held[i] ? val : kept).push_back(train[i]);
+  train = std::move(kept);
+  out.insert(out.begin() + 1, {"val", std::move(val)});
+  plan.held_out = n;
+  return plan;
+}
+
 }  // namespace
 
 PackReport pack_dataset(const PackOptions& o) {
@@ -172,19 +213,21 @@ PackReport pack_dataset(const PackOptions& o) {
   const size_t image_bytes = size_t(size) * size * channels;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 
+  // SIGINT/SIGTERM stop the pack between chunks; the writer's destructor removes the partial file.
+  StopSignals signals;
   DatasetWriter writer(o.output, size, size, channels, o.force);
   Statistics stats(size, size, channels);
   bool have_stats = false;
   PackReport report;
+  SplitPlan plan = plan_splits(*source, o);
   uint32_t split_id = 0;
-  for (const std::string& split : source->splits()) {
-    std::vector<SourceItem> items = limit_per_class(source->items(split), o.per_class);
+  for (auto& [split, items] : plan.splits) {
     if (o.shuffle) shuffle_items(items, o.seed, split_id);
     ++split_id;
     if (items.empty())
       throw UserError("pack: split '" + split + "' of " + source->describe() + " has no images");
     writer.begin_split(split);
-    const bool collect = split == "train" || (!have_stats && split == source->splits().front());
+    const bool collect = split == "train" || (!have_stats && split_id == 1);
     ProgressLine progress(o.progress);
     const auto split_start = std::chrono::steady_clock::now();
     // Decode a chunk in parallel, then write it in order: HDF5 takes one writer.
@@ -226,6 +269,13 @@ PackReport pack_dataset(const PackOptions& o) {
       std::snprintf(line, sizeof line, "pack %s: %zu/%zu images, %.0f images/s, ETA %s", split.c_str(), end,
                     items.size(), rate, format_duration((items.size() - end) / rate).c_str());
       progress.show(line, end == items.size());
+      if (const char* signal = signals.received()) {
+        progress.end();
+        throw Interrupted("pack: stopped by " + std::string(signal) + " after " + std::to_string(end) + " of " +
+                              std::to_string(items.size()) + " " + split + " images; removed " +
+                              writer.partial_path() + ", nothing written to " + o.output,
+                          signals.number());
+      }
     }
     if (writer.count() == 0) throw UserError("pack: no image of split '" + split + "' could be decoded");
     have_stats |= collect;
@@ -238,6 +288,9 @@ PackReport pack_dataset(const PackOptions& o) {
   info.source = source->describe() + "; size " + std::to_string(size) + ", channels " +
                 std::to_string(channels) +
                 (o.per_class ? ", first " + std::to_string(o.per_class) + " per class" : "") +
+                (plan.held_out ? ", val = " + std::to_string(plan.held_out) + " train images held out with seed " +
+                                std::to_string(o.seed)
+                          : "") +
                 (o.shuffle ? ", shuffled with seed " + std::to_string(o.seed) : "") +
                 (report.skipped ? ", " + std::to_string(report.skipped) + " undecodable images skipped" : "");
   stats.fill(info);

@@ -44,13 +44,13 @@ class FashionMnist final : public ImageSource {
   explicit FashionMnist(const std::string& dir) : dir_(dir) {
     if (!fs::is_directory(dir)) throw UserError(dir + ": no such folder (Fashion-MNIST idx files expected)");
     load_split("train", "train");
-    load_split("val", "t10k");
+    load_split("test", "t10k");
   }
   std::vector<std::string> classes() const override {
     return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   }
-  std::vector<std::string> splits() const override { return {"train", "val"}; }
+  std::vector<std::string> splits() const override { return {"train", "test"}; }
   std::vector<SourceItem> items(const std::string& split) const override {
     const Split& s = splits_.at(split);
     std::vector<SourceItem> out(s.labels.size());
@@ -111,7 +111,7 @@ class Cifar10 final : public ImageSource {
   explicit Cifar10(const std::string& dir) : dir_(dir) {
     if (!fs::is_directory(dir)) throw UserError(dir + ": no such folder (CIFAR-10 binary batches expected)");
     for (int i = 1; i <= 5; ++i) read_batch("train", dir + "/data_batch_" + std::to_string(i) + ".bin");
-    read_batch("val", dir + "/test_batch.bin");
+    read_batch("test", dir + "/test_batch.bin");
     std::ifstream meta(dir + "/batches.meta.txt");
     for (std::string line; std::getline(meta, line);)
       if (!line.empty()) classes_.push_back(line);
@@ -120,7 +120,7 @@ class Cifar10 final : public ImageSource {
     }
   }
   std::vector<std::string> classes() const override { return classes_; }
-  std::vector<std::string> splits() const override { return {"train", "val"}; }
+  std::vector<std::string> splits() const override { return {"train", "test"}; }
   std::vector<SourceItem> items(const std::string& split) const override {
     const std::vector<uint8_t>& records = records_.at(split);
     std::vector<SourceItem> out(records.size() / kRecord);

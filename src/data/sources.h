@@ -27,7 +27,7 @@ class ImageSource {
  public:
   virtual ~ImageSource() = default;
   virtual std::vector<std::string> classes() const = 0;
-  virtual std::vector<std::string> splits() const = 0;  // e.g. {"train", "val"}
+  virtual std::vector<std::string> splits() const = 0;  // train first, e.g. {"train", "test"}
   virtual std::vector<SourceItem> items(const std::string& split) const = 0;
   // The image as 8-bit RGB (3 channels) or grey (1 channel) at its native size. Throws
   // DecodeError naming the item when it cannot be decoded. Safe to call from several threads.
@@ -41,10 +41,10 @@ class ImageSource {
 // Debian's dataset-fashion-mnist installs its files here.
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
-// The four gzip'd idx files (train-images-idx3-ubyte.gz, ...). Splits: train (60,000) and val
-// (the official 10,000 test images).
+// The four gzip'd idx files (train-images-idx3-ubyte.gz, ...). Splits: train (60,000) and test
+// (the official 10,000 test images); `pack` holds a val split out of train.
 std::unique_ptr<ImageSource> open_fashion_mnist(const std::string& dir);
-// data_batch_1..5.bin (train) and test_batch.bin (val); class names from batches.meta.txt.
+// data_batch_1..5.bin (train) and test_batch.bin (test); class names from batches.meta.txt.
 std::unique_ptr<ImageSource> open_cifar10(const std::string& dir);
 // root/train/<class>/<image>; val images either in root/val/<class>/<image> or listed in
 // `val_list` as lines "<path relative to root/val> <class index or name>".

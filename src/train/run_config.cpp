@@ -78,7 +78,8 @@ std::string to_toml(const RunConfig& c) {
     << "\nweight-decay = " << toml_float(c.weight_decay) << "\n";
   str("schedule", c.schedule);
   o << "patience = " << c.patience << "\nstep-epochs = " << c.step_epochs
-    << "\nlr-factor = " << toml_float(c.lr_factor) << "\n";
+    << "\nlr-factor = " << toml_float(c.lr_factor) << "\nwarmup-epochs = " << toml_float(c.warmup_epochs)
+    << "\n";
   o << "crop = " << c.crop << "\nlighting = " << toml_float(c.lighting)
     << "\nloader-threads = " << c.loader_threads << "\n";
   o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";

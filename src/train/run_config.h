@@ -34,10 +34,11 @@ struct RunConfig {
   double lr = 0.01;
   double momentum = 0.9;
   double weight_decay = 5e-4;
-  std::string schedule = "plateau";  // plateau | step | fixed
+  std::string schedule = "plateau";  // plateau | step | fixed | cosine
   int patience = 2;                  // plateau: epochs without a better val error before lr /= 10
   int step_epochs = 30;              // step: lr /= 10 every this many epochs
   double lr_factor = 0.1;
+  double warmup_epochs = 0;  // linear warm-up of the rate over this many epochs
   // data
   int crop = 0;  // 0: the network file's input size
   double lighting = 0.1;

@@ -3,12 +3,11 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 
 #include "core/errors.h"
+#include "core/stop_signals.h"
 #include "data/loader.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
@@ -18,39 +17,6 @@
 namespace alexnet {
 
 namespace {
-
-// --- stop signals ------------------------------------------------------------------------------
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int signal) {
-  g_stop_signal = signal;
-}
-
-// While alive, SIGINT and SIGTERM ask the run to stop after the current step (with a checkpoint)
-// instead of killing it; the previous handlers come back afterwards.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    old_int_ = std::signal(SIGINT, on_stop_signal);
-    old_term_ = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, old_int_);
-    std::signal(SIGTERM, old_term_);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-  // The signal's name once one arrived, else null.
-  const char* received() const {
-    int s = g_stop_signal;
-    return s == 0 ? nullptr : s == SIGINT ? "SIGINT" : "SIGTERM";
-  }
-
- private:
-  void (*old_int_)(int);
-  void (*old_term_)(int);
-};
 
 // --- setting up --------------------------------------------------------------------------------
 
@@ -156,6 +122,8 @@ double Trainer::step(const Batch& batch) {
   Net& net = *s_.net;
   profiling_ = timing_ && state_.step % c_.profile_every == 0;
   net.set_profiling(profiling_);
+  sgd_->config().learning_rate =
+      static_cast<float>(schedule_.rate(state_.step, steps_per_epoch_, c_.epochs, state_));
   const StepContext ctx{.training = true, .seed = c_.seed, .step = static_cast<uint64_t>(state_.step)};
   const double loss =
       net.forward(ConstView{batch.images, batch.shape, Device::cpu()}, batch.labels.data(), ctx);

@@ -245,10 +245,12 @@ TEST(Pack, Cifar10PlanesBecomeRgbPixels) {
   o.input = (dir.path() / "cifar").string();
   o.output = dir.file("c.h5");
   o.progress = false;
+  o.val = 0;
   pack_dataset(o);
   DatasetReader r(o.output);
   EXPECT_EQ(r.size("train"), 15);
-  EXPECT_EQ(r.size("val"), 3);
+  EXPECT_FALSE(r.has_split("val"));
+  EXPECT_EQ(r.size("test"), 3);
   EXPECT_EQ(r.info().classes[0], "airplane");
   EXPECT_EQ(r.labels("train")[0], 1);  // record 0 of data_batch_1
   std::vector<uint8_t> img = image_of(r, "train", 0);
@@ -258,6 +260,78 @@ TEST(Pack, Cifar10PlanesBecomeRgbPixels) {
   std::ofstream(dir.path() / "cifar/test_batch.bin", std::ios::binary | std::ios::app) << "xx";
   o.force = true;
   EXPECT_THROW(pack_dataset(o), UserError);
+}
+
+// The pixels of every image of a split, one string per image, in stored order.
+std::vector<std::string> images_of(const DatasetReader& r, const std::string& split) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < r.size(split); ++i) {
+    std::vector<uint8_t> img = image_of(r, split, i);
+    out.emplace_back(img.begin(), img.end());
+  }
+  return out;
+}
+
+// The val split is held out of train: train and val together are the source's train images,
+// each once, both in source order; the draw is fixed by the seed; the test split is untouched.
+TEST(Pack, ValIsHeldOutOfTrainBySeed) {
+  TempDir dir;
+  write_cifar(dir.path() / "cifar", 4);  // 20 train images, all different
+  auto pack_with = [&](int64_t val, uint64_t seed, const std::string& name) {
+    PackOptions o;
+    o.source = "cifar10";
+    o.input = (dir.path() / "cifar").string();
+    o.output = dir.file(name);
+    o.progress = false;
+    o.val = val;
+    o.seed = seed;
+    pack_dataset(o);
+    return o.output;
+  };
+  DatasetReader all(pack_with(0, 0, "all.h5"));
+  const std::vector<std::string> source = images_of(all, "train");
+  DatasetReader a(pack_with(6, 3, "a.h5")), b(pack_with(6, 3, "b.h5")), c(pack_with(6, 4, "c.h5"));
+  ASSERT_EQ(a.size("train"), 14);
+  ASSERT_EQ(a.size("val"), 6);
+  EXPECT_EQ(images_of(a, "test"), images_of(all, "test"));
+  const std::vector<std::string> train = images_of(a, "train"), val = images_of(a, "val");
+  // Merging the two by source position gives back the source, so they partition it in order.
+  std::vector<std::string> merged;
+  size_t t = 0, v = 0;
+  for (const std::string& image : source) {
+    if (t < train.size() && train[t] == image) merged.push_back(train[t++]);
+    else if (v < val.size() && val[v] == image) merged.push_back(val[v++]);
+  }
+  EXPECT_EQ(merged, source);
+  EXPECT_EQ(images_of(b, "val"), val);
+  EXPECT_NE(images_of(c, "val"), val);
+  EXPECT_NE(a.info().source.find("val = 6 train images held out with seed 3"), std::string::npos)
+      << a.info().source;
+  // The default holds out a twelfth: 1 of 20.
+  DatasetReader d(pack_with(-1, 0, "d.h5"));
+  EXPECT_EQ(d.size("train"), 19);
+  EXPECT_EQ(d.size("val"), 1);
+
+  try {
+    pack_with(20, 0, "e.h5");
+    ADD_FAILURE() << "--val 20 of 20 train images was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("--val 20 would leave no train images"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.file("e.h5")));
+}
+
+TEST(Pack, FolderSourceKeepsItsOwnVal) {
+  TempDir dir;
+  make_tree(dir.path() / "tree");
+  PackOptions o = folder_options(dir.path() / "tree", dir.file("out.h5"));
+  o.val = 1;
+  try {
+    pack_dataset(o);
+    ADD_FAILURE() << "--val with a folder that has a val split was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("has its own val split"), std::string::npos) << e.what();
+  }
 }
 
 // Reads byte `at` of a gzip'd file, independently of the packer.
@@ -280,10 +354,11 @@ TEST(Pack, FashionMnistFromDebiansPackage) {
   o.source = "fashion-mnist";
   o.output = dir.file("fm.h5");
   o.progress = false;
+  o.val = 0;
   pack_dataset(o);
   DatasetReader r(o.output);
   EXPECT_EQ(r.size("train"), 60000);
-  EXPECT_EQ(r.size("val"), 10000);
+  EXPECT_EQ(r.size("test"), 10000);
   EXPECT_EQ(r.info().classes.size(), 10u);
   EXPECT_EQ(r.info().height, 28);
   std::vector<uint8_t> idx = gz_bytes(std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
@@ -295,7 +370,7 @@ TEST(Pack, FashionMnistFromDebiansPackage) {
     EXPECT_EQ(r.labels("train")[i], labels[8 + i]);
   }
   std::vector<uint8_t> test_idx = gz_bytes(std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz");
-  EXPECT_EQ(image_of(r, "val", 9999)[400], test_idx[16 + 9999 * 784 + 400]);
+  EXPECT_EQ(image_of(r, "test", 9999)[400], test_idx[16 + 9999 * 784 + 400]);
 }
 
 TEST(Pack, TruncatedIdxFileIsAClearError) {

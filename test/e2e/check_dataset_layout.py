@@ -29,7 +29,8 @@ with tempfile.TemporaryDirectory() as tmp:
         assert (int(f.attrs["height"]), int(f.attrs["width"]), int(f.attrs["channels"])) == (28, 28, 1)
         classes = [c.decode() if isinstance(c, bytes) else c for c in f["classes"][:]]
         assert len(classes) == 10 and classes[9] == "Ankle boot", classes
-        for split, n in (("train", 60000), ("val", 10000)):
+        # val: 5,000 of the 60,000 training images held out (by seed); test: the official 10,000.
+        for split, n in (("train", 55000), ("val", 5000), ("test", 10000)):
             images, labels = f[split]["images"], f[split]["labels"]
             assert images.shape == (n, 28, 28, 1) and images.dtype == np.uint8, (images.shape, images.dtype)
             assert images.chunks == (1, 28, 28, 1), images.chunks

@@ -48,7 +48,7 @@ PY
 
 # The ten-view test on the same checkpoint, and its predictions file.
 "$alexnet" eval --checkpoint "$work/straight" --data "$work/small.h5" --views 10 --predictions "$work/ten.csv" | tee "$work/ten.txt"
-grep -q "on 400 val images (10 views, split): top-1 error" "$work/ten.txt"
+grep -q "on 400 test images (10 views, split): top-1 error" "$work/ten.txt"
 [ "$(wc -l < "$work/ten.csv")" -eq 401 ]
 head -1 "$work/ten.csv" | grep -q "index,label,top1,name1,probability1"
 

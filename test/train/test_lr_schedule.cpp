@@ -2,6 +2,7 @@
 // TrainState (so through checkpoints) without changing when it drops.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "core/errors.h"
@@ -88,14 +89,46 @@ TEST(LrSchedule, ResumingFromSavedStateDropsAtTheSameEpoch) {
 
 TEST(LrSchedule, BadNamesAndCountsNameTheFlag) {
   try {
-    LrSchedule("cosine", 2, 30, 0.1);
+    LrSchedule("linear", 2, 30, 0.1);
     ADD_FAILURE() << "an unknown schedule was accepted";
   } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("--schedule: unknown schedule 'cosine'"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("--schedule: unknown schedule 'linear'"), std::string::npos)
         << e.what();
   }
   EXPECT_THROW(LrSchedule("plateau", 0, 30, 0.1), UserError);
   EXPECT_THROW(LrSchedule("step", 2, 0, 0.1), UserError);
+  EXPECT_THROW(LrSchedule("cosine", 2, 30, 0.1, -0.5), UserError);
+  EXPECT_THROW(LrSchedule("cosine", 2, 30, 0.1, std::nan("")), UserError);
+}
+
+// Cosine: the full rate at the first step, half of it half-way, falling to the last step's
+// (1 + cos(pi (T - 1) / T)) / 2, never rising, and nothing at epoch ends.
+TEST(LrSchedule, CosineAnnealsStepByStepToZero) {
+  const LrSchedule s("cosine", 2, 30, 0.1);
+  TrainState state;
+  state.lr = 0.1;
+  const int64_t per_epoch = 10, epochs = 4, total = per_epoch * epochs;
+  EXPECT_DOUBLE_EQ(s.rate(0, per_epoch, epochs, state), 0.1);
+  EXPECT_NEAR(s.rate(total / 2, per_epoch, epochs, state), 0.05, 1e-12);
+  EXPECT_NEAR(s.rate(total - 1, per_epoch, epochs, state), 0.05 * (1 + std::cos(M_PI * 39 / 40)), 1e-15);
+  EXPECT_LT(s.rate(total - 1, per_epoch, epochs, state), 0.1 * 0.002);
+  for (int64_t step = 1; step < total; ++step)
+    EXPECT_LT(s.rate(step, per_epoch, epochs, state), s.rate(step - 1, per_epoch, epochs, state)) << step;
+  EXPECT_FALSE(s.end_epoch(1, 0.5, state));
+  EXPECT_EQ(state.lr, 0.1);
+}
+
+// Warm-up: step s of W takes (s + 1) / W of the rate, then the schedule's own rate; on top of
+// cosine it multiplies the annealed rate.
+TEST(LrSchedule, WarmupRampsLinearlyOverItsSteps) {
+  TrainState state;
+  state.lr = 0.2;
+  const LrSchedule step("step", 2, 30, 0.1, 0.5);  // half of a 10-step epoch: 5 steps
+  for (int64_t i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(step.rate(i, 10, 3, state), 0.2 * (i + 1) / 5) << i;
+  for (int64_t i = 5; i < 30; ++i) EXPECT_DOUBLE_EQ(step.rate(i, 10, 3, state), 0.2) << i;
+  const LrSchedule cosine("cosine", 2, 30, 0.1, 0.5), plain("cosine", 2, 30, 0.1);
+  EXPECT_DOUBLE_EQ(cosine.rate(2, 10, 3, state), plain.rate(2, 10, 3, state) * 3 / 5);
+  EXPECT_DOUBLE_EQ(cosine.rate(7, 10, 3, state), plain.rate(7, 10, 3, state));
 }
 
 }  // namespace
