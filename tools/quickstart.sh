@@ -55,10 +55,14 @@ else
   for p in split single; do "$alexnet" train "${common[@]}" --placement "$p" --out "$root/$p"; done
 fi
 stage "train split and single ($epochs epochs)"
+evals=()
 for p in split single; do
-  "$alexnet" eval --checkpoint "$root/$p" --data "$data" --split test --predictions "$root/$p/predictions.csv" |
-    tee "$root/$p/eval.txt"
+  "$alexnet" eval --checkpoint "$root/$p" --data "$data" --split test --predictions "$root/$p/predictions.csv" \
+    --threads "$((threads > 0 ? threads : 1))" > "$root/$p/eval.txt" &
+  evals+=($!)
 done
+for pid in "${evals[@]}"; do wait "$pid"; done
+cat "$root/split/eval.txt" "$root/single/eval.txt"
 stage "evaluate on test (centre crop)"
 "$alexnet" time --config "$run_file" --placement split --iterations 5 --write "$root/split" > /dev/null
 stage "per-layer timing (5 steps)"
@@ -67,7 +71,7 @@ accuracy() { sed -n 's/.*top-1 error \([0-9.]*\)%.*/\1/p' "$1" | awk '{printf "%
 # Column c of epochs.csv in the row of epoch e.
 at_epoch() { awk -F, -v e="$2" -v c="$3" 'NR > 1 && $1 == e {print $c}' "$1/metrics/epochs.csv"; }
 mean_rate() { awk -F, 'NR > 1 {s += $8; n++} END {if (n) printf "%.0f", s / n}' "$1/metrics/epochs.csv"; }
-row() { printf '%-30s %-16s %-16s %s\n' "$@"; }
+row() { printf '%-34s %-18s %-18s %s\n' "$@"; }
 echo
 echo "== alexnet-mini on Fashion-MNIST, CPU, $epochs epochs each, seed $(sed -n 's/^seed *= *//p' "$run_file")"
 echo "   split and single compute the same function: their gap is float-order drift, not a different model"
