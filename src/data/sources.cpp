@@ -254,19 +254,8 @@ class ImageFolder final : public ImageSource {
   cv::Mat load(const SourceItem& item) const override {
     std::ifstream in(item.path, std::ios::binary);
     if (!in) throw DecodeError("cannot open");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // libjpeg fills a truncated JPEG with grey and calls it a warning; a JPEG must end with EOI.
-    if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
-      size_t tail = std::min<size_t>(bytes.size(), 64);
-      bool eoi = false;
-      for (size_t i = bytes.size() - tail; i + 1 < bytes.size(); ++i)
-        eoi |= bytes[i] == 0xFF && bytes[i + 1] == 0xD9;
-      if (!eoi) throw DecodeError("truncated JPEG (no end-of-image marker)");
-    }
-    cv::Mat image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-    if (image.empty()) throw DecodeError("not a decodable image");
-    cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
-    return image;
+    return decode_image(
+        std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
   }
   int native_size() const override { return 0; }
   int native_channels() const override { return 3; }
@@ -279,6 +268,34 @@ class ImageFolder final : public ImageSource {
 };
 
 }  // namespace
+
+cv::Mat decode_image(const std::vector<uint8_t>& bytes) {
+  static const uint8_t kJpeg[] = {0xFF, 0xD8, 0xFF};
+  static const uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  auto starts_with = [&](const uint8_t* magic, size_t n) {
+    return bytes.size() >= n && std::equal(magic, magic + n, bytes.begin());
+  };
+  const bool jpeg = starts_with(kJpeg, sizeof kJpeg);
+  if (!jpeg && !starts_with(kPng, sizeof kPng))
+    throw DecodeError("not a JPEG or PNG file (by its first bytes)");
+  // libjpeg fills a truncated JPEG with grey and calls it a warning; a JPEG must end with EOI.
+  if (jpeg) {
+    const size_t tail = std::min<size_t>(bytes.size(), 64);
+    bool eoi = false;
+    for (size_t i = bytes.size() - tail; i + 1 < bytes.size(); ++i)
+      eoi |= bytes[i] == 0xFF && bytes[i + 1] == 0xD9;
+    if (!eoi) throw DecodeError("truncated JPEG (no end-of-image marker)");
+  }
+  cv::Mat image;
+  try {
+    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw DecodeError(std::string("not a decodable image (") + e.what() + ")");
+  }
+  if (image.empty()) throw DecodeError("not a decodable image");
+  cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  return image;
+}
 
 std::unique_ptr<ImageSource> open_fashion_mnist(const std::string& dir) {
   return std::make_unique<FashionMnist>(dir);

@@ -299,8 +299,10 @@ TEST(Pack, ValIsHeldOutOfTrainBySeed) {
   std::vector<std::string> merged;
   size_t t = 0, v = 0;
   for (const std::string& image : source) {
-    if (t < train.size() && train[t] == image) merged.push_back(train[t++]);
-    else if (v < val.size() && val[v] == image) merged.push_back(val[v++]);
+    if (t < train.size() && train[t] == image)
+      merged.push_back(train[t++]);
+    else if (v < val.size() && val[v] == image)
+      merged.push_back(val[v++]);
   }
   EXPECT_EQ(merged, source);
   EXPECT_EQ(images_of(b, "val"), val);
@@ -316,7 +318,8 @@ TEST(Pack, ValIsHeldOutOfTrainBySeed) {
     pack_with(20, 0, "e.h5");
     ADD_FAILURE() << "--val 20 of 20 train images was accepted";
   } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("--val 20 would leave no train images"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--val 20 would leave no train images"), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(fs::exists(dir.file("e.h5")));
 }
@@ -462,6 +465,43 @@ TEST(DatasetReader, TruncatedFileIsAClearError) {
   std::string e = open_error(dir.file("cut.h5"));
   EXPECT_NE(e.find("cut.h5"), std::string::npos) << e;
   EXPECT_FALSE(e.empty());
+}
+
+}  // namespace
+}  // namespace alexnet
+
+namespace alexnet {
+namespace {
+
+// Only JPEG and PNG, by their first bytes, reach OpenCV's decoders: a BMP or TIFF that OpenCV
+// could read, and bytes that merely start like a JPEG, are refused with the reason.
+TEST(Pack, OnlyJpegAndPngReachTheDecoder) {
+  cv::Mat image(4, 5, CV_8UC3, cv::Scalar(10, 20, 30));
+  auto encoded = [&](const std::string& ext) {
+    std::vector<uint8_t> bytes;
+    EXPECT_TRUE(cv::imencode(ext, image, bytes)) << ext;
+    return bytes;
+  };
+  for (const std::string ext : {".png", ".jpg"}) {
+    cv::Mat decoded = decode_image(encoded(ext));
+    EXPECT_EQ(decoded.rows, 4) << ext;
+    EXPECT_EQ(decoded.cols, 5) << ext;
+  }
+  auto reason = [](const std::vector<uint8_t>& bytes) {
+    try {
+      decode_image(bytes);
+    } catch (const DecodeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(reason(encoded(".bmp")), "not a JPEG or PNG file (by its first bytes)");
+  EXPECT_EQ(reason({'I', 'I', 42, 0, 8, 0, 0, 0}), "not a JPEG or PNG file (by its first bytes)");
+  EXPECT_EQ(reason({}), "not a JPEG or PNG file (by its first bytes)");
+  EXPECT_EQ(reason({0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}), "truncated JPEG (no end-of-image marker)");
+  std::vector<uint8_t> png = encoded(".png");
+  png.resize(png.size() / 2);
+  EXPECT_NE(reason(png).find("not a decodable image"), std::string::npos) << reason(png);
 }
 
 }  // namespace
