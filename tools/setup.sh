@@ -3,7 +3,7 @@
 # Does nothing when they are all present. The CUDA toolkit, cuDNN and NCCL are not Debian
 # packages; where they are installed the build finds them, and without them it builds the CPU
 # backend alone. `tools/setup.sh --bench` also installs Debian's PyTorch (python3-torch, about
-# 180 MB) for experiments/bench/compare_torch.py.
+# 180 MB) for experiments/bench/compare_torch.py; `--fuzz` installs clang for tools/fuzz.sh.
 set -euo pipefail
 
 packages=(
@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [ "${1:-}" = --bench ]; then packages+=(python3-torch); fi
+# tools/fuzz.sh: clang with its libFuzzer and sanitizer runtimes, and clang's OpenMP.
+if [ "${1:-}" = --fuzz ]; then packages+=(clang libclang-rt-14-dev libomp-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -221,7 +221,10 @@ PackReport pack_dataset(const PackOptions& o) {
   PackReport report;
   SplitPlan plan = plan_splits(*source, o);
   uint32_t split_id = 0;
-  for (auto& [split, items] : plan.splits) {
+  for (auto& entry : plan.splits) {
+    // Named references, not a structured binding: clang 14 cannot capture those in OpenMP loops.
+    const std::string& split = entry.first;
+    std::vector<SourceItem>& items = entry.second;
     if (o.shuffle) shuffle_items(items, o.seed, split_id);
     ++split_id;
     if (items.empty())
