@@ -49,13 +49,13 @@ std::string spread_label(const Plan& plan, const PlanNode& node) {
 int print_dataset(const std::string& path) {
   DatasetReader data(path);
   const DatasetInfo& d = data.info();
-  std::printf("dataset %s (format version %d), created %s\n", path.c_str(), data.version(), d.created.c_str());
+  std::printf("dataset %s (format version %d), created %s\n", path.c_str(), data.version(),
+              d.created.c_str());
   std::printf("source: %s\n", d.source.c_str());
   std::printf("images %d x %d, %d channel%s, %zu classes\n", d.height, d.width, d.channels,
               d.channels == 1 ? "" : "s", d.classes.size());
   for (const char* split : {"train", "val", "test"})
-    if (data.has_split(split))
-      std::printf("%-5s %s images\n", split, thousands(data.size(split)).c_str());
+    if (data.has_split(split)) std::printf("%-5s %s images\n", split, thousands(data.size(split)).c_str());
   return 0;
 }
 
@@ -99,7 +99,8 @@ int info(int argc, char** argv) {
     return print_dataset(data);
   }
   if (network.empty())
-    throw UserError("info: missing the network file (alexnet info NETWORK.toml, or alexnet info --data FILE.h5)");
+    throw UserError(
+        "info: missing the network file (alexnet info NETWORK.toml, or alexnet info --data FILE.h5)");
 
   PlanOptions plan_options;
   plan_options.placement = parse_placement(placement);

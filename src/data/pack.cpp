@@ -170,7 +170,8 @@ SplitPlan plan_splits(const ImageSource& source, const PackOptions& o) {
   auto& out = plan.splits;
   const std::vector<std::string> names = source.splits();
   const bool has_val = std::find(names.begin(), names.end(), "val") != names.end();
-  for (const std::string& name : names) out.emplace_back(name, limit_per_class(source.items(name), o.per_class));
+  for (const std::string& name : names)
+    out.emplace_back(name, limit_per_class(source.items(name), o.per_class));
   if (o.val == 0 || names.front() != "train") return plan;
   if (has_val && o.val < 0) return plan;  // the default: the source's own val
   if (has_val) {
@@ -180,8 +181,9 @@ SplitPlan plan_splits(const ImageSource& source, const PackOptions& o) {
   std::vector<SourceItem>& train = out.front().second;
   const int64_t n = o.val > 0 ? o.val : static_cast<int64_t>(train.size()) / 12;
   if (n >= static_cast<int64_t>(train.size())) {
-    throw UserError("pack: --val " + std::to_string(n) + " would leave no train images (the train split has " +
-                    std::to_string(train.size()) + (o.per_class ? " after --per-class" : "") + ")");
+    throw UserError("pack: --val " + std::to_string(n) +
+                    " would leave no train images (the train split has " + std::to_string(train.size()) +
+                    (o.per_class ? " after --per-class" : "") + ")");
   }
   if (n == 0) return plan;
   std::vector<size_t> order(train.size());
@@ -274,8 +276,8 @@ PackReport pack_dataset(const PackOptions& o) {
       progress.show(line, end == items.size());
       if (const char* signal = signals.received()) {
         progress.end();
-        throw Interrupted("pack: stopped by " + std::string(signal) + " after " + std::to_string(end) + " of " +
-                              std::to_string(items.size()) + " " + split + " images; removed " +
+        throw Interrupted("pack: stopped by " + std::string(signal) + " after " + std::to_string(end) +
+                              " of " + std::to_string(items.size()) + " " + split + " images; removed " +
                               writer.partial_path() + ", nothing written to " + o.output,
                           signals.number());
       }
@@ -291,9 +293,9 @@ PackReport pack_dataset(const PackOptions& o) {
   info.source = source->describe() + "; size " + std::to_string(size) + ", channels " +
                 std::to_string(channels) +
                 (o.per_class ? ", first " + std::to_string(o.per_class) + " per class" : "") +
-                (plan.held_out ? ", val = " + std::to_string(plan.held_out) + " train images held out with seed " +
-                                std::to_string(o.seed)
-                          : "") +
+                (plan.held_out ? ", val = " + std::to_string(plan.held_out) +
+                                     " train images held out with seed " + std::to_string(o.seed)
+                               : "") +
                 (o.shuffle ? ", shuffled with seed " + std::to_string(o.seed) : "") +
                 (report.skipped ? ", " + std::to_string(report.skipped) + " undecodable images skipped" : "");
   stats.fill(info);

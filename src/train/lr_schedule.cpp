@@ -20,7 +20,8 @@ LrSchedule::Kind parse_kind(const std::string& name) {
 
 }  // namespace
 
-LrSchedule::LrSchedule(const std::string& name, int patience, int step_epochs, double factor, double warmup_epochs)
+LrSchedule::LrSchedule(const std::string& name, int patience, int step_epochs, double factor,
+                       double warmup_epochs)
     : kind_(parse_kind(name)),
       patience_(patience),
       step_epochs_(step_epochs),

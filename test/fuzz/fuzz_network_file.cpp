@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
     const alexnet::NetworkSpec spec = alexnet::parse_network(text, "fuzz.toml");
-    for (auto placement : {alexnet::Placement::kSplit, alexnet::Placement::kSingle, alexnet::Placement::kDense}) {
+    for (auto placement :
+         {alexnet::Placement::kSplit, alexnet::Placement::kSingle, alexnet::Placement::kDense}) {
       alexnet::PlanOptions options;
       options.placement = placement;
       try {
