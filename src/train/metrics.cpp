@@ -1,7 +1,12 @@
 #include "train/metrics.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/crash_point.h"
 #include "core/errors.h"
 
 namespace fs = std::filesystem;
@@ -9,6 +14,42 @@ namespace fs = std::filesystem;
 namespace alexnet {
 
 namespace {
+// Keeps the header and the complete rows whose step (column `step_column`) is at most `last_step`.
+void drop_rows_after(const fs::path& path, int step_column, int64_t last_step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream whole;
+  whole << in.rdbuf();
+  const std::string text = whole.str();
+  std::string kept;
+  bool header = true, dropped = false;
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t end = text.find('\n', begin);
+    if (end == std::string::npos) {  // a row cut short by a kill
+      dropped = true;
+      break;
+    }
+    const std::string line = text.substr(begin, end - begin + 1);
+    begin = end + 1;
+    if (header) {
+      kept += line;
+      header = false;
+      continue;
+    }
+    std::stringstream fields(line);
+    std::string field;
+    for (int i = 0; i <= step_column; ++i) std::getline(fields, field, ',');
+    char* rest = nullptr;
+    const long long step = std::strtoll(field.c_str(), &rest, 10);
+    if (field.empty() || *rest != '\0' || step > last_step) {
+      dropped = true;
+      continue;
+    }
+    kept += line;
+  }
+  if (dropped) write_file_atomically(path.string(), kept);
+}
+
 std::ofstream open_csv(const fs::path& path, const char* header) {
   bool fresh = !fs::exists(path);
   std::ofstream out(path, std::ios::app);
@@ -19,8 +60,11 @@ std::ofstream open_csv(const fs::path& path, const char* header) {
 }
 }  // namespace
 
-Metrics::Metrics(const std::string& run_dir) : tensorboard_((fs::path(run_dir) / "tensorboard").string()) {
+Metrics::Metrics(const std::string& run_dir, int64_t resumed_step)
+    : tensorboard_((fs::path(run_dir) / "tensorboard").string()) {
   fs::create_directories(fs::path(run_dir) / "metrics");
+  drop_rows_after(fs::path(run_dir) / "metrics" / "steps.csv", 0, resumed_step);
+  drop_rows_after(fs::path(run_dir) / "metrics" / "epochs.csv", 1, resumed_step);
   steps_ = open_csv(fs::path(run_dir) / "metrics" / "steps.csv",
                     "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s");
   epochs_ = open_csv(
@@ -31,6 +75,7 @@ Metrics::Metrics(const std::string& run_dir) : tensorboard_((fs::path(run_dir) /
 void Metrics::log(const StepMetrics& m) {
   steps_ << m.step << "," << m.epoch << "," << m.loss << "," << m.top1_error << "," << m.top5_error << ","
          << m.lr << "," << m.images_per_second << "," << m.data_wait_seconds << std::endl;
+  crash_point("metrics-row");
   tensorboard_.scalar("train/loss", m.step, m.loss);
   tensorboard_.scalar("train/top1_error", m.step, m.top1_error);
   tensorboard_.scalar("train/top5_error", m.step, m.top5_error);
