@@ -30,15 +30,22 @@ got=$(ls "$work"/straight/checkpoints/step-*.h5)
 [ "$got" = "$want" ] || { echo "--checkpoint-every 3 wrote:"; echo "$got"; exit 1; }
 
 # The killed run: the same flags, two checkpoints kept.
-"$python" - "$alexnet" "$work/killed" "$kills" "${common[@]}" --keep-checkpoints 2 <<'PY'
+# After each kill, the checkpoint it resumes from must equal the uninterrupted run's of that step.
+"$python" - "$alexnet" "$work/killed" "$kills" "$work/straight" "${common[@]}" --keep-checkpoints 2 <<'PY'
 import glob, os, random, signal, subprocess, sys, time
-alexnet, run, kills, flags = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+import h5py, numpy as np
+alexnet, run, kills, straight, flags = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
 TOTAL, PER_EPOCH, EVERY = 54, 18, 3
 random.seed(14)
 
 def step_reached():  # the newest checkpoint's step (kills never leave a damaged one)
     names = sorted(glob.glob(run + "/checkpoints/step-*.h5"))
     return int(os.path.basename(names[-1])[5:15]) if names else 0
+
+def identical_to_straight(c):
+    with h5py.File("%s/checkpoints/step-%010d.h5" % (run, c), "r") as a, \
+         h5py.File("%s/checkpoints/step-%010d.h5" % (straight, c), "r") as b:
+        return all(np.array_equal(a[g][n][:], b[g][n][:]) for g in ("params", "momentum") for n in b[g])
 
 def last_row():
     try:
@@ -57,17 +64,17 @@ def choose(i, c):
     nxt = checkpoints_after(c)
     epoch_end = (c // PER_EPOCH + 1) * PER_EPOCH
     r = random.randint(1, 3)
-    kinds = [
-        ("crash", "step:%d" % r, c + r),
-        ("external", r, c + r + 2),
-        ("crash", "checkpoint-half:1", c),
+    kinds = [  # in this order, so that the CI's 5 kills reach an epoch end and a checkpoint write
+        ("crash", "epoch-end:1", epoch_end - 1),
         ("crash", "before-rename:%d" % random.randint(1, 2), nxt[1] if len(nxt) > 1 else TOTAL),
+        ("external", r + 3, c + r + 5),
+        ("crash", "checkpoint-half:1", c),
+        ("crash", "step:%d" % r, c + r),
         ("crash", "metrics-row:%d" % r, c + r),
         ("crash", "after-rename:%d" % random.randint(1, 2), nxt[1] if len(nxt) > 1 else TOTAL),
-        ("crash", "epoch-end:1", epoch_end - 1),
         ("crash", "checkpoint-written:1", nxt[0]),
     ]
-    kind = kinds[i % len(kinds)]
+    kind = kinds[(i - 1) % len(kinds)]
     if kind[2] >= TOTAL:
         kind = random.choice([("crash", "checkpoint-half:1", c), ("crash", "before-rename:1", c)])
     return kind
@@ -96,12 +103,19 @@ for i in range(kills):
     err = p.communicate()[1].decode()
     if p.returncode != -signal.SIGKILL:
         sys.exit("kill %d (%s): exit status %s, not SIGKILL\n%s" % (i + 1, kind[1], p.returncode, err))
-    made.append("%s@%d->%d" % (kind[1] if kind[0] == "crash" else "kill-9", c, step_reached()))
-print("%d kills (kind@checkpoint step->after):" % len(made), " ".join(made))
+    after = step_reached()
+    if not identical_to_straight(after):
+        sys.exit("kill %d (%s): checkpoint %d differs from the uninterrupted run's" % (i + 1, kind[1], after))
+    made.append("%s@%d->%d" % (kind[1] if kind[0] == "crash" else "kill-9", c, after))
+print("%d kills (kind@checkpoint step->after), each leaving a checkpoint bit-identical to the "
+      "uninterrupted run's:" % len(made), " ".join(made))
 r = subprocess.run([alexnet, "train", "--resume", run], stderr=subprocess.PIPE)
 if r.returncode != 0:
     sys.exit("the last resume failed with status %d\n%s" % (r.returncode, r.stderr.decode()))
 PY
+
+left=$(find "$work/killed" -name '*.partial')
+[ -z "$left" ] || { echo "temporaries left behind: $left"; exit 1; }
 
 # A truncated newest checkpoint: --resume names it and falls back to the previous one (step 48,
 # mid-epoch), and eval refuses it naming the file.
@@ -114,7 +128,7 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 2 ] && grep -q "$bad: " "$work/eval.err" || { echo "eval of a truncated file: status $rc"; cat "$work/eval.err"; exit 1; }
-"$alexnet" train --resume "$work/damaged" 2> "$work/damaged.err"
+"$alexnet" train --resume "$work/damaged" --out "$work/damaged" 2> "$work/damaged.err"
 cat "$work/damaged.err"
 grep -q "^alexnet train: $bad: .*falling back to the previous checkpoint" "$work/damaged.err"
 [ -f "$bad.damaged" ]

@@ -256,5 +256,21 @@ TEST(ResumedMetrics, RowsPastTheCheckpointAndATornRowAreDropped) {
             epochs_header + "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n");
 }
 
+// A run killed before its first epoch ended left epochs.csv empty (its header not yet flushed), and
+// the next run then appended rows without a header.
+TEST(ResumedMetrics, AnEmptyOrHeaderlessFileGetsItsHeader) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "metrics");
+  std::ofstream(dir.path() / "metrics" / "steps.csv");
+  std::ofstream(dir.path() / "metrics" / "epochs.csv") << "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n";
+  { Metrics m(dir.path().string(), 6); }
+  EXPECT_EQ(read_file(dir.path() / "metrics" / "steps.csv"),
+            "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s\n");
+  EXPECT_EQ(
+      read_file(dir.path() / "metrics" / "epochs.csv"),
+      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds\n"
+      "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n");
+}
+
 }  // namespace
 }  // namespace alexnet
