@@ -97,6 +97,7 @@ po::options_description run_dir_options(RunConfig& c) {
     ("out", flag(c.out), "run directory to create")
     ("log-every", flag(c.log_every), "steps between metric rows")
     ("keep-checkpoints", flag(c.keep_checkpoints), "checkpoints kept")
+    ("checkpoint-every", flag(c.checkpoint_every), "also checkpoint every N steps, or every 90s / 30m / 2h of wall clock (0: at epoch ends only)")
     ("profile-every", flag(c.profile_every), "profile every Nth step per layer (0: never)")
     ("max-steps", flag(c.max_steps), "stop with a checkpoint after this many steps (0: never)")
     ("progress", flag(c.progress), "show a progress line (true/false)");

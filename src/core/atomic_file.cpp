@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/crash_point.h"
 #include "core/errors.h"
 
 namespace alexnet {
@@ -35,11 +36,13 @@ void sync_folder(const std::string& path) {
 }
 
 void rename_into_place(const std::string& temporary, const std::string& path) {
+  crash_point("before-rename");  // test-only (core/crash_point.h)
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     int error = errno;
     discard_file(temporary);
     fail(path, "cannot rename the finished file into place", error);
   }
+  crash_point("after-rename");
   sync_folder(path);
 }
 

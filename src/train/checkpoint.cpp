@@ -1,9 +1,14 @@
 #include "train/checkpoint.h"
 
+#include <zlib.h>
+
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 
 #include "core/atomic_file.h"
+#include "core/crash_point.h"
 #include "core/errors.h"
 #include "core/hdf5.h"
 #include "net/net.h"
@@ -17,7 +22,7 @@ using namespace h5;
 
 namespace {
 constexpr const char* kFormat = "alexnet-checkpoint";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: each tensor carries a crc32 attribute
 
 std::vector<hsize_t> dims(const Shape& s) {
   std::vector<hsize_t> d;
@@ -30,63 +35,51 @@ std::vector<ConstView> velocity_views(const Net& net, const Sgd* sgd) {
   for (int t = 0; t < net.towers(); ++t) v.push_back(sgd->velocity(t));
   return v;
 }
-}  // namespace
 
-void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state) {
-  quiet_hdf5();
-  const std::string partial = temporary_path(path);
-  fs::create_directories(fs::path(path).parent_path());
-  try {
-    std::lock_guard<std::mutex> lock(hdf5_lock());
-    H5Id file =
-        check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, partial);
-    hid_t root = file.get();
-    write_string_attr(root, "format", kFormat);
-    write_int_attr(root, "version", kVersion);
-    write_string_attr(root, "net", net.plan().net.name);
-    write_string_attr(root, "placement", placement_name(net.plan().placement));
-    write_int_attr(root, "step", state.step);
-    write_int_attr(root, "epoch", state.epoch);
-    write_int_attr(root, "position", state.position);
-    write_int_attr(root, "seed", static_cast<int64_t>(state.seed));
-    write_double_attr(root, "lr", state.lr);
-    write_double_attr(root, "best_val_error", state.best_val_error);
-    write_int_attr(root, "bad_epochs", state.bad_epochs);
-    std::time_t now = std::time(nullptr);
-    char created[32];
-    std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    write_string_attr(root, "created", created);
-    H5Id params =
-        check_id(H5Gcreate2(root, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "params");
-    H5Id momentum;
-    if (sgd)
-      momentum =
-          check_id(H5Gcreate2(root, "momentum", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "momentum");
-    for (const LogicalParam& p : net.plan().params) {
-      write_floats(params.get(), p.name.c_str(), net.read_param(p.name), dims(p.shape));
-      if (sgd)
-        write_floats(momentum.get(), p.name.c_str(), net.gather(p.name, velocity_views(net, sgd)),
-                     dims(p.shape));
-    }
-  } catch (...) {
-    discard_file(partial);  // the handles above are closed by now
-    throw;
-  }
-  commit_file(partial, path);
+// zlib's CRC-32 of the values' bytes as stored (float32 little-endian; x86 and ARM hosts are).
+uint32_t crc32_of(const std::vector<float>& values) {
+  return static_cast<uint32_t>(crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(values.data()),
+                                       values.size() * sizeof(float)));
 }
 
-TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
+std::string hex(uint32_t v) {
+  char s[16];
+  std::snprintf(s, sizeof s, "0x%08x", v);
+  return s;
+}
+
+void write_tensor(hid_t group, const std::string& name, const std::vector<float>& values,
+                  const Shape& shape) {
+  write_floats(group, name.c_str(), values, dims(shape));
+  H5Id set = check_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose, name);
+  write_int_attr(set.get(), "crc32", crc32_of(values));
+}
+
+// HDF5 1.8's file format: checksummed superblock and object headers (what 1.6's lacks), which
+// any reader since 2008 (h5py included) opens.
+H5Id checksummed_format() {
+  H5Id fapl = check_id(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "file format bounds");
+  return fapl;
+}
+
+using TensorSink = std::function<void(const char* group, const LogicalParam& p, std::vector<float> values)>;
+
+// Opens `path`, checks that it is a checkpoint this build reads, and hands each of `net`'s tensors
+// (params, then momentum when asked), checked for shape and checksum, to `sink`. Everything a
+// damaged file can make HDF5 fail becomes a UserError naming the file.
+TrainState read_checkpoint(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
   quiet_hdf5();
   std::lock_guard<std::mutex> lock(hdf5_lock());
   if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file (damaged or truncated?)");
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) throw UserError(path + ": cannot open (truncated or damaged?)");
   hid_t root = file.get();
-  if (read_string_attr(root, "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
   TrainState state;
   try {
-    int64_t version = read_int_attr(root, "version");
+    if (read_string_attr(root, "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
+    const int64_t version = read_int_attr(root, "version");
     if (version > kVersion) {
       throw UserError(path + ": checkpoint version " + std::to_string(version) +
                       " is newer than this alexnet reads (" + std::to_string(kVersion) + ")");
@@ -112,21 +105,90 @@ TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
       }
       std::vector<float> values(p.shape.numel());
       check(H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), name);
+      if (version >= 2) {
+        if (!has_attr(set.get(), "crc32")) throw UserError(path + ": /" + name + " has no crc32 (damaged?)");
+        const uint32_t stored = static_cast<uint32_t>(read_int_attr(set.get(), "crc32"));
+        const uint32_t computed = crc32_of(values);
+        if (stored != computed) {
+          throw UserError(path + ": /" + name + " fails its checksum (crc32 " + hex(computed) + ", stored " +
+                          hex(stored) + "): the file is damaged");
+        }
+      }
       return values;
     };
     for (const LogicalParam& p : net.plan().params) {
-      net.write_param(p.name, read("params", p));
-      if (sgd) {
-        std::vector<View> flat;
-        for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));
-        net.scatter(p.name, read("momentum", p), flat);
-      }
+      sink("params", p, read("params", p));
+      if (momentum) sink("momentum", p, read("momentum", p));
     }
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const UserError*>(&e)) throw;
     throw UserError(path + ": damaged checkpoint (" + e.what() + ")");
   }
   return state;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state) {
+  quiet_hdf5();
+  const std::string partial = temporary_path(path);
+  fs::create_directories(fs::path(path).parent_path());
+  try {
+    std::lock_guard<std::mutex> lock(hdf5_lock());
+    H5Id fapl = checksummed_format();
+    H5Id file =
+        check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose, partial);
+    hid_t root = file.get();
+    write_string_attr(root, "format", kFormat);
+    write_int_attr(root, "version", kVersion);
+    write_string_attr(root, "net", net.plan().net.name);
+    write_string_attr(root, "placement", placement_name(net.plan().placement));
+    write_int_attr(root, "step", state.step);
+    write_int_attr(root, "epoch", state.epoch);
+    write_int_attr(root, "position", state.position);
+    write_int_attr(root, "seed", static_cast<int64_t>(state.seed));
+    write_double_attr(root, "lr", state.lr);
+    write_double_attr(root, "best_val_error", state.best_val_error);
+    write_int_attr(root, "bad_epochs", state.bad_epochs);
+    std::time_t now = std::time(nullptr);
+    char created[32];
+    std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    write_string_attr(root, "created", created);
+    H5Id params =
+        check_id(H5Gcreate2(root, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "params");
+    H5Id momentum;
+    if (sgd)
+      momentum =
+          check_id(H5Gcreate2(root, "momentum", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "momentum");
+    const std::vector<LogicalParam>& all = net.plan().params;
+    for (size_t i = 0; i < all.size(); ++i) {
+      const LogicalParam& p = all[i];
+      if (i == all.size() / 2) crash_point("checkpoint-half");
+      write_tensor(params.get(), p.name, net.read_param(p.name), p.shape);
+      if (sgd) write_tensor(momentum.get(), p.name, net.gather(p.name, velocity_views(net, sgd)), p.shape);
+    }
+  } catch (...) {
+    discard_file(partial);  // the handles above are closed by now
+    throw;
+  }
+  commit_file(partial, path);
+}
+
+TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
+  return read_checkpoint(path, net, sgd != nullptr,
+                         [&](const char* group, const LogicalParam& p, std::vector<float> values) {
+                           if (group == std::string("params")) {
+                             net.write_param(p.name, values);
+                             return;
+                           }
+                           std::vector<View> flat;
+                           for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));
+                           net.scatter(p.name, values, flat);
+                         });
+}
+
+TrainState verify_checkpoint(const std::string& path, const Net& net, bool momentum) {
+  return read_checkpoint(path, net, momentum, [](const char*, const LogicalParam&, std::vector<float>) {});
 }
 
 }  // namespace alexnet

@@ -1,7 +1,12 @@
 #include "train/metrics.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/crash_point.h"
 #include "core/errors.h"
 
 namespace fs = std::filesystem;
@@ -9,28 +14,59 @@ namespace fs = std::filesystem;
 namespace alexnet {
 
 namespace {
+constexpr const char* kStepsHeader = "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s";
+constexpr const char* kEpochsHeader =
+    "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds";
+
+// Rewrites a CSV file of a resumed run as `header` and its complete rows whose step (column
+// `step_column`) is at most `last_step`, in their order. Does nothing to a missing or empty file.
+void drop_rows_after(const fs::path& path, const std::string& header, int step_column, int64_t last_step) {
+  if (!fs::exists(path) || fs::file_size(path) == 0) return;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream whole;
+  whole << in.rdbuf();
+  const std::string text = whole.str();
+  std::string kept = header + "\n";
+  // A line without its newline is a row cut short by a kill: dropped with the rest.
+  for (size_t begin = 0, end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
+    const std::string line = text.substr(begin, end - begin + 1);
+    if (line == header + "\n") continue;
+    std::stringstream fields(line);
+    std::string field;
+    for (int i = 0; i <= step_column; ++i) std::getline(fields, field, ',');
+    char* rest = nullptr;
+    const long long step = std::strtoll(field.c_str(), &rest, 10);
+    if (!field.empty() && *rest == '\0' && step <= last_step) kept += line;
+  }
+  if (kept != text) write_file_atomically(path.string(), kept);
+}
+
 std::ofstream open_csv(const fs::path& path, const char* header) {
-  bool fresh = !fs::exists(path);
+  // Empty counts as new: a run killed before its first row left the file without its header.
+  bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
   std::ofstream out(path, std::ios::app);
   if (!out) throw UserError(path.string() + ": cannot write metrics");
-  if (fresh) out << header << "\n";
+  if (fresh) out << header << std::endl;  // flushed now, not with the first row
   out.precision(7);
   return out;
 }
 }  // namespace
 
-Metrics::Metrics(const std::string& run_dir) : tensorboard_((fs::path(run_dir) / "tensorboard").string()) {
+Metrics::Metrics(const std::string& run_dir, int64_t resumed_step)
+    : tensorboard_((fs::path(run_dir) / "tensorboard").string()) {
   fs::create_directories(fs::path(run_dir) / "metrics");
-  steps_ = open_csv(fs::path(run_dir) / "metrics" / "steps.csv",
-                    "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s");
-  epochs_ = open_csv(
-      fs::path(run_dir) / "metrics" / "epochs.csv",
-      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds");
+  const fs::path steps = fs::path(run_dir) / "metrics" / "steps.csv";
+  const fs::path epochs = fs::path(run_dir) / "metrics" / "epochs.csv";
+  drop_rows_after(steps, kStepsHeader, 0, resumed_step);
+  drop_rows_after(epochs, kEpochsHeader, 1, resumed_step);
+  steps_ = open_csv(steps, kStepsHeader);
+  epochs_ = open_csv(epochs, kEpochsHeader);
 }
 
 void Metrics::log(const StepMetrics& m) {
   steps_ << m.step << "," << m.epoch << "," << m.loss << "," << m.top1_error << "," << m.top5_error << ","
          << m.lr << "," << m.images_per_second << "," << m.data_wait_seconds << std::endl;
+  crash_point("metrics-row");
   tensorboard_.scalar("train/loss", m.step, m.loss);
   tensorboard_.scalar("train/top1_error", m.step, m.top1_error);
   tensorboard_.scalar("train/top5_error", m.step, m.top5_error);

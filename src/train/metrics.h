@@ -26,8 +26,10 @@ struct EpochMetrics {
 
 class Metrics {
  public:
-  // Appends to existing CSV files (a resumed run), writing headers only to new ones.
-  explicit Metrics(const std::string& run_dir);
+  // Appends to existing CSV files (a resumed run), writing headers only to new ones. Rows past
+  // `resumed_step` (written after the checkpoint a resumed run starts from, by a run that then
+  // died) are dropped first, since the resumed run writes them again; so is a torn last line.
+  Metrics(const std::string& run_dir, int64_t resumed_step);
   void log(const StepMetrics& m);
   void log(const EpochMetrics& m);
 

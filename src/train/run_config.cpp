@@ -1,5 +1,6 @@
 #include "train/run_config.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "core/cuda_backend.h"
@@ -53,6 +54,28 @@ BackendOptions backend_options(const RunConfig& c) {
   return b;
 }
 
+CheckpointEvery CheckpointEvery::parse(const std::string& text) {
+  const std::string expected = "--checkpoint-every: '" + text +
+                               "' is neither a step count (e.g. 1000) nor a duration (e.g. 90s, 30m, 2h)";
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) throw UserError(expected);
+  const int64_t n = std::stoll(text.substr(0, digits));
+  const std::string suffix = text.substr(digits);
+  CheckpointEvery every;
+  if (suffix.empty())
+    every.steps = n;
+  else if (suffix == "s")
+    every.seconds = static_cast<double>(n);
+  else if (suffix == "m")
+    every.seconds = 60.0 * n;
+  else if (suffix == "h")
+    every.seconds = 3600.0 * n;
+  else
+    throw UserError(expected);
+  return every;
+}
+
 std::string to_toml(const RunConfig& c) {
   std::ostringstream o;
   auto str = [&](const char* k, const std::string& v) {
@@ -83,7 +106,9 @@ std::string to_toml(const RunConfig& c) {
   o << "crop = " << c.crop << "\nlighting = " << toml_float(c.lighting)
     << "\nloader-threads = " << c.loader_threads << "\n";
   o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";
-  o << "keep-checkpoints = " << c.keep_checkpoints << "\nprofile-every = " << c.profile_every << "\n";
+  o << "keep-checkpoints = " << c.keep_checkpoints << "\n";
+  str("checkpoint-every", c.checkpoint_every);
+  o << "profile-every = " << c.profile_every << "\n";
   o << "max-steps = " << c.max_steps << "\n";
   return o.str();
 }

@@ -48,9 +48,24 @@ struct RunConfig {
   int threads = 0;  // CPU threads for the CPU backend; 0: all cores
   int log_every = 50;
   int keep_checkpoints = 3;
-  int profile_every = 0;  // 0: no per-layer profile
-  int64_t max_steps = 0;  // stop (with a checkpoint) after this many steps in total; 0: never
+  std::string checkpoint_every = "0";  // N steps, or a duration: 90s, 30m, 2h; 0: epoch ends only
+  int profile_every = 0;               // 0: no per-layer profile
+  int64_t max_steps = 0;               // stop (with a checkpoint) after this many steps in total; 0: never
   bool progress = true;
+};
+
+// --checkpoint-every: a checkpoint at every step that is a multiple of `steps`, or at the first
+// step that ends `seconds` of wall clock after the last checkpoint, besides those at epoch ends,
+// stops and --max-steps. Both 0: none.
+struct CheckpointEvery {
+  int64_t steps = 0;
+  double seconds = 0;
+  // "N" (steps) or "N" with a suffix s, m or h; UserError naming the flag for anything else.
+  static CheckpointEvery parse(const std::string& text);
+  // After optimizer step `step`, `seconds_since_last` after the last checkpoint.
+  bool due(int64_t step, double seconds_since_last) const {
+    return (steps > 0 && step % steps == 0) || (seconds > 0 && seconds_since_last >= seconds);
+  }
 };
 
 // The devices for `towers` towers: "auto" (two GPUs if present, then one, then the CPU), "cpu",

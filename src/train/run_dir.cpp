@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/blas.h"
+#include "core/crash_point.h"
 #include "core/errors.h"
 #include "core/text_format.h"
 #include "core/versions.h"
@@ -55,10 +56,53 @@ std::string RunDir::checkpoint_path(int64_t step) const {
   return (fs::path(path_) / "checkpoints" / name).string();
 }
 
+namespace {
+// Renames a damaged checkpoint out of the list (and out of rotation), keeping it to look at.
+std::string set_aside(const std::string& path) {
+  const std::string aside = path + ".damaged";
+  std::error_code ignored;
+  fs::rename(path, aside, ignored);
+  return aside;
+}
+}  // namespace
+
 void RunDir::save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& state, int keep) const {
-  alexnet::save_checkpoint(checkpoint_path(state.step), net, &sgd, state);
+  const std::string path = checkpoint_path(state.step);
+  alexnet::save_checkpoint(path, net, &sgd, state);
+  crash_point("checkpoint-written");
+  // Read it back before older checkpoints go: rotation must never leave only a bad one.
+  try {
+    verify_checkpoint(path, net, true);
+  } catch (const UserError& e) {
+    const std::string aside = set_aside(path);
+    throw std::runtime_error(std::string("the checkpoint just written does not read back intact: ") +
+                             e.what() + "; set aside as " + aside + ", the earlier checkpoints are kept");
+  }
   std::vector<std::string> all = checkpoints();
   for (size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i]);
+}
+
+RunDir::Resumed RunDir::load_latest_intact(Net& net, Sgd& sgd,
+                                           const std::function<void(const std::string&)>& warn) const {
+  const fs::path folder = fs::path(path_) / "checkpoints";
+  if (fs::is_directory(folder)) {
+    for (const auto& e : fs::directory_iterator(folder))
+      if (e.path().extension() == ".partial") fs::remove(e.path());
+  }
+  const std::vector<std::string> all = checkpoints();
+  if (all.empty()) throw UserError(path_ + ": holds no checkpoint to resume from");
+  std::string failures;
+  for (size_t i = all.size(); i-- > 0;) {
+    try {
+      Resumed r{all[i], load_checkpoint(all[i], net, &sgd)};
+      for (size_t j = i + 1; j < all.size(); ++j) warn(all[j] + " set aside as " + set_aside(all[j]));
+      return r;
+    } catch (const UserError& e) {
+      warn(std::string(e.what()) + (i > 0 ? "; falling back to the previous checkpoint" : ""));
+      failures += std::string("\n  ") + e.what();
+    }
+  }
+  throw UserError(path_ + ": no intact checkpoint to resume from; tried, newest first:" + failures);
 }
 
 std::vector<std::string> list_checkpoints(const std::string& run_dir) {

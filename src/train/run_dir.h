@@ -3,6 +3,7 @@
 //   config.toml                 the resolved configuration (--resume reads it back)
 //   manifest.json               command line, host, net, devices, library versions
 //   checkpoints/step-N.h5       the last --keep-checkpoints checkpoints (train/checkpoint.h)
+//   checkpoints/step-N.h5.damaged  a checkpoint that failed its checks, set aside (never loaded)
 //   logs/alexnet.*              glog's files
 //   metrics/, tensorboard/      per-step and per-epoch scalars (train/metrics.h)
 //   timing.{txt,csv,json}       per-layer timing, with --profile-every
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,8 +39,22 @@ class RunDir {
   std::vector<std::string> checkpoints() const;  // oldest first
   std::string latest_checkpoint() const;         // "" when there is none
   std::string checkpoint_path(int64_t step) const;
-  // Writes the checkpoint of `state`, then deletes all but the newest `keep`.
+  // Writes the checkpoint of `state`, reads it back to verify it, and only then deletes all but
+  // the newest `keep`. A checkpoint that does not verify is set aside (NAME.damaged) and the
+  // error thrown (std::runtime_error: a fault of the disk or the program, not of the user).
   void save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& state, int keep) const;
+
+  // Loads the newest intact checkpoint into `net` and `sgd` and returns its path and state. Each
+  // damaged one met on the way (truncated, not HDF5, a tensor missing or misshapen, a checksum
+  // that fails) is reported through `warn` as one line naming the file and why; once an older
+  // one loads, the damaged newer ones are set aside as NAME.damaged, so that rotation never keeps
+  // them in place of good ones. Leftover temporaries (NAME.partial) of a killed write are removed.
+  // UserError naming every file tried when none is intact, or when there is none.
+  struct Resumed {
+    std::string path;
+    TrainState state;
+  };
+  Resumed load_latest_intact(Net& net, Sgd& sgd, const std::function<void(const std::string&)>& warn) const;
 
  private:
   std::string path_;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/crash_point.h"
 #include "core/errors.h"
 #include "core/stop_signals.h"
 #include "data/loader.h"
@@ -29,6 +30,7 @@ const RunConfig& checked(const RunConfig& c) {
   if (c.log_every < 1) throw UserError("--log-every must be at least 1");
   if (c.keep_checkpoints < 1) throw UserError("--keep-checkpoints must be at least 1");
   if (c.loader_threads < 1) throw UserError("--loader-threads must be at least 1");
+  CheckpointEvery::parse(c.checkpoint_every);
   return c;
 }
 
@@ -55,10 +57,10 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
     : c_(checked(config)),
       dir_(config.out),
       schedule_(LrSchedule::from_config(config)),
-      progress_(config.progress) {
+      progress_(config.progress),
+      every_(CheckpointEvery::parse(config.checkpoint_every)) {
   if (!resume) dir_.check_new();
-  const std::string resume_from = resume ? dir_.latest_checkpoint() : "";
-  if (resume && resume_from.empty()) throw UserError(c_.out + ": holds no checkpoint to resume from");
+  if (resume && dir_.checkpoints().empty()) throw UserError(c_.out + ": holds no checkpoint to resume from");
   auto data = std::make_shared<DatasetReader>(c_.data);
   if (!data->has_split("train")) throw UserError(c_.data + ": has no train split");
   s_ = make_session(c_, data);
@@ -73,9 +75,14 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   FLAGS_logtostderr = false;
   FLAGS_stderrthreshold = google::GLOG_WARNING;
   if (resume) {
-    state_ = load_checkpoint(resume_from, *s_.net, sgd_.get());
+    // A damaged checkpoint is said on the terminal (one line each) and in the log, then skipped.
+    const RunDir::Resumed from = dir_.load_latest_intact(*s_.net, *sgd_, [](const std::string& line) {
+      LOG(INFO) << line;
+      std::fprintf(stderr, "alexnet train: %s\n", line.c_str());
+    });
+    state_ = from.state;
     sgd_->config().learning_rate = static_cast<float>(state_.lr);
-    LOG(INFO) << "resuming " << c_.out << " from " << resume_from << " at step " << state_.step;
+    LOG(INFO) << "resuming " << c_.out << " from " << from.path << " at step " << state_.step;
   } else {
     s_.net->init_parameters(c_.seed);
     dir_.write_config(c_);
@@ -86,7 +93,8 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   loader_ = std::make_unique<Loader>(data, training_batches(c_, s_));
   loader_->seek(state_.epoch, state_.position);
   steps_per_epoch_ = loader_->batches_per_epoch();
-  metrics_ = std::make_unique<Metrics>(c_.out);
+  metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
+  checkpoint_step_ = state_.step;
   if (c_.profile_every > 0) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
 }
 
@@ -105,6 +113,9 @@ int Trainer::run() {
     record(batch, loss, started);
     if (state_.position == steps_per_epoch_) end_epoch();
     if (state_.epoch == c_.epochs) break;
+    if (state_.step != checkpoint_step_ && every_.due(state_.step, seconds_since(checkpoint_time_)))
+      checkpoint();
+    crash_point("step");
     if (const char* signal = signals.received()) {
       stop_early(signal);
       break;
@@ -215,8 +226,15 @@ void Trainer::end_epoch() {
     LOG(INFO) << "the learning-rate schedule drops lr to " << state_.lr;
   }
   sgd_->config().learning_rate = static_cast<float>(state_.lr);
-  dir_.save_checkpoint(*s_.net, *sgd_, state_, c_.keep_checkpoints);
+  crash_point("epoch-end");
+  checkpoint();
   epoch_ = Totals{};
+}
+
+void Trainer::checkpoint() {
+  dir_.save_checkpoint(*s_.net, *sgd_, state_, c_.keep_checkpoints);
+  checkpoint_step_ = state_.step;
+  checkpoint_time_ = Clock::now();
 }
 
 // --- stopping ----------------------------------------------------------------------------------
@@ -234,11 +252,11 @@ int Trainer::stop_on_bad_loss(double loss) {
   return 1;
 }
 
-// A stop before the last epoch ends: checkpoint the position reached (an epoch's end already did)
-// and say how to continue.
+// A stop before the last epoch ends: checkpoint the position reached (unless an epoch's end or
+// --checkpoint-every just did) and say how to continue.
 void Trainer::stop_early(const std::string& why) {
   progress_.end();
-  if (state_.position != 0) dir_.save_checkpoint(*s_.net, *sgd_, state_, c_.keep_checkpoints);
+  if (state_.step != checkpoint_step_) checkpoint();
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
   std::fprintf(stderr,
                "alexnet train: stopped by %s at step %lld; checkpoint written; continue with: alexnet "

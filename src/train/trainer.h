@@ -1,7 +1,8 @@
 // A training run, as `alexnet train` runs it: SGD over the training split for --epochs, at the end
-// of each epoch a validation pass, a step of the learning-rate schedule and a checkpoint; stopped
-// early by SIGINT/SIGTERM or --max-steps (with a checkpoint to resume from) or by a loss that is no
-// longer finite.
+// of each epoch a validation pass, a step of the learning-rate schedule and a checkpoint (and more
+// checkpoints with --checkpoint-every); stopped early by SIGINT/SIGTERM or --max-steps (with a
+// checkpoint to resume from) or by a loss that is no longer finite. --resume continues from the
+// newest intact checkpoint, stepping back over damaged ones.
 #pragma once
 
 #include <chrono>
@@ -46,6 +47,7 @@ class Trainer {
   double step(const Batch& batch);  // forward, then (if the loss is finite) backward and SGD
   void record(const Batch& batch, double loss, Clock::time_point step_start);
   void end_epoch();
+  void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
   int stop_on_bad_loss(double loss);
   void stop_early(const std::string& why);
   void finish();
@@ -61,6 +63,9 @@ class Trainer {
   std::unique_ptr<TimingReport> timing_;  // with --profile-every
   ProgressLine progress_;
   int64_t steps_per_epoch_ = 0;
+  CheckpointEvery every_;
+  int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
+  Clock::time_point checkpoint_time_ = Clock::now();
   bool profiling_ = false;  // this step runs with per-layer timers
 
   Totals window_, epoch_;
