@@ -85,6 +85,8 @@ po::options_description recipe_options(RunConfig& c) {
     ("lr-factor", flag(c.lr_factor), "what each drop multiplies the lr by")
     ("warmup-epochs", flag(c.warmup_epochs), "ramp the lr linearly from 0 over this many epochs (fractions allowed)")
     ("lighting", flag(c.lighting), "PCA lighting std (0: off)")
+    ("skip-bad-images", flag(c.skip_bad_images)->implicit_value(true, "true"),
+     "train past images whose checksum fails, replacing and counting them (default: stop)")
     ("seed", flag(c.seed), "seed for weights, dropout, shuffling and augmentation");
   // clang-format on
   return d;

@@ -14,8 +14,16 @@ namespace alexnet {
 
 namespace {
 
+// A full disk or a failing device is the machine's fault, not the input's: std::runtime_error
+// (exit status 1). A path that cannot be written (no such folder, no permission) is the user's.
+bool machine_fault(int error) {
+  return error == ENOSPC || error == EDQUOT || error == EFBIG || error == EIO;
+}
+
 [[noreturn]] void fail(const std::string& path, const char* what, int error) {
-  throw UserError(path + ": " + what + " (" + std::generic_category().message(error) + ")");
+  const std::string message = path + ": " + what + " (" + std::generic_category().message(error) + ")";
+  if (machine_fault(error)) throw std::runtime_error(message);
+  throw UserError(message);
 }
 
 void sync_fd(int fd, const std::string& path) {
@@ -72,6 +80,7 @@ void AtomicFile::write(const void* data, size_t bytes) {
     ssize_t n = ::write(fd_, p, bytes);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(path_, "cannot write", errno);
+    if (n == 0) fail(path_, "cannot write", ENOSPC);  // a write that makes no progress
     p += n;
     bytes -= static_cast<size_t>(n);
   }

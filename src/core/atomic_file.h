@@ -15,8 +15,10 @@ namespace alexnet {
 // The temporary name a file is written under before it is committed.
 std::string temporary_path(const std::string& path);
 
-// Writes `contents` to `path` atomically (as above). The folder must exist. Throws UserError
-// naming the path and the system's reason; on failure no temporary file is left.
+// Writes `contents` to `path` atomically (as above). The folder must exist. Throws naming the path
+// and the system's reason: UserError for a path that cannot be written (no such folder, no
+// permission), std::runtime_error for a full disk or an I/O error. On failure no temporary file is
+// left.
 void write_file_atomically(const std::string& path, std::string_view contents);
 
 // For large outputs written piece by piece. Commit() publishes the file; destroying an

@@ -11,18 +11,74 @@ std::mutex& hdf5_lock() {
 
 namespace h5 {
 
+namespace {
+// HDF5 up to 1.14.0 frees a file whose close failed (a full disk: the last flush cannot be
+// written) yet keeps its identifier, and the exit handler it registers closes that identifier again
+// and crashes (HDFGroup/hdf5#2291: the segmentation fault after "HDF5: conv4.weight failed"). Every
+// file here is closed explicitly, so the handler has nothing to do: it is turned off before the
+// library starts, which is the only time H5dont_atexit() can.
+[[maybe_unused]] const bool kNoExitHandler = [] {
+  H5dont_atexit();
+  return true;
+}();
+}  // namespace
+
+// A thread-safe HDF5 (Debian's is) keeps one error stack, and one printing switch, per thread.
 void quiet_hdf5() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  thread_local bool quiet = false;
+  if (!quiet) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  quiet = true;
+}
+
+namespace {
+
+// The first (innermost) description on the stack; the walk starts at the most specific entry.
+herr_t first_description(unsigned, const H5E_error2_t* entry, void* out) {
+  auto* text = static_cast<std::string*>(out);
+  if (entry->desc && *entry->desc) {
+    *text = entry->desc;
+    return 1;  // stop the walk
+  }
+  return 0;
+}
+
+// HDF5 puts a failed system call's strerror text inside its description:
+//   "file write failed: time = ..., errno = 28, error message = 'No space left on device', ..."
+std::string system_reason(const std::string& description) {
+  const std::string key = "error message = '";
+  size_t begin = description.find(key);
+  if (begin == std::string::npos) return {};
+  begin += key.size();
+  size_t end = description.find('\'', begin);
+  return end == std::string::npos ? std::string() : description.substr(begin, end - begin);
+}
+
+std::string failure(const std::string& what) {
+  const std::string reason = error_reason();
+  return "HDF5: " + what + " failed" + (reason.empty() ? "" : " (" + reason + ")");
+}
+
+}  // namespace
+
+std::string error_reason() {
+  std::string description;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_description, &description);
+  const std::string system = system_reason(description);
+  return system.empty() ? description : system;
 }
 
 void check(herr_t status, const std::string& what) {
-  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  if (status < 0) throw std::runtime_error(failure(what));
 }
 
 H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
-  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  if (id < 0) throw std::runtime_error(failure(what));
   return H5Id(id, close);
+}
+
+void close_written_file(H5Id& file, const std::string& what) {
+  check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + what);
+  check(file.close(), "closing " + what);
 }
 
 H5Id string_type() {

@@ -36,9 +36,14 @@ class H5Id {
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
+  void reset() { close(); }
+  // Closes now and returns the close's status (a file or dataset writes out its caches on
+  // closing); the identifier is released either way.
+  herr_t close() {
+    herr_t status = 0;
+    if (id_ >= 0 && close_) status = close_(id_);
     id_ = -1;
+    return status;
   }
 
  private:
@@ -46,12 +51,21 @@ class H5Id {
   herr_t (*close_)(hid_t) = nullptr;
 };
 
-// Our messages replace HDF5's own error stack printout.
+// Our messages replace HDF5's own error stack printout. Per thread: call it (under hdf5_lock())
+// in any thread that calls HDF5, such as the loader's workers.
 void quiet_hdf5();
-// Failures of these throw std::runtime_error naming `what`; callers turn them into UserError
-// where a damaged file is the likely cause.
+// Why the last HDF5 call failed, from the innermost entry of its error stack: the system's
+// reason where a read or write system call failed ("No space left on device"), else HDF5's
+// ("data error detected by Fletcher32 checksum"); "" when the stack is empty.
+std::string error_reason();
+// Failures of these throw std::runtime_error naming `what` and the reason; callers turn them into
+// UserError where a damaged file is the likely cause.
 void check(herr_t status, const std::string& what);
 H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what);
+// Flushes and closes a file that was written, checking both: HDF5 keeps metadata (and chunks) in
+// its caches until then, so a full disk can surface only here. An unchecked close would let a
+// truncated file be committed as complete.
+void close_written_file(H5Id& file, const std::string& what);
 H5Id string_type();  // variable-length UTF-8
 
 void write_string_attr(hid_t obj, const char* name, const std::string& value);

@@ -33,16 +33,24 @@ struct DatasetWriter::Handles {
   H5Id images;
 };
 
-DatasetWriter::DatasetWriter(const std::string& path, int height, int width, int channels, bool force)
-    : path_(path), partial_(temporary_path(path)), height_(height), width_(width), channels_(channels) {
+DatasetWriter::DatasetWriter(const std::string& path, int height, int width, int channels, bool force,
+                             int version)
+    : path_(path),
+      partial_(temporary_path(path)),
+      height_(height),
+      width_(width),
+      channels_(channels),
+      version_(version) {
   quiet_hdf5();
+  CHECK(version == 1 || version == kDatasetVersion) << "dataset version " << version;
   if (std::filesystem::exists(path) && !force) {
     throw UserError(path + ": already exists; pass --force to replace it");
   }
   std::lock_guard<std::mutex> lock(hdf5_lock());
   h_ = std::make_unique<Handles>();
   h_->file = H5Id(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  if (!h_->file.valid()) throw UserError(partial_ + ": cannot create the output file");
+  if (!h_->file.valid())
+    throw UserError(partial_ + ": cannot create the output file (" + error_reason() + ")");
 }
 
 DatasetWriter::~DatasetWriter() {
@@ -54,20 +62,39 @@ DatasetWriter::~DatasetWriter() {
   discard_file(partial_);
 }
 
+// A write that failed is the machine's fault (a full disk, an I/O error), not the input's: it
+// names the output and the reason and is not a UserError (exit status 1). The destructor removes
+// the partial file.
+void DatasetWriter::failed(const std::runtime_error& e) const {
+  if (dynamic_cast<const UserError*>(&e)) throw;  // called from a handler: rethrows as it was
+  throw std::runtime_error(path_ + ": cannot write the dataset: " + e.what() + "; nothing written (removed " +
+                           partial_ + ")");
+}
+
+// Fletcher-32 on every chunk from version 2 on: a flipped bit fails the read of its chunk.
+void DatasetWriter::add_checksum(hid_t props) const {
+  if (version_ >= 2) check(H5Pset_fletcher32(props), "Fletcher-32 filter");
+}
+
 void DatasetWriter::begin_split(const std::string& name) {
   close_split();
   std::lock_guard<std::mutex> lock(hdf5_lock());
-  h_->group = check_id(H5Gcreate2(h_->file.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                       H5Gclose, "group " + name);
-  std::array<hsize_t, 4> dims = {0, hsize_t(height_), hsize_t(width_), hsize_t(channels_)};
-  std::array<hsize_t, 4> max = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
-  std::array<hsize_t, 4> chunk = {1, dims[1], dims[2], dims[3]};
-  H5Id space = check_id(H5Screate_simple(4, dims.data(), max.data()), H5Sclose, "images space");
-  H5Id props = check_id(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "images properties");
-  check(H5Pset_chunk(props.get(), 4, chunk.data()), "images chunking");
-  h_->images = check_id(
-      H5Dcreate2(h_->group.get(), "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
-      H5Dclose, name + "/images");
+  try {
+    h_->group = check_id(H5Gcreate2(h_->file.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         H5Gclose, "group " + name);
+    std::array<hsize_t, 4> dims = {0, hsize_t(height_), hsize_t(width_), hsize_t(channels_)};
+    std::array<hsize_t, 4> max = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
+    std::array<hsize_t, 4> chunk = {1, dims[1], dims[2], dims[3]};
+    H5Id space = check_id(H5Screate_simple(4, dims.data(), max.data()), H5Sclose, "images space");
+    H5Id props = check_id(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "images properties");
+    check(H5Pset_chunk(props.get(), 4, chunk.data()), "images chunking");
+    add_checksum(props.get());
+    h_->images = check_id(H5Dcreate2(h_->group.get(), "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT,
+                                     props.get(), H5P_DEFAULT),
+                          H5Dclose, name + "/images");
+  } catch (const std::runtime_error& e) {
+    failed(e);
+  }
   labels_.clear();
   count_ = 0;
 }
@@ -75,16 +102,21 @@ void DatasetWriter::begin_split(const std::string& name) {
 void DatasetWriter::append(const uint8_t* image, int32_t label) {
   std::lock_guard<std::mutex> lock(hdf5_lock());
   CHECK(h_->images.valid()) << "append() before begin_split()";
-  std::array<hsize_t, 4> size = {hsize_t(count_ + 1), hsize_t(height_), hsize_t(width_), hsize_t(channels_)};
-  check(H5Dset_extent(h_->images.get(), size.data()), "extending images");
-  H5Id file_space = check_id(H5Dget_space(h_->images.get()), H5Sclose, "images space");
-  std::array<hsize_t, 4> start = {hsize_t(count_), 0, 0, 0};
-  std::array<hsize_t, 4> count = {1, size[1], size[2], size[3]};
-  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-        "selecting an image");
-  H5Id memory = check_id(H5Screate_simple(4, count.data(), nullptr), H5Sclose, "image space");
-  check(H5Dwrite(h_->images.get(), H5T_NATIVE_UINT8, memory.get(), file_space.get(), H5P_DEFAULT, image),
-        "writing an image");
+  try {
+    std::array<hsize_t, 4> size = {hsize_t(count_ + 1), hsize_t(height_), hsize_t(width_),
+                                   hsize_t(channels_)};
+    check(H5Dset_extent(h_->images.get(), size.data()), "extending images");
+    H5Id file_space = check_id(H5Dget_space(h_->images.get()), H5Sclose, "images space");
+    std::array<hsize_t, 4> start = {hsize_t(count_), 0, 0, 0};
+    std::array<hsize_t, 4> count = {1, size[1], size[2], size[3]};
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          "selecting an image");
+    H5Id memory = check_id(H5Screate_simple(4, count.data(), nullptr), H5Sclose, "image space");
+    check(H5Dwrite(h_->images.get(), H5T_NATIVE_UINT8, memory.get(), file_space.get(), H5P_DEFAULT, image),
+          "writing an image");
+  } catch (const std::runtime_error& e) {
+    failed(e);
+  }
   labels_.push_back(label);
   ++count_;
 }
@@ -92,44 +124,62 @@ void DatasetWriter::append(const uint8_t* image, int32_t label) {
 void DatasetWriter::close_split() {
   std::lock_guard<std::mutex> lock(hdf5_lock());
   if (!h_->group.valid()) return;
-  hsize_t n = labels_.size();
-  H5Id space = check_id(H5Screate_simple(1, &n, nullptr), H5Sclose, "labels space");
-  H5Id set = check_id(H5Dcreate2(h_->group.get(), "labels", H5T_STD_I32LE, space.get(), H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      H5Dclose, "labels");
-  if (n)
-    check(H5Dwrite(set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels_.data()), "labels");
-  h_->images.reset();
-  h_->group.reset();
+  try {
+    hsize_t n = labels_.size();
+    H5Id space = check_id(H5Screate_simple(1, &n, nullptr), H5Sclose, "labels space");
+    H5Id props = check_id(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "labels properties");
+    if (n > 0 && version_ >= 2) {  // filters need chunks, and a chunk cannot be empty
+      hsize_t chunk = std::min<hsize_t>(n, 1 << 16);
+      check(H5Pset_chunk(props.get(), 1, &chunk), "labels chunking");
+      add_checksum(props.get());
+    }
+    H5Id set = check_id(H5Dcreate2(h_->group.get(), "labels", H5T_STD_I32LE, space.get(), H5P_DEFAULT,
+                                   props.get(), H5P_DEFAULT),
+                        H5Dclose, "labels");
+    if (n)
+      check(H5Dwrite(set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels_.data()), "labels");
+    // Closing a dataset writes out the chunks its cache still holds: a full disk can surface here.
+    check(set.close(), "closing labels");
+    check(h_->images.close(), "closing images");
+    check(h_->group.close(), "closing the split's group");
+  } catch (const std::runtime_error& e) {
+    failed(e);
+  }
 }
 
 void DatasetWriter::finish(const DatasetInfo& info) {
   close_split();
   {
     std::lock_guard<std::mutex> lock(hdf5_lock());
-    hid_t root = h_->file.get();
-    write_string_attr(root, "format", kDatasetFormat);
-    write_int_attr(root, "version", kDatasetVersion);
-    write_string_attr(root, "source", info.source);
-    write_string_attr(root, "created", info.created.empty() ? utc_now() : info.created);
-    write_int_attr(root, "height", height_);
-    write_int_attr(root, "width", width_);
-    write_int_attr(root, "channels", channels_);
+    try {
+      hid_t root = h_->file.get();
+      write_string_attr(root, "format", kDatasetFormat);
+      write_int_attr(root, "version", version_);
+      write_string_attr(root, "source", info.source);
+      write_string_attr(root, "created", info.created.empty() ? utc_now() : info.created);
+      write_int_attr(root, "height", height_);
+      write_int_attr(root, "width", width_);
+      write_int_attr(root, "channels", channels_);
 
-    H5Id type = string_type();
-    hsize_t k = info.classes.size();
-    H5Id space = check_id(H5Screate_simple(1, &k, nullptr), H5Sclose, "classes space");
-    H5Id set =
-        check_id(H5Dcreate2(root, "classes", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                 H5Dclose, "classes");
-    std::vector<const char*> names;
-    for (const std::string& c : info.classes) names.push_back(c.c_str());
-    if (k) check(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()), "classes");
-    const hsize_t h = height_, w = width_, c = channels_;
-    CHECK_EQ(info.mean.size(), h * w * c);
-    write_floats(root, "mean", info.mean, {h, w, c});
-    write_floats(root, "pca_eigenvalues", info.pca_eigenvalues, {c});
-    write_floats(root, "pca_eigenvectors", info.pca_eigenvectors, {c, c});
+      H5Id type = string_type();
+      hsize_t k = info.classes.size();
+      H5Id space = check_id(H5Screate_simple(1, &k, nullptr), H5Sclose, "classes space");
+      H5Id set = check_id(
+          H5Dcreate2(root, "classes", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          H5Dclose, "classes");
+      std::vector<const char*> names;
+      for (const std::string& c : info.classes) names.push_back(c.c_str());
+      if (k) check(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()), "classes");
+      const hsize_t h = height_, w = width_, c = channels_;
+      CHECK_EQ(info.mean.size(), h * w * c);
+      write_floats(root, "mean", info.mean, {h, w, c});
+      write_floats(root, "pca_eigenvalues", info.pca_eigenvalues, {c});
+      write_floats(root, "pca_eigenvectors", info.pca_eigenvectors, {c, c});
+      check(set.close(), "closing classes");
+      close_written_file(h_->file, partial_);
+    } catch (const std::runtime_error& e) {
+      failed(e);
+    }
     h_.reset();
   }
   finished_ = true;  // commit_file removes the temporary itself if it fails
@@ -288,6 +338,7 @@ void DatasetReader::read_image(const std::string& name, int64_t index, uint8_t* 
   const Split& s = split(name);
   CHECK(index >= 0 && index < static_cast<int64_t>(s.labels.size())) << "image " << index << " of " << name;
   std::lock_guard<std::mutex> lock(hdf5_lock());
+  quiet_hdf5();  // the loader's worker threads read here
   H5Id file_space = check_id(H5Dget_space(s.images.get()), H5Sclose, "images space");
   std::array<hsize_t, 4> start = {hsize_t(index), 0, 0, 0};
   std::array<hsize_t, 4> count = {1, hsize_t(info_.height), hsize_t(info_.width), hsize_t(info_.channels)};
@@ -295,8 +346,10 @@ void DatasetReader::read_image(const std::string& name, int64_t index, uint8_t* 
         "selecting an image");
   H5Id memory = check_id(H5Screate_simple(4, count.data(), nullptr), H5Sclose, "image space");
   if (H5Dread(s.images.get(), H5T_NATIVE_UINT8, memory.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
-    throw UserError(path_ + ": cannot read image " + std::to_string(index) + " of /" + name +
-                    "/images (truncated or damaged file?)");
+    const std::string reason = error_reason();
+    throw DamagedImage(path_ + ": image " + std::to_string(index) + " of split '" + name +
+                           "' cannot be read: " + (reason.empty() ? "truncated or damaged file" : reason),
+                       name, index);
   }
 }
 

@@ -114,6 +114,9 @@ const Batch* Loader::next() {
   changed_.wait(lock,
                 [&] { return !worker_error_.empty() || (slot.ready && slot.ticket == consumer_ticket_); });
   if (!worker_error_.empty()) throw UserError(worker_error_);
+  // Logged here, once per batch delivered, rather than by the worker: a worker may build a batch
+  // that a seek() then drops.
+  for (const std::string& note : slot.batch.bad_image_notes) LOG(WARNING) << note;
   last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   total_wait_ += last_wait_;
   ++consumer_ticket_;
@@ -138,6 +141,38 @@ std::shared_ptr<const std::vector<int64_t>> Loader::order(int64_t epoch) {
   return o;
 }
 
+// Reads the image at `at` in the epoch's order into `image` and returns its index. A damaged one
+// stops the stream, or (skip_bad_images) gives way to the next image in the order that reads,
+// wrapping around: a choice that depends on the order alone, so on nothing a thread does.
+int64_t Loader::read(const std::vector<int64_t>& order, int64_t at, uint8_t* image, Batch& b) const {
+  const int64_t wanted = order[at];
+  std::string damage;
+  for (int64_t k = 0; k < size_; ++k) {
+    const int64_t index = order[(at + k) % size_];
+    try {
+      data_->read_image(c_.split, index, image);
+    } catch (const DamagedImage& e) {
+      if (!c_.skip_bad_images) {
+        throw UserError(std::string(e.what()) + (c_.mode == ViewMode::kTrain
+                                                     ? "; repack the dataset, or pass alexnet train "
+                                                       "--skip-bad-images to train past damaged images"
+                                                     : ""));
+      }
+      if (k == 0) damage = e.what();
+      continue;
+    }
+    if (k > 0) {
+      ++b.bad_images;
+      b.bad_image_notes.push_back(damage + "; skipped (--skip-bad-images): image " + std::to_string(index) +
+                                  " takes its place in batch " + std::to_string(b.position + 1) +
+                                  " of epoch " + std::to_string(b.epoch + 1));
+    }
+    return index;
+  }
+  throw UserError(data_->path() + ": no image of split '" + c_.split + "' can be read (image " +
+                  std::to_string(wanted) + ": " + damage + ")");
+}
+
 void Loader::fill(Slot& slot, int64_t ticket) {
   const DatasetInfo& info = data_->info();
   const int64_t epoch = ticket / batches_per_epoch_, position = ticket % batches_per_epoch_;
@@ -157,13 +192,14 @@ void Loader::fill(Slot& slot, int64_t ticket) {
   b.images = static_cast<const float*>(slot.buffer.data());
   b.labels.resize(items);
   b.indices.resize(items);
+  b.bad_images = 0;
+  b.bad_image_notes.clear();
   float* out = static_cast<float*>(slot.buffer.data());
   std::vector<uint8_t> image(size_t(info.height) * info.width * info.channels);
   for (int i = 0; i < items; ++i) {
-    const int64_t index = (*indices)[begin + i];
+    const int64_t index = read(*indices, begin + i, image.data(), b);
     b.indices[i] = index;
     b.labels[i] = labels[index];
-    data_->read_image(c_.split, index, image.data());
     float* dst = out + int64_t(i) * views * view_floats;
     if (c_.mode == ViewMode::kTrain) {
       CropDraw d = draw_augmentation(c_.seed, epoch, index, info.height, info.width, c_.crop, info.channels,

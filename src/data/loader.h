@@ -37,6 +37,10 @@ struct LoaderConfig {
   int64_t epochs = 0;     // stop after this many epochs (0: never)
   bool drop_last = true;  // training drops the last partial batch; evaluation keeps it
   bool pinned = true;
+  // A damaged image (DamagedImage) stops the stream with its message, or with this, is replaced
+  // by the next image of the epoch's order that reads, so batches stay full and the same whatever
+  // the thread count; each one replaced is counted in its batch and logged as a warning.
+  bool skip_bad_images = false;
 };
 
 struct Batch {
@@ -46,7 +50,9 @@ struct Batch {
   Shape shape;                      // [items * views, C, crop, crop]
   const float* images = nullptr;
   std::vector<int32_t> labels;   // one per image
-  std::vector<int64_t> indices;  // each image's index in the split
+  std::vector<int64_t> indices;  // each image's index in the split (of the substitute, for a damaged one)
+  int bad_images = 0;            // damaged images replaced in this batch (skip_bad_images)
+  std::vector<std::string> bad_image_notes;  // one line each, logged when next() hands the batch over
 };
 
 class Loader {
@@ -73,6 +79,7 @@ class Loader {
   void stop();
   void work();
   void fill(Slot& slot, int64_t ticket);
+  int64_t read(const std::vector<int64_t>& order, int64_t at, uint8_t* image, Batch& b) const;
   std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch);
 
   std::shared_ptr<const DatasetReader> data_;

@@ -167,8 +167,15 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
       write_tensor(params.get(), p.name, net.read_param(p.name), p.shape);
       if (sgd) write_tensor(momentum.get(), p.name, net.gather(p.name, velocity_views(net, sgd)), p.shape);
     }
-  } catch (...) {
+    params.reset();
+    momentum.reset();
+    close_written_file(file, partial);  // a full disk may surface only as the caches are written out
+  } catch (const std::runtime_error& e) {
     discard_file(partial);  // the handles above are closed by now
+    if (dynamic_cast<const UserError*>(&e)) throw;
+    throw std::runtime_error(path + ": cannot write the checkpoint: " + e.what() + "; earlier checkpoints are kept");
+  } catch (...) {
+    discard_file(partial);
     throw;
   }
   commit_file(partial, path);

@@ -1,5 +1,7 @@
 // A run's metrics: CSV files (metrics/steps.csv every --log-every steps, metrics/epochs.csv once
-// an epoch) and the same scalars as TensorBoard events (tensorboard/).
+// an epoch) and the same scalars as TensorBoard events (tensorboard/). A row that cannot be written
+// (a full disk) throws std::runtime_error naming the file and the system's reason: the run stops
+// rather than go on without its record.
 #pragma once
 
 #include <fstream>
@@ -20,6 +22,7 @@ struct StepMetrics {
 struct EpochMetrics {
   int64_t step = 0, epoch = 0;
   double train_loss = 0, lr = 0, images_per_second = 0, data_wait_seconds = 0, seconds = 0;
+  int64_t bad_images = 0;  // damaged training images skipped (--skip-bad-images) this epoch
   bool has_val = false;
   EvalResult val;
 };
@@ -34,6 +37,7 @@ class Metrics {
   void log(const EpochMetrics& m);
 
  private:
+  std::string steps_path_, epochs_path_;
   std::ofstream steps_, epochs_;
   TensorBoardWriter tensorboard_;
 };

@@ -104,7 +104,8 @@ std::string to_toml(const RunConfig& c) {
     << "\nlr-factor = " << toml_float(c.lr_factor) << "\nwarmup-epochs = " << toml_float(c.warmup_epochs)
     << "\n";
   o << "crop = " << c.crop << "\nlighting = " << toml_float(c.lighting)
-    << "\nloader-threads = " << c.loader_threads << "\n";
+    << "\nloader-threads = " << c.loader_threads
+    << "\nskip-bad-images = " << (c.skip_bad_images ? "true" : "false") << "\n";
   o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";
   o << "keep-checkpoints = " << c.keep_checkpoints << "\n";
   str("checkpoint-every", c.checkpoint_every);

@@ -43,6 +43,7 @@ struct RunConfig {
   int crop = 0;  // 0: the network file's input size
   double lighting = 0.1;
   int loader_threads = 2;
+  bool skip_bad_images = false;  // replace and count damaged training images instead of stopping
   // run control
   uint64_t seed = 1;
   int threads = 0;  // CPU threads for the CPU backend; 0: all cores

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include "core/errors.h"
 
@@ -83,6 +85,15 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   if (!out_) throw UserError(path_ + ": cannot write TensorBoard events");
   const std::string version = "brain.Event:2";
   write_record(event(0, &version, nullptr));
+  flush();
+}
+
+void TensorBoardWriter::flush() {
+  out_.flush();
+  if (out_) return;
+  const int error = errno;  // still the failed write's
+  throw std::runtime_error(path_ + ": cannot write TensorBoard events (" +
+                           (error ? std::strerror(error) : "the write failed") + ")");
 }
 
 void TensorBoardWriter::scalar(const std::string& tag, int64_t step, double value) {

@@ -17,7 +17,8 @@ class TensorBoardWriter {
   // Creates dir (if needed) and a new events.out.tfevents.<seconds>.<host> file in it.
   explicit TensorBoardWriter(const std::string& dir);
   void scalar(const std::string& tag, int64_t step, double value);
-  void flush() { out_.flush(); }
+  // Throws std::runtime_error naming the file and the system's reason when a write failed.
+  void flush();
   const std::string& path() const { return path_; }
 
  private:

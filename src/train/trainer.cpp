@@ -43,6 +43,7 @@ LoaderConfig training_batches(const RunConfig& c, const Session& s) {
   lc.lighting_std = static_cast<float>(c.lighting);
   lc.seed = c.seed;
   lc.threads = c.loader_threads;
+  lc.skip_bad_images = c.skip_bad_images;
   lc.input_scale = s.net->plan().net.input_scale;
   return lc;
 }
@@ -170,6 +171,7 @@ void Trainer::record(const Batch& batch, double loss, Clock::time_point started)
     t->top1_errors += top1;
     t->top5_errors += top5;
     t->wait_seconds += wait;
+    t->bad_images += batch.bad_images;
     ++t->steps;
   }
   ++state_.step;
@@ -205,6 +207,7 @@ void Trainer::end_epoch() {
   em.seconds = seconds_since(epoch_.start);
   em.images_per_second = epoch_.steps * c_.batch / em.seconds;
   em.data_wait_seconds = epoch_.wait_seconds;
+  em.bad_images = epoch_.bad_images;
   em.has_val = s_.data->has_split("val");
   if (em.has_val) em.val = evaluate(*s_.net, s_.data, "val", 1, s_.crop, c_.loader_threads);
   metrics_->log(em);

@@ -40,7 +40,7 @@ class Trainer {
   // Sums over the steps since the last metrics row (`window`) or since the epoch began.
   struct Totals {
     double loss = 0, top1_errors = 0, top5_errors = 0, wait_seconds = 0;
-    int64_t steps = 0;
+    int64_t steps = 0, bad_images = 0;
     Clock::time_point start = Clock::now();
   };
 

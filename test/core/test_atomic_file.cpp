@@ -84,5 +84,27 @@ TEST(AtomicFile, CommitFileMovesALibrarysOutputIntoPlace) {
   EXPECT_FALSE(fs::exists(dir.file("gone")));
 }
 
+// A full disk, as /dev/full plays one: the write fails with ENOSPC. That is the machine's fault,
+// not the input's (std::runtime_error, exit status 1, not UserError), the message names the file
+// and says why, and the temporary goes.
+TEST(AtomicFile, AFullDiskIsNotAUserErrorAndLeavesNothing) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this system";
+  testing::TempDir dir;
+  const std::string path = dir.file("timing.json");
+  fs::create_symlink("/dev/full", temporary_path(path));  // the temporary's writes land on /dev/full
+  try {
+    write_file_atomically(path, std::string(1 << 16, 'x'));
+    ADD_FAILURE() << "a write to /dev/full succeeded";
+  } catch (const UserError& e) {
+    ADD_FAILURE() << "a full disk reported as bad input: " << e.what();
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+    EXPECT_NE(what.find("No space left on device"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::is_symlink(temporary_path(path)));
+}
+
 }  // namespace
 }  // namespace alexnet

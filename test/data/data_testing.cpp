@@ -21,8 +21,8 @@ uint8_t test_pixel(int64_t i, int y, int x, int c, int salt) {
 }
 
 void write_test_dataset(const std::string& path, int size, int channels, int classes,
-                        const std::vector<std::pair<std::string, int>>& splits) {
-  DatasetWriter writer(path, size, size, channels, true);
+                        const std::vector<std::pair<std::string, int>>& splits, int version) {
+  DatasetWriter writer(path, size, size, channels, true, version);
   int salt = 0;
   for (auto& [name, count] : splits) {
     writer.begin_split(name);

@@ -22,9 +22,10 @@ class TempDir {
 };
 
 // Writes a dataset whose image i of split s has pixel (y, x, c) = (i * 7 + y * 3 + x + c * 50 + salt) % 256
-// and label i % classes, with a constant mean of 100 and identity PCA.
+// and label i % classes, with a constant mean of 100 and identity PCA; in the format of `version`.
 void write_test_dataset(const std::string& path, int size, int channels, int classes,
-                        const std::vector<std::pair<std::string, int>>& splits);
+                        const std::vector<std::pair<std::string, int>>& splits,
+                        int version = kDatasetVersion);
 uint8_t test_pixel(int64_t i, int y, int x, int c, int salt);
 
 }  // namespace alexnet::testing

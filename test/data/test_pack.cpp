@@ -438,7 +438,10 @@ TEST(DatasetReader, RefusesFilesThatAreNotOurs) {
   testing::write_test_dataset(dir.file("newer.h5"), 8, 1, 2, {{"train", 4}});
   set_version(dir.file("newer.h5"), kDatasetVersion + 1);
   std::string e = open_error(dir.file("newer.h5"));
-  EXPECT_NE(e.find("dataset version 2 is not one this alexnet reads"), std::string::npos) << e;
+  EXPECT_NE(
+      e.find("dataset version " + std::to_string(kDatasetVersion + 1) + " is not one this alexnet reads"),
+      std::string::npos)
+      << e;
 }
 
 TEST(DatasetReader, ShapesThatDisagreeNameTheDataset) {

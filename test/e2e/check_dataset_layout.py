@@ -24,7 +24,7 @@ with tempfile.TemporaryDirectory() as tmp:
     subprocess.run([alexnet, "pack", "--source", "fashion-mnist", "--output", out, "--no-progress"], check=True)
     with h5py.File(out, "r") as f:
         assert f.attrs["format"] == "alexnet-dataset", f.attrs["format"]
-        assert int(f.attrs["version"]) == 1
+        assert int(f.attrs["version"]) == 2  # 2: Fletcher-32 checksums on image and label chunks
         assert "fashion-mnist" in f.attrs["source"]
         assert (int(f.attrs["height"]), int(f.attrs["width"]), int(f.attrs["channels"])) == (28, 28, 1)
         classes = [c.decode() if isinstance(c, bytes) else c for c in f["classes"][:]]
@@ -34,6 +34,7 @@ with tempfile.TemporaryDirectory() as tmp:
             images, labels = f[split]["images"], f[split]["labels"]
             assert images.shape == (n, 28, 28, 1) and images.dtype == np.uint8, (images.shape, images.dtype)
             assert images.chunks == (1, 28, 28, 1), images.chunks
+            assert images.fletcher32 and labels.fletcher32, (split, images.fletcher32, labels.fletcher32)
             assert labels.shape == (n,) and labels.dtype == np.int32
             assert set(np.unique(labels[:])) == set(range(10))
         mean = f["mean"][:]
