@@ -41,7 +41,8 @@ void add_bad_images_column(const fs::path& path) {
 // Rewrites a CSV file of a resumed run as `header` and its complete rows whose step (column
 // `step_column`) is at most `last_step`, in their order. Does nothing to a missing or empty file.
 void drop_rows_after(const fs::path& path, const std::string& header, int step_column, int64_t last_step) {
-  if (!fs::exists(path) || fs::file_size(path) == 0) return;
+  // Only regular files: a device (a test's /dev/full) has no rows and no size to ask.
+  if (!fs::is_regular_file(path) || fs::file_size(path) == 0) return;
   std::ifstream in(path, std::ios::binary);
   std::stringstream whole;
   whole << in.rdbuf();
@@ -63,7 +64,7 @@ void drop_rows_after(const fs::path& path, const std::string& header, int step_c
 
 std::ofstream open_csv(const fs::path& path, const char* header) {
   // Empty counts as new: a run killed before its first row left the file without its header.
-  bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
+  bool fresh = !fs::exists(path) || (fs::is_regular_file(path) && fs::file_size(path) == 0);
   std::ofstream out(path, std::ios::app);
   if (!out) throw UserError(path.string() + ": cannot write metrics (" + std::strerror(errno) + ")");
   if (fresh) out << header << std::endl;  // flushed now, not with the first row

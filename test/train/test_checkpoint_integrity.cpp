@@ -242,18 +242,19 @@ TEST(ResumedMetrics, RowsPastTheCheckpointAndATornRowAreDropped) {
   fs::create_directories(dir.path() / "metrics");
   const std::string steps_header = "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s\n";
   const std::string epochs_header =
-      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds\n";
+      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds,"
+      "bad_images\n";
   std::ofstream(dir.path() / "metrics" / "steps.csv")
       << steps_header << "2,1,2.3,0.9,0.5,0.01,100,0\n4,1,2.2,0.9,0.5,0.01,100,0\n"
       << "6,2,2.1,0.9,0.5,0.01,100,0\n8,2,2.0,0.9,0.5,0.01,100,0\n10,3,1.9";
   std::ofstream(dir.path() / "metrics" / "epochs.csv")
-      << epochs_header << "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n2,8,2.0,1.9,0.7,0.3,0.01,100,0,1\n";
+      << epochs_header << "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1,0\n2,8,2.0,1.9,0.7,0.3,0.01,100,0,1,0\n";
   { Metrics m(dir.path().string(), 6); }
   EXPECT_EQ(
       read_file(dir.path() / "metrics" / "steps.csv"),
       steps_header + "2,1,2.3,0.9,0.5,0.01,100,0\n4,1,2.2,0.9,0.5,0.01,100,0\n6,2,2.1,0.9,0.5,0.01,100,0\n");
   EXPECT_EQ(read_file(dir.path() / "metrics" / "epochs.csv"),
-            epochs_header + "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n");
+            epochs_header + "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1,0\n");
 }
 
 // A run killed before its first epoch ended left epochs.csv empty (its header not yet flushed), and
@@ -262,14 +263,15 @@ TEST(ResumedMetrics, AnEmptyOrHeaderlessFileGetsItsHeader) {
   testing::TempDir dir;
   fs::create_directories(dir.path() / "metrics");
   std::ofstream(dir.path() / "metrics" / "steps.csv");
-  std::ofstream(dir.path() / "metrics" / "epochs.csv") << "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n";
+  std::ofstream(dir.path() / "metrics" / "epochs.csv") << "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1,0\n";
   { Metrics m(dir.path().string(), 6); }
   EXPECT_EQ(read_file(dir.path() / "metrics" / "steps.csv"),
             "step,epoch,loss,top1_error,top5_error,lr,images_per_s,data_wait_s\n");
   EXPECT_EQ(
       read_file(dir.path() / "metrics" / "epochs.csv"),
-      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds\n"
-      "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1\n");
+      "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds,"
+      "bad_images\n"
+      "1,4,2.2,2.1,0.8,0.4,0.01,100,0,1,0\n");
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ EpochMetrics epoch(int64_t e, int64_t bad) {
 TEST(Metrics, EpochsCsvCountsBadImages) {
   testing::TempDir dir;
   {
-    Metrics metrics(dir.path().string());
+    Metrics metrics(dir.path().string(), 0);
     metrics.log(epoch(1, 0));
     metrics.log(epoch(2, 3));
   }
@@ -53,7 +53,7 @@ TEST(Metrics, AnOldRunsEpochsCsvGainsTheColumnOnResume) {
       << "epoch,step,train_loss,val_loss,val_top1_error,val_top5_error,lr,images_per_s,data_wait_s,seconds\n"
       << "1,10,2.1,,,,0.01,100,0.5,3\n";
   {
-    Metrics metrics(dir.path().string());
+    Metrics metrics(dir.path().string(), 10);  // resumed from the checkpoint of step 10
     metrics.log(epoch(2, 1));
   }
   auto rows = lines(dir.file("metrics/epochs.csv"));
@@ -73,7 +73,7 @@ TEST(Metrics, AFullDiskStopsWithTheFileNamed) {
   fs::create_directories(dir.path() / "metrics");
   fs::create_symlink("/dev/full", dir.path() / "metrics" / "steps.csv");
   try {
-    Metrics metrics(dir.path().string());
+    Metrics metrics(dir.path().string(), 0);
     for (int i = 0; i < 1000; ++i) metrics.log(StepMetrics{i, 1, 2.0, 0.5, 0.1, 0.01, 100, 0});
     ADD_FAILURE() << "metrics written to /dev/full without an error";
   } catch (const UserError& e) {
