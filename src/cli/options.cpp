@@ -204,6 +204,8 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
       throw UserError(path + ":" + std::to_string(line) + ": '" + name +
                       "' is a command-line flag, not a run-file key");
     }
+    // An empty key is a prefix of every flag: program_options calls it ambiguous and throws.
+    if (name.empty()) throw UserError(path + ":" + std::to_string(line) + ": an empty key");
     if (!desc.find_nothrow(name, false)) {
       if (run_file_keys().count(name)) continue;  // another subcommand's (e.g. epochs for eval)
       throw UserError(path + ":" + std::to_string(line) + ": unknown key '" + name + "'");
