@@ -5,7 +5,8 @@
 #   tools/fuzz.sh all SECONDS          each target in turn (CI: 60 seconds each)
 # Targets: network_file, run_file, image. A crash leaves its input as build-fuzz/crash-*; add it to
 # the target's corpus as a regression input once fixed. New inputs the fuzzer finds go to
-# build-fuzz/corpus-TARGET/, not into the repository's corpus.
+# build-fuzz/corpus-TARGET/, not into the repository's corpus. FUZZ_SEED=N fixes libFuzzer's seed
+# (CI uses 1, so that its run is the one checked here; 0, the default, draws one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(network_file run_file image)
@@ -28,7 +29,7 @@ for t in "${run[@]}"; do
   echo "== fuzz_$t for $seconds s"
   # -rss_limit_mb: a reader that allocates what a header claims is a finding too.
   rc=0
-  (cd "$build" && "./fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+  (cd "$build" && "./fuzz_$t" -seed="${FUZZ_SEED:-0}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     "corpus-$t" "../test/fuzz/corpus/$t" > "fuzz_$t.log" 2>&1) || rc=$?
   grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR:|SUMMARY:|crash-|timeout-|oom-" "$build/fuzz_$t.log" || true
   [ "$rc" -eq 0 ] || { echo "fuzz_$t: a finding (exit $rc); its log: $build/fuzz_$t.log" >&2; exit 1; }
