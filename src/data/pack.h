@@ -24,8 +24,8 @@ struct PackOptions {
   // -1: a twelfth of the train images (Fashion-MNIST: 5,000 of 60,000) when the source has no
   // val split of its own, 0: none.
   int64_t val = -1;
-  bool shuffle = false;   // store each split in a random order (seeded)
-  uint64_t seed = 0;      // for the val draw and --shuffle
+  bool shuffle = false;  // store each split in a random order (seeded)
+  uint64_t seed = 0;     // for the val draw and --shuffle
   bool strict = false;   // fail on the first undecodable image instead of skipping it
   bool force = false;    // replace an existing output
   int threads = 0;       // decoding threads; 0: all cores

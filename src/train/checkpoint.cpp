@@ -173,7 +173,8 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
   } catch (const std::runtime_error& e) {
     discard_file(partial);  // the handles above are closed by now
     if (dynamic_cast<const UserError*>(&e)) throw;
-    throw std::runtime_error(path + ": cannot write the checkpoint: " + e.what() + "; earlier checkpoints are kept");
+    throw std::runtime_error(path + ": cannot write the checkpoint: " + e.what() +
+                             "; earlier checkpoints are kept");
   } catch (...) {
     discard_file(partial);
     throw;
