@@ -3,14 +3,16 @@
 # and runs one, or all, for a bounded time from its seed corpus (test/fuzz/corpus/TARGET).
 #   tools/fuzz.sh TARGET SECONDS       e.g. tools/fuzz.sh network_file 600
 #   tools/fuzz.sh all SECONDS          each target in turn (CI: 60 seconds each)
-# Targets: network_file, run_file, image. A crash leaves its input as build-fuzz/crash-*; add it to
-# the target's corpus as a regression input once fixed. New inputs the fuzzer finds go to
-# build-fuzz/corpus-TARGET/, not into the repository's corpus. FUZZ_SEED=N fixes libFuzzer's seed
-# (CI uses 1, so that its run is the one checked here; 0, the default, draws one).
+# Targets: network_file, run_file, image, dataset_file, checkpoint_file (the last two write HDF5
+# files whose structure the input chooses: test/fuzz/fuzzed_hdf5.h). A crash leaves its input as
+# build-fuzz/crash-*; add it to the target's corpus as a regression input once fixed. New inputs
+# the fuzzer finds go to build-fuzz/corpus-TARGET/, not into the repository's corpus.
+# FUZZ_SEED=N fixes libFuzzer's seed (CI uses 1, so that its run is the one checked here; 0, the
+# default, draws one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(network_file run_file image)
-[ $# -eq 2 ] || { sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 2; }
+targets=(network_file run_file image dataset_file checkpoint_file)
+[ $# -eq 2 ] || { sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2; }
 target=$1 seconds=$2
 if [ "$target" = all ]; then
   run=("${targets[@]}")

@@ -98,10 +98,25 @@ void write_scalar_attr(hid_t obj, const char* name, hid_t file_type, hid_t memor
   check(H5Awrite(attr.get(), memory_type, &value), name);
 }
 
+// Why `attr` cannot be read as one value of class `want`, or "" when it can.
+std::string one_value_problem(hid_t attr, H5T_class_t want) {
+  H5Id space = check_id(H5Aget_space(attr), H5Sclose, "attribute space");
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  if (points != 1) return "holds " + std::to_string(points) + " values, expected one";
+  H5Id type = check_id(H5Aget_type(attr), H5Tclose, "attribute type");
+  const H5T_class_t have = H5Tget_class(type.get());
+  const bool number = have == H5T_INTEGER || have == H5T_FLOAT;
+  if (want == H5T_STRING ? (have != H5T_STRING || H5Tis_variable_str(type.get()) <= 0) : !number)
+    return want == H5T_STRING ? "is not a variable-length string" : "is not a number";
+  return {};
+}
+
 template <typename T>
 T read_scalar_attr(hid_t obj, const char* name, hid_t memory_type) {
   if (H5Aexists(obj, name) <= 0) throw std::runtime_error(std::string("missing attribute '") + name + "'");
   H5Id attr = check_id(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose, name);
+  if (std::string problem = one_value_problem(attr.get(), H5T_INTEGER); !problem.empty())
+    throw std::runtime_error(std::string("attribute '") + name + "' " + problem);
   T v{};
   check(H5Aread(attr.get(), memory_type, &v), std::string("reading attribute ") + name);
   return v;
@@ -129,6 +144,7 @@ bool has_attr(hid_t obj, const char* name) {
 std::string read_string_attr(hid_t obj, const char* name) {
   if (H5Aexists(obj, name) <= 0) return {};
   H5Id attr = check_id(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose, name);
+  if (!one_value_problem(attr.get(), H5T_STRING).empty()) return {};
   H5Id type = string_type();
   char* value = nullptr;
   if (H5Aread(attr.get(), type.get(), &value) < 0 || !value) return {};
@@ -163,6 +179,41 @@ std::vector<hsize_t> dims_of(hid_t set) {
   std::vector<hsize_t> d(rank > 0 ? rank : 0);
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
   return d;
+}
+
+H5Id open_values(hid_t loc, const std::string& name, Values values) {
+  H5Id set = check_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose, name);
+  H5Id type = check_id(H5Dget_type(set.get()), H5Tclose, name + " type");
+  const H5T_class_t have = H5Tget_class(type.get());
+  if (values == Values::kNumbers && have != H5T_INTEGER && have != H5T_FLOAT)
+    throw std::runtime_error("/" + name + " does not hold numbers");
+  if (values == Values::kStrings && (have != H5T_STRING || H5Tis_variable_str(type.get()) <= 0))
+    throw std::runtime_error("/" + name + " does not hold variable-length strings");
+  return set;
+}
+
+void check_stored(hid_t set, const std::string& name) {
+  H5Id type = check_id(H5Dget_type(set), H5Tclose, name + " type");
+  H5Id space = check_id(H5Dget_space(set), H5Sclose, name + " space");
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  if (points < 0) throw std::runtime_error("/" + name + " has no simple shape");
+  // A variable-length string is stored as a reference of H5Tget_size() bytes to the heap.
+  const size_t element = H5Tget_size(type.get());
+  const hsize_t declared = static_cast<hsize_t>(points) * element;
+  if (element && declared / element != static_cast<hsize_t>(points))
+    throw std::runtime_error("/" + name + " declares more bytes than a file can hold");
+  const hsize_t stored = H5Dget_storage_size(set);
+  if (stored < declared) {
+    throw std::runtime_error("/" + name + " declares " + std::to_string(declared) + " bytes but stores " +
+                             std::to_string(stored) + " (truncated, or compressed by another tool)");
+  }
+  hsize_t file_bytes = 0;
+  H5Id file = check_id(H5Iget_file_id(set), H5Fclose, name + " file");
+  check(H5Fget_filesize(file.get(), &file_bytes), "file size");
+  if (stored > file_bytes) {
+    throw std::runtime_error("/" + name + " claims " + std::to_string(stored) + " bytes of a " +
+                             std::to_string(file_bytes) + "-byte file");
+  }
 }
 
 std::string dims_str(const std::vector<hsize_t>& d) {

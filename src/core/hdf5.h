@@ -68,17 +68,31 @@ H5Id check_id(hid_t id, herr_t (*close)(hid_t), const std::string& what);
 void close_written_file(H5Id& file, const std::string& what);
 H5Id string_type();  // variable-length UTF-8
 
+// Attribute readers check what the file declares before reading: one value (a scalar or a
+// one-element array; HDF5 would write every element of a longer array into the single value),
+// numbers for the numeric readers, a variable-length string for the string reader.
 void write_string_attr(hid_t obj, const char* name, const std::string& value);
 void write_int_attr(hid_t obj, const char* name, int64_t value);
 void write_double_attr(hid_t obj, const char* name, double value);
 bool has_attr(hid_t obj, const char* name);
-std::string read_string_attr(hid_t obj, const char* name);  // "" when absent
+std::string read_string_attr(hid_t obj, const char* name);  // "" when absent or not a string
 int64_t read_int_attr(hid_t obj, const char* name);         // throws when absent
 double read_double_attr(hid_t obj, const char* name);       // throws when absent
 
 void write_floats(hid_t loc, const char* name, const std::vector<float>& values, std::vector<hsize_t> dims);
 bool has_link(hid_t loc, const char* name);
 std::vector<hsize_t> dims_of(hid_t dataset);
+
+// What a dataset holds, checked before anything is read or allocated from what a (possibly
+// damaged or hostile) file declares.
+enum class Values { kNumbers, kStrings };  // integer or float; variable-length strings
+// Opens dataset `name` under `loc` and checks that its elements are `values`.
+H5Id open_values(hid_t loc, const std::string& name, Values values);
+// Checks that the file stores at least the bytes the dataset's shape declares (so a header cannot
+// make a reader allocate more than the file holds, nor hand back never-written fill values as
+// data) and no more than the file's size. Call it once the shape is known to be the expected one.
+// Both throw std::runtime_error saying which check failed.
+void check_stored(hid_t set, const std::string& name);
 std::string dims_str(const std::vector<hsize_t>& dims);
 
 }  // namespace h5

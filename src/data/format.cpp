@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 
 #include "core/atomic_file.h"
@@ -15,6 +16,11 @@ namespace alexnet {
 using namespace h5;
 
 namespace {
+
+// Far above any dataset's (ImageNet's 21,841 classes; images up to 4K), far below what would
+// exhaust memory: the readers refuse what lies outside.
+constexpr int64_t kMaxImageSide = 1 << 14;
+constexpr hsize_t kMaxClasses = 1 << 20;
 
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
@@ -236,23 +242,35 @@ void DatasetReader::open() {
     fail("dataset version " + std::to_string(version_) + " is not one this alexnet reads (version " +
          std::to_string(kDatasetVersion) + " and older); upgrade alexnet or repack");
   }
-  info_.height = static_cast<int>(int_attr("height"));
-  info_.width = static_cast<int>(int_attr("width"));
-  info_.channels = static_cast<int>(int_attr("channels"));
+  // Bounds before anything is sized by them: the loader and the mean image multiply them out.
+  auto bounded_attr = [&](const char* name, int64_t low, int64_t high) {
+    const int64_t v = int_attr(name);
+    if (v < low || v > high) {
+      fail(std::string("root attribute '") + name + "' = " + std::to_string(v) + " is outside " +
+           std::to_string(low) + ".." + std::to_string(high));
+    }
+    return static_cast<int>(v);
+  };
+  info_.height = bounded_attr("height", 1, kMaxImageSide);
+  info_.width = bounded_attr("width", 1, kMaxImageSide);
+  info_.channels = bounded_attr("channels", 1, 4);
   info_.source = string_attr("source");
   info_.created = string_attr("created");
   const hsize_t h = info_.height, w = info_.width, c = info_.channels;
 
   auto read_floats = [&](const char* name, std::vector<hsize_t> want) {
     if (!has_link(root, name)) fail(std::string("missing dataset /") + name);
-    H5Id set = check_id(H5Dopen2(root, name, H5P_DEFAULT), H5Dclose, name);
+    H5Id set = open_values(root, name, Values::kNumbers);
     std::vector<hsize_t> d = dims_of(set.get());
     if (d != want)
       fail(std::string("/") + name + " has shape " + dims_str(d) + ", expected " + dims_str(want));
+    check_stored(set.get(), name);
     size_t n = 1;
     for (hsize_t x : d) n *= x;
     std::vector<float> v(n);
     check(H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name);
+    for (size_t i = 0; i < n; ++i)
+      if (!std::isfinite(v[i])) fail(std::string("/") + name + "[" + std::to_string(i) + "] is not finite");
     return v;
   };
   info_.mean = read_floats("mean", {h, w, c});
@@ -261,9 +279,12 @@ void DatasetReader::open() {
 
   if (!has_link(root, "classes")) fail("missing dataset /classes");
   {
-    H5Id set = check_id(H5Dopen2(root, "classes", H5P_DEFAULT), H5Dclose, "classes");
+    H5Id set = open_values(root, "classes", Values::kStrings);
     std::vector<hsize_t> d = dims_of(set.get());
     if (d.size() != 1) fail("/classes has shape " + dims_str(d) + ", expected [K]");
+    if (d[0] > kMaxClasses)
+      fail("/classes holds " + std::to_string(d[0]) + " names, more than " + std::to_string(kMaxClasses));
+    check_stored(set.get(), "classes");
     std::vector<char*> names(d[0]);
     H5Id type = string_type();
     if (d[0]) check(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()), "classes");
@@ -281,18 +302,20 @@ void DatasetReader::open() {
     if (!has_link(root, images.c_str()) || !has_link(root, labels.c_str())) {
       fail(std::string("split '") + name + "' lacks /" + images + " or /" + labels);
     }
-    s->images = check_id(H5Dopen2(root, images.c_str(), H5P_DEFAULT), H5Dclose, images);
+    s->images = open_values(root, images, Values::kNumbers);
     std::vector<hsize_t> d = dims_of(s->images.get());
     if (d.size() != 4 || d[1] != h || d[2] != w || d[3] != c) {
       fail("/" + images + " has shape " + dims_str(d) + ", expected [N, " + std::to_string(h) + ", " +
            std::to_string(w) + ", " + std::to_string(c) + "]");
     }
-    H5Id label_set = check_id(H5Dopen2(root, labels.c_str(), H5P_DEFAULT), H5Dclose, labels);
+    H5Id label_set = open_values(root, labels, Values::kNumbers);
     std::vector<hsize_t> ld = dims_of(label_set.get());
     if (ld.size() != 1 || ld[0] != d[0]) {
       fail("/" + labels + " has shape " + dims_str(ld) + ", expected [" + std::to_string(d[0]) +
            "] (one per image)");
     }
+    check_stored(s->images.get(), images);
+    check_stored(label_set.get(), labels);
     s->labels.resize(d[0]);
     if (d[0])
       check(H5Dread(label_set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->labels.data()),

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -63,6 +64,21 @@ H5Id checksummed_format() {
   return fapl;
 }
 
+// The counters address the loader's stream and the schedule: a negative one would index before
+// its start, a non-finite rate would train on NaN. (Whether the position fits an epoch of this
+// run's data and batch is the trainer's check.)
+void check_state(const std::string& path, const TrainState& s) {
+  auto require = [&](bool ok, const std::string& what) {
+    if (!ok) throw UserError(path + ": " + what + " (damaged, or not written by alexnet?)");
+  };
+  require(s.step >= 0 && s.epoch >= 0 && s.position >= 0 && s.bad_epochs >= 0,
+          "negative counters (step " + std::to_string(s.step) + ", epoch " + std::to_string(s.epoch) +
+              ", position " + std::to_string(s.position) + ", bad_epochs " + std::to_string(s.bad_epochs) +
+              ")");
+  require(std::isfinite(s.lr) && s.lr >= 0, "learning rate " + std::to_string(s.lr) + " is not a rate");
+  require(std::isfinite(s.best_val_error), "best_val_error is not finite");
+}
+
 using TensorSink = std::function<void(const char* group, const LogicalParam& p, std::vector<float> values)>;
 
 // Opens `path`, checks that it is a checkpoint this build reads, and hands each of `net`'s tensors
@@ -91,18 +107,20 @@ TrainState read_checkpoint(const std::string& path, const Net& net, bool momentu
     state.lr = read_double_attr(root, "lr");
     state.best_val_error = read_double_attr(root, "best_val_error");
     state.bad_epochs = read_int_attr(root, "bad_epochs");
+    check_state(path, state);
     auto read = [&](const std::string& group, const LogicalParam& p) {
       std::string name = group + "/" + p.name;
       if (!has_link(root, group.c_str()) || !has_link(root, name.c_str())) {
         throw UserError(path + ": has no /" + name +
                         " (was it written for another network or exchange layout?)");
       }
-      H5Id set = check_id(H5Dopen2(root, name.c_str(), H5P_DEFAULT), H5Dclose, name);
+      H5Id set = open_values(root, name, Values::kNumbers);
       std::vector<hsize_t> d = dims_of(set.get());
       if (d != dims(p.shape)) {
         throw UserError(path + ": /" + name + " has shape " + dims_str(d) + ", but this network's " + p.name +
                         " is " + p.shape.str());
       }
+      check_stored(set.get(), name);
       std::vector<float> values(p.shape.numel());
       check(H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), name);
       if (version >= 2) {

@@ -92,8 +92,14 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   LOG(INFO) << "command line: " << command_line;
 
   loader_ = std::make_unique<Loader>(data, training_batches(c_, s_));
-  loader_->seek(state_.epoch, state_.position);
   steps_per_epoch_ = loader_->batches_per_epoch();
+  if (state_.epoch > c_.epochs || state_.position >= steps_per_epoch_) {
+    throw UserError(c_.out + ": the checkpoint stands at epoch " + std::to_string(state_.epoch + 1) +
+                    ", batch " + std::to_string(state_.position + 1) + ", past this run's " +
+                    std::to_string(c_.epochs) + " epochs of " + std::to_string(steps_per_epoch_) +
+                    " batches (were --epochs, --batch or the data changed?)");
+  }
+  loader_->seek(state_.epoch, state_.position);
   metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
   checkpoint_step_ = state_.step;
   if (c_.profile_every > 0) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
