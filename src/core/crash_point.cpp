@@ -5,41 +5,77 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <deque>
+#include <sstream>
 #include <string>
 
 namespace alexnet {
 
 namespace {
 
+// One armed point: what to send (SIGKILL for ALEXNET_TEST_CRASH_AT) at which pass.
 struct Target {
-  std::string point;  // empty: the hook is off
+  std::string point;
   long count = 1;
+  int signal = SIGKILL;
+  std::atomic<long> passed{0};
 };
 
-Target parse_target() {
-  Target t;
-  const char* text = std::getenv("ALEXNET_TEST_CRASH_AT");
-  if (!text || !*text) return t;
+// "<point>[:<n>]" into t.point and t.count.
+void parse_point(const std::string& text, Target& t) {
   t.point = text;
-  if (size_t colon = t.point.find(':'); colon != std::string::npos) {
-    t.count = std::max(1L, std::strtol(t.point.c_str() + colon + 1, nullptr, 10));
+  if (size_t colon = text.find(':'); colon != std::string::npos) {
+    t.count = std::max(1L, std::strtol(text.c_str() + colon + 1, nullptr, 10));
     t.point.resize(colon);
   }
-  return t;
+}
+
+// A test that misspells its hook must not pass by never firing it.
+[[noreturn]] void bad_value(const char* variable, const std::string& value) {
+  std::fprintf(stderr, "alexnet: %s: cannot read '%s'; expected <point>[:<n>]=SIGINT|SIGTERM[,...]\n",
+               variable, value.c_str());
+  std::_Exit(2);
+}
+
+// A deque, because a Target (its atomic counter) cannot move.
+std::deque<Target> parse_targets() {
+  std::deque<Target> targets;
+  if (const char* text = std::getenv("ALEXNET_TEST_SIGNAL_AT"); text && *text) {
+    std::stringstream list(text);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      const size_t equals = item.rfind('=');
+      const std::string name = equals == std::string::npos ? "" : item.substr(equals + 1);
+      Target& t = targets.emplace_back();
+      t.signal = name == "SIGINT" ? SIGINT : name == "SIGTERM" ? SIGTERM : 0;
+      if (t.signal == 0 || equals == 0) bad_value("ALEXNET_TEST_SIGNAL_AT", item);
+      parse_point(item.substr(0, equals), t);
+    }
+  }
+  if (const char* text = std::getenv("ALEXNET_TEST_CRASH_AT"); text && *text)
+    parse_point(text, targets.emplace_back());
+  return targets;
 }
 
 }  // namespace
 
 void crash_point(const char* name) {
-  static const Target target = parse_target();
-  static std::atomic<long> passed{0};
-  if (target.point.empty() || target.point != name) return;
-  if (passed.fetch_add(1) + 1 < target.count) return;
-  // SIGKILL, as `kill -9` would: no handler, no flushing of stdio or destructors.
-  ::kill(::getpid(), SIGKILL);
-  ::_exit(137);  // not reached
+  static std::deque<Target> targets = parse_targets();
+  for (Target& t : targets) {
+    if (t.point != name || t.passed.fetch_add(1) + 1 != t.count) continue;
+    if (t.signal == SIGKILL) {
+      // As `kill -9` would: no handler, no flushing of stdio or destructors.
+      ::kill(::getpid(), SIGKILL);
+      ::_exit(137);  // not reached
+    }
+    // Said first, so that a test can tell the signal came from here, at this pass.
+    std::fprintf(stderr, "alexnet: ALEXNET_TEST_SIGNAL_AT: raising %s at %s (pass %ld)\n",
+                 t.signal == SIGINT ? "SIGINT" : "SIGTERM", name, t.count);
+    std::raise(t.signal);
+  }
 }
 
 }  // namespace alexnet

@@ -8,14 +8,12 @@
 # newest checkpoint makes --resume fall back to the previous (mid-epoch) one and eval refuse it.
 #   kill_resume.sh ALEXNET PYTHON WORKDIR [KILLS]   (KILLS: 20 unless given)
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 alexnet=$1 python=$2 work=$3 kills=${4:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 net="$here/../../experiments/alexnet-mini.toml"
 rm -rf "$work" && mkdir -p "$work"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "skipped: Debian's dataset-fashion-mnist is not installed (tools/setup.sh installs it)"
-  exit 77
-fi
+require_fashion_mnist
 "$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
 
 # 360 training images in batches of 20: 18 steps an epoch, 54 in the run.

@@ -3,12 +3,10 @@
 # exits with 128 + the signal's number.
 #   pack_interrupted.sh ALEXNET WORKDIR
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 alexnet=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "skipped: Debian's dataset-fashion-mnist is not installed (tools/setup.sh installs it)"
-  exit 77
-fi
+require_fashion_mnist
 for sig in INT TERM; do
   out=$work/fm-$sig.h5
   # One decoding thread, so the pack lasts long enough to be interrupted mid-split.

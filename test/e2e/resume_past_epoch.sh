@@ -6,11 +6,9 @@
 set -euo pipefail
 alexnet=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 rm -rf "$work" && mkdir -p "$work"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "skipped: Debian's dataset-fashion-mnist is not installed (tools/setup.sh installs it)"
-  exit 77
-fi
+require_fashion_mnist
 "$alexnet" pack --source fashion-mnist --per-class 4 --output "$work/small.h5" --no-progress
 "$alexnet" train --net "$here/../../experiments/alexnet-mini.toml" --data "$work/small.h5" --devices cpu \
   --batch 4 --epochs 2 --max-steps 5 --progress false --out "$work/run"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SIGINT and SIGTERM that arrive inside a checkpoint write lose nothing: the write finishes, the run
+# stops with status 0 (what `alexnet train` documents for a stop by a signal) and says so, the
+# checkpoint of the step reached is complete (it loads, and equals the uninterrupted run's), no
+# *.partial is left, and --resume to the end gives weights, momentum and metrics bit-identical to
+# a run never interrupted. The signals are raised by the test-only hook ALEXNET_TEST_SIGNAL_AT
+# (src/core/crash_point.h) at named points inside the write, so they land there every time:
+#   checkpoint-half: SIGINT, in a --checkpoint-every (mid-epoch) checkpoint
+#   before-rename:   SIGTERM, in the same kind
+#   both:            SIGTERM at half and SIGINT before the rename, in an epoch-end checkpoint
+#   twice:           SIGINT between steps, and a second SIGINT inside the stop checkpoint it asks for
+#   signal_in_write.sh ALEXNET PYTHON WORKDIR
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+alexnet=$1 python=$2 work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+net="$here/../../experiments/alexnet-mini.toml"
+rm -rf "$work" && mkdir -p "$work"
+require_fashion_mnist
+"$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+
+# 360 training images in batches of 20: 18 steps an epoch, 36 in the run; checkpoints at steps
+# 4, 8, 12, 16, 18 (epoch end), 20, ... 36.
+"$alexnet" pack --source fashion-mnist --per-class 40 --val 40 --output "$work/small.h5" --no-progress
+common=(--net "$net" --data "$work/small.h5" --placement split --devices cpu --threads 1 --batch 20
+        --epochs 2 --progress false --log-every 1 --loader-threads 1 --checkpoint-every 4)
+"$alexnet" train "${common[@]}" --keep-checkpoints 100 --out "$work/straight"
+run=$work/signalled
+
+# same.py STEP: the run's checkpoint of STEP holds the uninterrupted run's weights and momentum.
+cat > "$work/same.py" <<'PY'
+import sys
+import h5py, numpy as np
+straight, run, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with h5py.File("%s/checkpoints/step-%010d.h5" % (straight, step), "r") as a, \
+     h5py.File("%s/checkpoints/step-%010d.h5" % (run, step), "r") as b:
+    assert a.attrs["step"] == b.attrs["step"] == step, (a.attrs["step"], b.attrs["step"])
+    for group in ("params", "momentum"):
+        for name in a[group]:
+            x, y = a[group][name][:], b[group][name][:]
+            assert x.shape == y.shape and np.array_equal(x, y), (step, group, name, np.abs(x - y).max())
+PY
+
+# stopped_by NAME HOOK STEP SIGNALS COMMAND...: COMMAND, with ALEXNET_TEST_SIGNAL_AT=HOOK, stops
+# cleanly at STEP, naming one of SIGNALS (a grep pattern), with the checkpoint of STEP written whole.
+stopped_by() {
+  local name=$1 hook=$2 step=$3 signals=$4
+  shift 4
+  set +e
+  ALEXNET_TEST_SIGNAL_AT=$hook "$@" > /dev/null 2> "$work/$name.err"
+  local rc=$?
+  set -e
+  cat "$work/$name.err"
+  [ "$rc" -eq 0 ] || { echo "$name: exit status $rc, expected 0"; exit 1; }
+  # Every signal of the hook was raised (so each landed where the hook says), and none ended the run.
+  local raised
+  raised=$(grep -c "ALEXNET_TEST_SIGNAL_AT: raising" "$work/$name.err" || true)
+  [ "$raised" -eq "$(tr ',' '\n' <<< "$hook" | wc -l)" ] || { echo "$name: $raised signals raised for $hook"; exit 1; }
+  grep -q "stopped by \($signals\) at step $step; checkpoint written" "$work/$name.err" ||
+    { echo "$name: no message of a stop by $signals at step $step"; exit 1; }
+  local ckpt newest partial
+  ckpt=$(printf "%s/checkpoints/step-%010d.h5" "$run" "$step")
+  newest=$(ls "$run"/checkpoints/step-*.h5 | tail -1)
+  [ "$newest" = "$ckpt" ] || { echo "$name: the newest checkpoint is $newest, not $ckpt"; exit 1; }
+  partial=$(find "$run" -name '*.partial')
+  [ -z "$partial" ] || { echo "$name: left behind $partial"; exit 1; }
+  "$alexnet" eval --checkpoint "$ckpt" --net "$net" --data "$work/small.h5" --devices cpu > /dev/null ||
+    { echo "$name: $ckpt does not load"; exit 1; }
+  local same=""
+  if [ -f "$work/straight/checkpoints/$(basename "$ckpt")" ]; then
+    "$python" "$work/same.py" "$work/straight" "$run" "$step"
+    same=", bit-identical to the uninterrupted run's"
+  fi
+  echo "$name: stopped at step $step with status 0, $(basename "$ckpt") whole and loading$same"
+}
+
+stopped_by half "checkpoint-half:1=SIGINT" 4 SIGINT "$alexnet" train "${common[@]}" --keep-checkpoints 2 --out "$run"
+stopped_by rename "before-rename:1=SIGTERM" 8 SIGTERM "$alexnet" train --resume "$run"
+stopped_by both "checkpoint-half:3=SIGTERM,before-rename:3=SIGINT" 18 "SIGINT\|SIGTERM" "$alexnet" train --resume "$run"
+stopped_by twice "step:1=SIGINT,checkpoint-half:1=SIGINT" 19 SIGINT "$alexnet" train --resume "$run"
+"$alexnet" train --resume "$run"
+
+"$python" "$work/same.py" "$work/straight" "$run" 36
+"$python" - "$work/straight" "$run" <<'PY'
+import csv, sys
+straight, run = sys.argv[1:]
+def rows(r, name, keys):
+    with open(r + "/metrics/" + name) as f:
+        return [tuple(row[k] for k in keys) for row in csv.DictReader(f)]
+# Each step's and epoch's row once, in order, with the uninterrupted run's values (timings aside).
+for name, keys in (("steps.csv", ("step", "epoch", "loss", "top1_error", "top5_error", "lr")),
+                   ("epochs.csv", ("epoch", "step", "val_loss", "val_top1_error", "val_top5_error", "lr"))):
+    want, got = rows(straight, name, keys), rows(run, name, keys)
+    assert got == want, (name, [r[:2] for r in got], [r[:2] for r in want])
+print("resumed after 4 stops by signals inside checkpoint writes: weights and momentum bit-identical",
+      "to the uninterrupted run's at step 36; metrics", len(rows(run, "steps.csv", ("step",))), "+",
+      len(rows(run, "epochs.csv", ("epoch",))), "rows, no duplicates")
+PY
