@@ -110,8 +110,12 @@ Trainer::~Trainer() = default;
 // --- the loop ----------------------------------------------------------------------------------
 
 int Trainer::run() {
-  StopSignals signals;
   window_ = epoch_ = Totals{};
+  if (const char* signal = signals_.received(); signal && state_.epoch < c_.epochs) {
+    stop_early(signal);  // arrived during set-up: stop before the first step
+    finish();
+    return 0;
+  }
   while (state_.epoch < c_.epochs) {
     const Clock::time_point started = Clock::now();
     const Batch& batch = *loader_->next();
@@ -123,7 +127,7 @@ int Trainer::run() {
     if (state_.step != checkpoint_step_ && every_.due(state_.step, seconds_since(checkpoint_time_)))
       checkpoint();
     crash_point("step");
-    if (const char* signal = signals.received()) {
+    if (const char* signal = signals_.received()) {
       stop_early(signal);
       break;
     }
@@ -265,7 +269,8 @@ int Trainer::stop_on_bad_loss(double loss) {
 // --checkpoint-every just did) and say how to continue.
 void Trainer::stop_early(const std::string& why) {
   progress_.end();
-  if (state_.step != checkpoint_step_) checkpoint();
+  // A fresh run stopped before its first step still leaves a checkpoint for --resume to start from.
+  if (state_.step != checkpoint_step_ || dir_.checkpoints().empty()) checkpoint();
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
   std::fprintf(stderr,
                "alexnet train: stopped by %s at step %lld; checkpoint written; continue with: alexnet "

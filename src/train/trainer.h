@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/progress_line.h"
+#include "core/stop_signals.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
 #include "train/run_config.h"
@@ -52,6 +53,9 @@ class Trainer {
   void stop_early(const std::string& why);
   void finish();
 
+  // First, so that a signal while the run directory is being set up (config.toml, the manifest)
+  // waits for that write and stops the run at its start, as one during training waits for the step.
+  StopSignals signals_;
   const RunConfig c_;
   RunDir dir_;
   LrSchedule schedule_;

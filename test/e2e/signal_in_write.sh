@@ -9,6 +9,7 @@
 #   before-rename:   SIGTERM, in the same kind
 #   both:            SIGTERM at half and SIGINT before the rename, in an epoch-end checkpoint
 #   twice:           SIGINT between steps, and a second SIGINT inside the stop checkpoint it asks for
+#   setup:           SIGINT inside a fresh run's first write (config.toml), before its first step
 #   signal_in_write.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +74,15 @@ stopped_by() {
   fi
   echo "$name: stopped at step $step with status 0, $(basename "$ckpt") whole and loading$same"
 }
+
+# SIGINT inside the first write of a fresh run (config.toml's), before any step: the write
+# finishes, the run stops at step 0 with a checkpoint, and --resume continues from it.
+run=$work/setup
+stopped_by setup "before-rename:1=SIGINT" 0 SIGINT "$alexnet" train "${common[@]}" --out "$run"
+"$alexnet" train --resume "$run" --max-steps 4 2> /dev/null
+"$python" "$work/same.py" "$work/straight" "$run" 4
+echo "setup: resumed from step 0 to step 4, bit-identical to the uninterrupted run's"
+run=$work/signalled
 
 stopped_by half "checkpoint-half:1=SIGINT" 4 SIGINT "$alexnet" train "${common[@]}" --keep-checkpoints 2 --out "$run"
 stopped_by rename "before-rename:1=SIGTERM" 8 SIGTERM "$alexnet" train --resume "$run"
