@@ -33,6 +33,7 @@ int version() {
   std::printf("alexnet %s\n", ALEXNET_VERSION);
   std::printf("backends: %s\n", alexnet::backends().c_str());
   std::printf("cpu threads: %d\n", alexnet::blas::cpu_threads());
+  std::printf("cpu kernels (OpenBLAS): %s\n", alexnet::blas::kernels());
   std::printf("cuda devices visible: %d\n", alexnet::cuda_device_count());
   return 0;
 }
@@ -49,6 +50,7 @@ void report(std::string_view command, std::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  alexnet::blas::use_the_cpus_kernels(argv);  // may re-execute the program (core/blas.h)
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   if (argc < 2) {

@@ -2,7 +2,10 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -32,6 +35,40 @@ void set_cpu_threads(int threads) {
 
 int cpu_threads() {
   return openblas_get_num_threads();
+}
+
+namespace {
+
+// The best of OpenBLAS's x86-64 kernel sets that this CPU's instruction sets run; null for none
+// better than the baseline.
+const char* kernels_this_cpu_runs() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512cd"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return nullptr;
+}
+
+}  // namespace
+
+void use_the_cpus_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;  // chosen already, by the user or by us
+  const char* loaded = openblas_get_corename();
+  if (!loaded || strcasecmp(loaded, "Prescott") != 0) return;  // OpenBLAS knew the CPU
+  const char* better = kernels_this_cpu_runs();
+  if (!better) return;
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");  // exec failed: carry on with what is loaded
+}
+
+const char* kernels() {
+  const char* name = openblas_get_corename();
+  return name ? name : "unknown";
 }
 
 }  // namespace alexnet::blas
