@@ -4,6 +4,7 @@
 # packages; where they are installed the build finds them, and without them it builds the CPU
 # backend alone. `tools/setup.sh --bench` also installs Debian's PyTorch (python3-torch, about
 # 180 MB) for experiments/bench/compare_torch.py; `--fuzz` installs clang for tools/fuzz.sh.
+# libgloo-dev joins CPU ranks in separate processes; openmpi-bin gives the tests a real mpirun.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
   dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgloo-dev openmpi-bin
 )
 if [ "${1:-}" = --bench ]; then packages+=(python3-torch); fi
 # tools/fuzz.sh: clang with its libFuzzer and sanitizer runtimes, and clang's OpenMP.
