@@ -38,7 +38,8 @@ stage "pack Fashion-MNIST"
 root=runs/quickstart-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
 # The two runs train side by side, each on half the cores: on 2 cores that beat one after the
-# other by a fifth (one thread each: 179 + 170 images/s; one run on both threads: 271).
+# other by a fifth (one thread each: 179 + 170 images/s; one run on both threads: 271; measured
+# with OpenBLAS's SSE3 kernels, before alexnet chose its AVX-512 ones).
 threads=$(($(nproc) / 2))
 common=(--config "$run_file" --data "$data" --epochs "$epochs")
 if [ "$threads" -ge 1 ]; then
