@@ -4,17 +4,29 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+#include "core/errors.h"
 #include "core/stream.h"
 #include "core/tensor.h"
 #include "layers/layer.h"
 
 namespace alexnet::testing {
+
+// The message of the UserError that `f` throws, or "(no UserError)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no UserError)";
+}
 
 // Uniform in [lo, hi), reproducible from `seed`.
 inline std::vector<float> uniform(int64_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {

@@ -23,14 +23,7 @@ namespace {
 using h5::H5Id;
 using testing::TempDir;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no UserError)";
-}
+using testing::error_of;
 
 // Opens `path` for writing and hands its root to `edit`.
 void edit_file(const std::string& path, const std::function<void(hid_t)>& edit) {

@@ -36,14 +36,7 @@ struct Trained {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no UserError)";
-}
+using testing::error_of;
 
 // The file offset of a dataset's first value (tensors are stored contiguously).
 haddr_t offset_of(const std::string& path, const std::string& dataset) {
