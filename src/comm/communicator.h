@@ -1,8 +1,11 @@
-// Collective operations between the towers of one process (and, later, between processes).
+// Collective operations among the members of a group: the towers of one process, or one member
+// per process (the rank grid's tower, replica and world groups, comm/rank_grid.h).
 //
-// One call covers every tower: element t of each vector is tower t's buffer and stream, as NCCL
-// group calls are issued for all local ranks at once. Buffers are flat; `count` is the number of
-// floats one tower contributes.
+// A group has size() members; this process holds local() of them (all of them for the towers of
+// one process, one for a group across processes). One call covers every local member: element i
+// of each vector is local member local()[i]'s buffer and stream, as NCCL group calls are issued for
+// all local ranks at once. Buffers are flat; `count` is the number of floats one member
+// contributes.
 //   all_gather      recv[t] = send[0] | send[1] | ...                 (size * count each)
 //   reduce_scatter  recv[t] = sum over r of block t of send[r]       (send: size * count each)
 //   all_reduce      buf[t]  = sum over r of buf[r], in place
@@ -24,6 +27,8 @@ class Communicator {
  public:
   virtual ~Communicator() = default;
   virtual int size() const = 0;
+  // The members this process holds, ascending.
+  virtual std::vector<int> local() const = 0;
   virtual const char* kind() const = 0;
 
   virtual void all_gather(const std::vector<ConstView>& send, const std::vector<View>& recv,
@@ -33,6 +38,26 @@ class Communicator {
   virtual void all_reduce(const std::vector<View>& buffers, const std::vector<const Stream*>& streams) = 0;
   virtual void broadcast(int root, const std::vector<View>& buffers,
                          const std::vector<const Stream*>& streams) = 0;
+
+  // Host values among the group's processes (a group that one process holds whole has nothing to
+  // exchange: the calls return their input). Used for metrics, stop decisions and checkpoints.
+  //   all_reduce_host  values = sum over processes of their values (same length everywhere)
+  //   broadcast_host   bytes = the root process's bytes (any length); root is a member
+  //   all_gather_host  one string per process, in member order
+  virtual void all_reduce_host(std::vector<double>& values) = 0;
+  virtual void broadcast_host(int root, std::string& bytes) = 0;
+  virtual std::vector<std::string> all_gather_host(const std::string& mine) = 0;
+};
+
+// 0, 1, ..., size - 1: local() of a group this process holds whole.
+std::vector<int> every_member(int size);
+
+// The host operations of a group held whole by this process: identities.
+class OneProcessHost : public Communicator {
+ public:
+  void all_reduce_host(std::vector<double>&) override {}
+  void broadcast_host(int, std::string&) override {}
+  std::vector<std::string> all_gather_host(const std::string& mine) override { return {mine}; }
 };
 
 // Towers inside one process: all on the CPU, or sharing one GPU (device-to-device copies).

@@ -17,7 +17,7 @@ namespace alexnet {
 
 namespace {
 
-class LocalCommunicator final : public Communicator {
+class LocalCommunicator final : public OneProcessHost {
  public:
   explicit LocalCommunicator(std::vector<Device> devices) : devices_(std::move(devices)) {
     for (Device d : devices_) {
@@ -32,6 +32,7 @@ class LocalCommunicator final : public Communicator {
   }
 
   int size() const override { return static_cast<int>(devices_.size()); }
+  std::vector<int> local() const override { return every_member(size()); }
   const char* kind() const override { return "local"; }
 
   void all_gather(const std::vector<ConstView>& send, const std::vector<View>& recv,
@@ -104,6 +105,12 @@ class LocalCommunicator final : public Communicator {
 };
 
 }  // namespace
+
+std::vector<int> every_member(int size) {
+  std::vector<int> members(size);
+  for (int i = 0; i < size; ++i) members[i] = i;
+  return members;
+}
 
 std::unique_ptr<Communicator> make_local_communicator(const std::vector<Device>& devices) {
   if (devices.empty()) throw std::invalid_argument("local communicator: no towers");

@@ -55,7 +55,7 @@ std::string version_text(int code) {
          std::to_string(code % 100);
 }
 
-class NcclCommunicator final : public Communicator {
+class NcclCommunicator final : public OneProcessHost {
  public:
   NcclCommunicator(const std::vector<Device>& devices, bool multi_rank_gpu) : devices_(devices) {
     if (multi_rank_gpu) {
@@ -90,6 +90,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   int size() const override { return static_cast<int>(comms_.size()); }
+  std::vector<int> local() const override { return every_member(size()); }
   const char* kind() const override { return "nccl"; }
 
   void all_gather(const std::vector<ConstView>& send, const std::vector<View>& recv,
