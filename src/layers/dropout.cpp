@@ -46,10 +46,12 @@ class DropoutCpu final : public DropoutLayer {
     const int64_t logical_width = c_.logical_width ? c_.logical_width : width;
     const uint64_t threshold = dropout_keep_threshold(c_.p);
     const float scale = 1.0f / (1.0f - c_.p);
+    // Keyed by the item's place in the global batch, so replicas draw the masks one process would.
+    const int64_t first = static_cast<int64_t>(pass.first_item) * logical_width + c_.feature_offset;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < total; ++i) {
       int64_t n = i / width, f = i % width;
-      uint64_t element = static_cast<uint64_t>(n * logical_width + c_.feature_offset + f);
+      uint64_t element = static_cast<uint64_t>(n * logical_width + first + f);
       out[i] = dropout_keep(pass.seed, c_.layer_id, pass.step, element, threshold) ? in[i] * scale : 0.0f;
     }
   }

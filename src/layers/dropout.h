@@ -1,7 +1,8 @@
 // Inverted dropout: in training y = x * keep / (1 - p), at test time y = x.
 //
 // The mask is never stored and never depends on the device or the placement: element e of the
-// logical activation (item n, logical feature f, so e = n * logical_width + f) is kept when
+// logical activation (item n of the global batch, logical feature f, so e = n * logical_width + f;
+// a data-parallel replica's item i is item Pass::first_item + i of the global batch) is kept when
 //   philox_draw(seed, rng_subsequence(kDropout, layer_id, step), e) < (1 - p) * 2^32.
 // A tower holding features [feature_offset, feature_offset + width) of a split layer therefore
 // draws exactly the slice of the mask that one device holding the whole layer draws, and CPU

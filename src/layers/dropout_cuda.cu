@@ -44,7 +44,9 @@ class DropoutCuda final : public DropoutLayer {
     CudaDeviceGuard guard(device().index);
     const int64_t total = in.numel(), width = in.shape.item_numel();
     dropout_kernel<<<grid_blocks(total), 256, 0, pass.stream.handle()>>>(
-        in.data, out.data, total, width, c_.logical_width ? c_.logical_width : width, c_.feature_offset,
+        in.data, out.data, total, width, c_.logical_width ? c_.logical_width : width,
+        c_.feature_offset +
+            static_cast<int64_t>(pass.first_item) * (c_.logical_width ? c_.logical_width : width),
         pass.seed, c_.layer_id, pass.step, dropout_keep_threshold(c_.p), 1.0f / (1.0f - c_.p));
     CUDA_CHECK(cudaGetLastError());
   }

@@ -27,6 +27,7 @@ struct Pass {
   uint64_t step = 0;                // the optimizer step: keys dropout masks
   const int32_t* labels = nullptr;  // class labels on the layer's device, for the loss layer
   GradMode grad_mode = GradMode::kOverwrite;
+  uint64_t first_item = 0;  // the global batch's index of item 0: keys dropout masks
 };
 
 struct ParamSpec {

@@ -13,6 +13,7 @@ namespace alexnet {
 
 CommScope::CommScope(const std::vector<ExchangeStreams>& towers) : towers_(towers) {
   for (const ExchangeStreams& s : towers_) {
+    if (!s.compute) continue;  // a tower held elsewhere
     s.ready->record(*s.compute);
     s.ready->make_wait(*s.comm);  // send only what the layers have finished writing
   }
@@ -21,6 +22,7 @@ CommScope::CommScope(const std::vector<ExchangeStreams>& towers) : towers_(tower
 CommScope::~CommScope() {
   try {
     for (const ExchangeStreams& s : towers_) {
+      if (!s.compute) continue;
       s.done->record(*s.comm);
       s.done->make_wait(*s.compute);  // the next layer reads what the exchange delivered
     }
@@ -31,8 +33,9 @@ CommScope::~CommScope() {
 
 // --- staging -----------------------------------------------------------------------------------
 
-ExchangeStaging::ExchangeStaging(const PlanNode& node, int batch, const std::vector<Device>& devices)
-    : batch_(batch) {
+ExchangeStaging::ExchangeStaging(const PlanNode& node, int batch, const std::vector<Device>& devices,
+                                 std::vector<int> local)
+    : batch_(batch), local_(std::move(local)) {
   int64_t at = 0;
   for (const TowerWork& w : node.tower) {
     block_.push_back(w.in.numel());
@@ -43,9 +46,11 @@ ExchangeStaging::ExchangeStaging(const PlanNode& node, int batch, const std::vec
   item_ = at;
   CHECK_EQ(item_, node.tower[0].out.numel()) << node.name << ": the shares do not add up to the maps";
   for (int64_t b : block_) even_ = even_ && b == max_block_;
-  for (size_t t = 0; t < devices.size(); ++t) {
-    staging_.push_back(Tensor::zeros({towers() * batch_ * max_block_}, devices[t]));
-    if (!even_) padded_.push_back(Tensor::zeros({batch_ * max_block_}, devices[t]));
+  staging_.resize(towers());
+  padded_.resize(towers());
+  for (int t : local_) {
+    staging_[t] = Tensor::zeros({towers() * batch_ * max_block_}, devices[t]);
+    if (!even_) padded_[t] = Tensor::zeros({batch_ * max_block_}, devices[t]);
   }
 }
 
@@ -81,9 +86,10 @@ void ExchangeStaging::finish_scatter(int t, View dx, const Stream& stream) const
 
 namespace {
 
-std::vector<const Stream*> comm_streams(const std::vector<ExchangeStreams>& streams) {
+std::vector<const Stream*> comm_streams(const ExchangeStaging& staging,
+                                        const std::vector<ExchangeStreams>& streams) {
   std::vector<const Stream*> out;
-  for (const ExchangeStreams& s : streams) out.push_back(s.comm);
+  for (int t : staging.local()) out.push_back(streams[t].comm);
   return out;
 }
 
@@ -92,21 +98,21 @@ void gather_shares(ExchangeStaging& staging, Communicator& comm, const std::vect
                    const std::vector<ExchangeStreams>& streams) {
   std::vector<ConstView> send;
   std::vector<View> recv;
-  for (int t = 0; t < staging.towers(); ++t) {
+  for (int t : staging.local()) {
     send.push_back(staging.send_share(t, x[t], *streams[t].comm));
     recv.push_back(staging.gathered(t));
   }
-  comm.all_gather(send, recv, comm_streams(streams));
+  comm.all_gather(send, recv, comm_streams(staging, streams));
 }
 
 // What the towers send back, summed, tower t keeping block t: the backward half both kinds share.
-// `send[t]` is tower t's tower-major gradient (or zeros).
+// `send[i]` is the i-th tower held's tower-major gradient (or zeros).
 void scatter_sums(ExchangeStaging& staging, Communicator& comm, const std::vector<ConstView>& send,
                   const std::vector<View>& dx, const std::vector<ExchangeStreams>& streams) {
   std::vector<View> recv;
-  for (int t = 0; t < staging.towers(); ++t) recv.push_back(staging.scattered(t, dx[t]));
-  comm.reduce_scatter(send, recv, comm_streams(streams));
-  for (int t = 0; t < staging.towers(); ++t) staging.finish_scatter(t, dx[t], *streams[t].comm);
+  for (int t : staging.local()) recv.push_back(staging.scattered(t, dx[t]));
+  comm.reduce_scatter(send, recv, comm_streams(staging, streams));
+  for (int t : staging.local()) staging.finish_scatter(t, dx[t], *streams[t].comm);
 }
 
 // --- AllGather: forward all-gather, backward reduce-scatter ------------------------------------
@@ -114,21 +120,21 @@ void scatter_sums(ExchangeStaging& staging, Communicator& comm, const std::vecto
 class AllGather final : public Exchange {
  public:
   AllGather(const PlanNode& node, int batch, const std::vector<Device>& devices, Communicator& comm)
-      : staging_(node, batch, devices), comm_(comm) {}
+      : staging_(node, batch, devices, comm.local()), comm_(comm) {}
   const char* kind() const override { return "all-gather"; }
 
   void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
                const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     gather_shares(staging_, comm_, x, streams);
-    for (int t = 0; t < staging_.towers(); ++t) staging_.to_logical(t, y[t], *streams[t].comm);
+    for (int t : staging_.local()) staging_.to_logical(t, y[t], *streams[t].comm);
   }
 
   void backward(const std::vector<ConstView>& dy, const std::vector<View>& dx,
                 const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     std::vector<ConstView> send;
-    for (int t = 0; t < staging_.towers(); ++t) {
+    for (int t : staging_.local()) {
       staging_.from_logical(t, dy[t], *streams[t].comm);
       send.push_back(staging_.gathered(t));
     }
@@ -145,12 +151,11 @@ class AllGather final : public Exchange {
 class GatherToOne final : public Exchange {
  public:
   GatherToOne(const PlanNode& node, int batch, const std::vector<Device>& devices, Communicator& comm)
-      : staging_(node, batch, devices), comm_(comm), home_(node.home) {
+      : staging_(node, batch, devices, comm.local()), comm_(comm), home_(node.home) {
     // What the towers that do not consume y send back: nothing, as explicit zeros.
-    for (size_t t = 0; t < devices.size(); ++t) {
-      zeros_.push_back(static_cast<int>(t) == home_ ? Tensor()
-                                                    : Tensor::zeros(staging_.gathered(t).shape, devices[t]));
-    }
+    zeros_.resize(staging_.towers());
+    for (int t : staging_.local())
+      if (t != home_) zeros_[t] = Tensor::zeros(staging_.gathered(t).shape, devices[t]);
   }
   const char* kind() const override { return "gather"; }
 
@@ -158,14 +163,14 @@ class GatherToOne final : public Exchange {
                const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     gather_shares(staging_, comm_, x, streams);  // the other towers receive y too, and ignore it
-    staging_.to_logical(home_, y[home_], *streams[home_].comm);
+    if (!y[home_].empty()) staging_.to_logical(home_, y[home_], *streams[home_].comm);
   }
 
   void backward(const std::vector<ConstView>& dy, const std::vector<View>& dx,
                 const std::vector<ExchangeStreams>& streams) override {
     CommScope scope(streams);
     std::vector<ConstView> send;
-    for (int t = 0; t < staging_.towers(); ++t) {
+    for (int t : staging_.local()) {
       if (t == home_) {
         staging_.from_logical(t, dy[t], *streams[t].comm);
         send.push_back(staging_.gathered(t));

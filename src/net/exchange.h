@@ -18,6 +18,9 @@
 //                written with the same collectives: the other towers also receive y and ignore
 //                it, and in backward they contribute explicit zeros to the reduce-scatter.
 //
+// Vectors indexed by tower have an entry for every tower; those of towers held by another process
+// are empty (a default ExchangeStreams, an empty view) and untouched.
+//
 // The communicator moves tower-major buffers ([tower][item][block]); the exchange owns the
 // staging buffers and the strided copies between that and the logical, item-major order. Shares
 // may be uneven (a width that does not divide by K): blocks are padded to the largest share in
@@ -45,7 +48,8 @@ struct ExchangeStreams {
 // The fork and join of the communication streams around an exchange, as a scope: on entry each
 // tower's communication stream waits for its compute stream (send what the layers have finished
 // writing); on exit the compute stream waits for the communication stream (the next layer reads
-// what the exchange delivered). The destructor logs errors, never throws.
+// what the exchange delivered). Entries without streams (towers elsewhere) are skipped. The
+// destructor logs errors, never throws.
 class CommScope {
  public:
   explicit CommScope(const std::vector<ExchangeStreams>& towers);
@@ -60,9 +64,12 @@ class CommScope {
 // Tower-major staging for one exchange and the copies to and from logical order.
 class ExchangeStaging {
  public:
-  ExchangeStaging(const PlanNode& node, int batch, const std::vector<Device>& devices);
+  // devices: per tower (entries of towers elsewhere are ignored); local: the towers held.
+  ExchangeStaging(const PlanNode& node, int batch, const std::vector<Device>& devices,
+                  std::vector<int> local);
 
   int towers() const { return static_cast<int>(block_.size()); }
+  const std::vector<int>& local() const { return local_; }
   bool even() const { return even_; }
   // Forward: tower t's share into its padded send slot (a no-op view when shares are even).
   ConstView send_share(int t, ConstView x, const Stream& stream);
@@ -79,12 +86,13 @@ class ExchangeStaging {
 
  private:
   int batch_;
+  std::vector<int> local_;
   std::vector<int64_t> block_;   // per tower: floats of one item's share
   std::vector<int64_t> offset_;  // per tower: where that share starts in the logical item
   int64_t max_block_ = 0, item_ = 0;
   bool even_ = true;
-  std::vector<Tensor> staging_;  // per tower, [towers][batch][max_block]
-  std::vector<Tensor> padded_;   // per tower, [batch][max_block], uneven shares only
+  std::vector<Tensor> staging_;  // per tower held, [towers][batch][max_block]
+  std::vector<Tensor> padded_;   // per tower held, [batch][max_block], uneven shares only
 };
 
 class Exchange {
@@ -100,7 +108,7 @@ class Exchange {
 };
 
 // The exchange an exchange node of the plan asks for (AllGather, or GatherToOne for a consumer
-// that lives on one tower).
+// that lives on one tower), for the towers comm.local() holds; `devices` is per tower.
 std::unique_ptr<Exchange> make_exchange(const PlanNode& node, int batch, const std::vector<Device>& devices,
                                         Communicator& comm);
 

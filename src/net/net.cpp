@@ -40,24 +40,33 @@ struct Net::NodeState {
 
 // Timing events around one node on each tower.
 struct Net::Stopwatch {
-  std::vector<Event> start, end;
+  std::vector<Event> start, end;  // per tower; no-op CPU events for those held elsewhere
   explicit Stopwatch(const std::vector<std::unique_ptr<TowerState>>& towers) {
     for (const auto& t : towers) {
-      start.emplace_back(t->device, true);
-      end.emplace_back(t->device, true);
+      const Device d = t ? t->device : Device::cpu();
+      start.emplace_back(d, true);
+      end.emplace_back(d, true);
     }
   }
 };
 
 Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, const BackendOptions& backend)
     : plan_(std::move(plan)), batch_(batch), comm_(comm), layout_(plan_) {
-  if (static_cast<int>(devices.size()) != plan_.towers) {
+  CHECK(plan_.towers == 1 || comm_) << "a split net needs a communicator";
+  if (comm_) CHECK_EQ(comm_->size(), plan_.towers) << "one communicator member per tower";
+  local_ = comm_ ? comm_->local() : every_member(plan_.towers);
+  if (devices.size() != local_.size()) {
     throw UserError(std::string("placement ") + placement_name(plan_.placement) + " needs " +
-                    std::to_string(plan_.towers) + " device(s), got " + std::to_string(devices.size()));
+                    std::to_string(local_.size()) + " device(s) in this process, got " +
+                    std::to_string(devices.size()));
   }
   if (batch <= 0) throw UserError("--batch must be positive, got " + std::to_string(batch));
-  CHECK(plan_.towers == 1 || comm_) << "a split net needs a communicator";
-  for (Device d : devices) {
+  std::vector<Device> by_tower(plan_.towers, Device::cpu());  // placeholders for towers elsewhere
+  for (size_t i = 0; i < local_.size(); ++i) by_tower[local_[i]] = devices[i];
+  towers_.resize(plan_.towers);
+  exchange_streams_.resize(plan_.towers);
+  for (int tower : local_) {
+    const Device d = by_tower[tower];
     auto t = std::make_unique<TowerState>();
     t->device = d;
     if (d.is_cuda()) {
@@ -71,14 +80,12 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     }
     for (Tensor& in : t->input)
       in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
-    t->params = Tensor::zeros({std::max<int64_t>(layout_.flat_size(static_cast<int>(towers_.size())), 1)}, d);
+    t->params = Tensor::zeros({std::max<int64_t>(layout_.flat_size(tower), 1)}, d);
     t->grads = Tensor::zeros(t->params.shape(), d);
-    towers_.push_back(std::move(t));
-  }
-  for (auto& t : towers_) {
     // On the CPU the exchanges run inline on the compute stream.
-    const Stream* comm_stream = t->device.is_cuda() ? &t->comm_stream : &t->stream;
-    exchange_streams_.push_back({&t->stream, comm_stream, &t->compute_ready, &t->exchanged});
+    const Stream* comm_stream = d.is_cuda() ? &t->comm_stream : &t->stream;
+    exchange_streams_[tower] = {&t->stream, comm_stream, &t->compute_ready, &t->exchanged};
+    towers_[tower] = std::move(t);
   }
 
   // Layers and exchanges, activations, and the layers' parameters bound to their flat slices.
@@ -88,16 +95,16 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     state->layers.resize(plan_.towers);
     state->out.resize(plan_.towers);
     state->out_grad.resize(plan_.towers);
-    for (int t = 0; t < plan_.towers; ++t) {
+    for (int t : local_) {
       const TowerWork& w = node.tower[t];
       if (!w.active) continue;
-      state->out[t] = Tensor(batched(w.out), devices[t]);
-      state->out_grad[t] = Tensor::zeros(batched(w.out), devices[t]);
+      state->out[t] = Tensor(batched(w.out), by_tower[t]);
+      state->out_grad[t] = Tensor::zeros(batched(w.out), by_tower[t]);
       if (node.kind == PlanNode::Kind::kLayer)
-        state->layers[t] = layer_type(node.layer_kind).make(w.config, devices[t], backend);
+        state->layers[t] = layer_type(node.layer_kind).make(w.config, by_tower[t], backend);
     }
     if (node.kind == PlanNode::Kind::kExchange)
-      state->exchange = make_exchange(node, batch_, devices, *comm_);
+      state->exchange = make_exchange(node, batch_, by_tower, *comm_);
     if (node.layer_kind == LayerKind::kSoftmaxLoss && node.kind == PlanNode::Kind::kLayer)
       loss_node_ = static_cast<int>(i);
     nodes_.push_back(std::move(state));
@@ -106,7 +113,7 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
   std::vector<std::vector<size_t>> node_params(plan_.nodes.size());
   for (size_t p = 0; p < plan_.params.size(); ++p) node_params[plan_.params[p].node].push_back(p);
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
-    for (int t = 0; t < plan_.towers; ++t) {
+    for (int t : local_) {
       Layer* layer = nodes_[i]->layers[t].get();
       if (!layer) continue;
       std::vector<View> p, g;
@@ -139,7 +146,8 @@ void Net::set_profiling(bool on) {
 }
 
 void Net::synchronize() const {
-  for (const auto& t : towers_) {
+  for (int tower : local_) {
+    const TowerState* t = towers_[tower].get();
     t->copy_stream.synchronize();
     t->stream.synchronize();
     t->comm_stream.synchronize();
@@ -147,11 +155,21 @@ void Net::synchronize() const {
 }
 
 const Stream& Net::stream(int tower) const {
-  return towers_.at(tower)->stream;
+  CHECK(holds(tower)) << "tower " << tower << " is held by another process";
+  return towers_[tower]->stream;
 }
 
 Device Net::device(int tower) const {
-  return towers_.at(tower)->device;
+  CHECK(holds(tower)) << "tower " << tower << " is held by another process";
+  return towers_[tower]->device;
+}
+
+bool Net::holds(int tower) const {
+  return tower >= 0 && tower < plan_.towers && towers_[tower] != nullptr;
+}
+
+bool Net::holds_loss() const {
+  return holds(plan_.nodes[loss_node_].home);
 }
 
 Shape Net::batched(const Shape& item) const {
@@ -160,10 +178,12 @@ Shape Net::batched(const Shape& item) const {
 }
 
 View Net::params(int tower) {
-  return towers_.at(tower)->params.view();
+  CHECK(holds(tower)) << "tower " << tower << " is held by another process";
+  return towers_[tower]->params.view();
 }
 View Net::grads(int tower) {
-  return towers_.at(tower)->grads.view();
+  CHECK(holds(tower)) << "tower " << tower << " is held by another process";
+  return towers_[tower]->grads.view();
 }
 
 ConstView Net::node_input(size_t node, int tower) const {
@@ -180,14 +200,34 @@ View Net::node_input_grad(size_t node, int tower) {
 
 void Net::init_parameters(uint64_t seed) {
   synchronize();  // the copies below must not race work still queued on the towers
-  std::vector<View> flat;
-  for (auto& t : towers_) flat.push_back(t->params.view());
+  std::vector<View> flat(plan_.towers);
+  for (int t : local_) flat[t] = towers_[t]->params.view();
   layout_.initialise(seed, flat);
+}
+
+// Every tower's `mine`, in tower order, from the processes of the tower group (one tower each).
+std::vector<std::string> Net::shares_of_all(const std::string& mine) const {
+  CHECK_EQ(local_.size(), 1u) << "towers spread over processes hold one tower each";
+  std::vector<std::string> all = comm_->all_gather_host(mine);
+  CHECK_EQ(static_cast<int>(all.size()), plan_.towers);
+  return all;
 }
 
 std::vector<float> Net::gather(const std::string& name, const std::vector<ConstView>& flat) const {
   synchronize();  // read what the queued work leaves, not what is there now
-  return layout_.gather(name, flat);
+  std::vector<float> out = layout_.gather(name, flat);  // the towers held
+  if (whole()) return out;
+  // The other towers' slices: each is a contiguous range of the flattened tensor.
+  const LogicalParam& p = layout_.params()[layout_.find(name)];
+  const int mine = local_[0];
+  const std::string slice(reinterpret_cast<const char*>(out.data() + p.offset[mine]),
+                          sizeof(float) * p.count[mine]);
+  std::vector<std::string> all = shares_of_all(slice);
+  for (int t = 0; t < plan_.towers; ++t) {
+    CHECK_EQ(all[t].size(), sizeof(float) * p.count[t]) << name << ": tower " << t << "'s slice";
+    std::copy_n(all[t].data(), all[t].size(), reinterpret_cast<char*>(out.data() + p.offset[t]));
+  }
+  return out;
 }
 
 void Net::scatter(const std::string& name, const std::vector<float>& values,
@@ -197,14 +237,14 @@ void Net::scatter(const std::string& name, const std::vector<float>& values,
 }
 
 std::vector<float> Net::read_param(const std::string& name, bool gradient) const {
-  std::vector<ConstView> flat;
-  for (const auto& t : towers_) flat.push_back(gradient ? t->grads.view() : t->params.view());
+  std::vector<ConstView> flat(plan_.towers);
+  for (int t : local_) flat[t] = gradient ? towers_[t]->grads.view() : towers_[t]->params.view();
   return gather(name, flat);
 }
 
 void Net::write_param(const std::string& name, const std::vector<float>& values) {
-  std::vector<View> flat;
-  for (auto& t : towers_) flat.push_back(t->params.view());
+  std::vector<View> flat(plan_.towers);
+  for (int t : local_) flat[t] = towers_[t]->params.view();
   scatter(name, values, flat);
 }
 
@@ -213,13 +253,25 @@ std::vector<float> Net::activation(const std::string& name) const {
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.name != name) continue;
-    if (node.out_spread == Spread::kSplit && plan_.towers > 1) {
+    const bool split = node.out_spread == Spread::kSplit && plan_.towers > 1;
+    const int t = node.out_spread == Spread::kOneTower ? node.home : local_[0];
+    if (whole() || (!split && node.out_spread != Spread::kOneTower)) {
+      if (!split) return nodes_[i]->out[t].to_host();
       std::vector<std::vector<float>> shares;
       for (const Tensor& out : nodes_[i]->out) shares.push_back(out.to_host());
       return join_shares(shares, batch_);
     }
-    const int t = node.out_spread == Spread::kOneTower ? node.home : 0;
-    return nodes_[i]->out[t].to_host();
+    // Towers elsewhere: every tower sends its share (split), or the home tower its whole output.
+    std::vector<float> mine;
+    if (split || holds(t)) mine = nodes_[i]->out[local_[0]].to_host();
+    std::vector<std::string> all =
+        shares_of_all(std::string(reinterpret_cast<const char*>(mine.data()), sizeof(float) * mine.size()));
+    std::vector<std::vector<float>> shares;
+    for (const std::string& bytes : all) {
+      shares.emplace_back(bytes.size() / sizeof(float));
+      std::copy_n(bytes.data(), bytes.size(), reinterpret_cast<char*>(shares.back().data()));
+    }
+    return split ? join_shares(shares, batch_) : shares[t];
   }
   throw UserError("no layer named '" + name + "' in " + plan_.net.path);
 }
@@ -227,7 +279,7 @@ std::vector<float> Net::activation(const std::string& name) const {
 // --- forward and backward ----------------------------------------------------------------------
 
 double Net::forward(ConstView images, const int32_t* labels, const StepContext& ctx) {
-  Shape want = towers_[0]->input[0].shape();
+  Shape want = towers_[local_[0]]->input[0].shape();
   if (images.shape != want) {
     throw UserError("images " + images.shape.str() + " do not match the network's input " + want.str());
   }
@@ -240,7 +292,8 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   }
   // The other buffer: the previous step's backward may still be reading this one's twin.
   slot_ = 1 - slot_;
-  for (auto& t : towers_) {
+  for (int tower : local_) {
+    TowerState* t = towers_[tower].get();
     copy_async(images, t->input[slot_].view(), t->copy_stream);
     if (t->device.is_cuda()) {
       copy_bytes_async(t->labels[slot_].data(), t->device, labels_.data(), Device::cpu(),
@@ -255,17 +308,19 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
       time_all(i, true, [&] { exchange_forward(i); });
       continue;
     }
-    for (int t = 0; t < plan_.towers; ++t) {
+    for (int t : local_) {
       if (!node.tower[t].active) continue;
       Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
+      pass.first_item = ctx.first_item;
       ConstView x = node_input(i, t);
       x.shape = batched(node.tower[t].in);
       time_one(i, t, true, [&] { nodes_[i]->layers[t]->forward(pass, x, nodes_[i]->out[t].view()); });
     }
   }
   // The host's images and labels may be reused once this returns.
-  for (auto& t : towers_) t->input_ready.synchronize();
+  for (int t : local_) towers_[t]->input_ready.synchronize();
   const int t = plan_.nodes[loss_node_].home;
+  if (!holds(t)) return 0;
   return static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->loss();
 }
 
@@ -276,9 +331,10 @@ void Net::backward(const StepContext& ctx) {
       time_all(i, false, [&] { exchange_backward(i); });
       continue;
     }
-    for (int t = 0; t < plan_.towers; ++t) {
+    for (int t : local_) {
       if (!node.tower[t].active) continue;
       Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
+      pass.first_item = ctx.first_item;
       ConstView x = node_input(i, t);
       x.shape = batched(node.tower[t].in);
       View dx = node_input_grad(i, t);
@@ -312,9 +368,9 @@ void Net::time_all(size_t node, bool forward, F&& work) {
     return;
   }
   Stopwatch& w = *stopwatches_[node];
-  for (int t = 0; t < plan_.towers; ++t) w.start[t].record(towers_[t]->stream);
+  for (int t : local_) w.start[t].record(towers_[t]->stream);
   work();
-  for (int t = 0; t < plan_.towers; ++t) {
+  for (int t : local_) {
     w.end[t].record(towers_[t]->stream);
     w.end[t].synchronize();
     (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
@@ -328,21 +384,21 @@ const int32_t* Net::tower_labels(int t) const {
 }
 
 void Net::exchange_forward(size_t i) {
-  std::vector<ConstView> x;
-  std::vector<View> y;
-  for (int t = 0; t < plan_.towers; ++t) {
-    x.push_back(node_input(i, t));
-    y.push_back(nodes_[i]->out[t].view());
+  std::vector<ConstView> x(plan_.towers);
+  std::vector<View> y(plan_.towers);
+  for (int t : local_) {
+    x[t] = node_input(i, t);
+    y[t] = nodes_[i]->out[t].view();
   }
   nodes_[i]->exchange->forward(x, y, exchange_streams_);
 }
 
 void Net::exchange_backward(size_t i) {
-  std::vector<ConstView> dy;
-  std::vector<View> dx;
-  for (int t = 0; t < plan_.towers; ++t) {
-    dy.push_back(nodes_[i]->out_grad[t].cview());
-    dx.push_back(node_input_grad(i, t));
+  std::vector<ConstView> dy(plan_.towers);
+  std::vector<View> dx(plan_.towers);
+  for (int t : local_) {
+    dy[t] = nodes_[i]->out_grad[t].cview();
+    dx[t] = node_input_grad(i, t);
   }
   nodes_[i]->exchange->backward(dy, dx, exchange_streams_);
 }

@@ -2,6 +2,12 @@
 // activations and their gradients, one flat parameter buffer and one flat gradient buffer per
 // tower, and the exchanges between towers.
 //
+// A process holds the towers its communicator's local() names: all of them in one process, one
+// when each tower is a process of its own (comm/process_groups.h). Everything per tower below
+// exists only for the towers held; whatever needs the whole logical tensor (read_param, gather,
+// activation) fetches the other towers' shares through the communicator, so under many processes
+// those calls are collective: every tower's process makes them, in the same order.
+//
 // Forward runs the nodes in order; backward runs them in reverse. An exchange node runs like a
 // layer whose tensors span the towers (net/exchange.h says what it computes each way); the flat
 // parameter layout is net/param_layout.h's.
@@ -32,13 +38,17 @@ struct StepContext {
   bool training = true;
   uint64_t seed = 0;  // keys dropout masks
   uint64_t step = 0;
+  // The global batch's index of this batch's first item (replica r of batch B: r * B), so that
+  // dropout masks are keyed by the item's place in the global batch whatever the replicas.
+  uint64_t first_item = 0;
 };
 
 class Net {
  public:
-  // One device per tower (split: K, which may be the same; single and dense: one). The
-  // communicator joins the towers of a split plan and may be null otherwise. `backend` sets how
-  // CUDA layers compute (math, determinism, workspace).
+  // One device per tower held (split in one process: K, which may be the same; one tower per
+  // process, or single and dense: one). The communicator joins the towers of a split plan (its
+  // local() are the towers held) and may be null otherwise. `backend` sets how CUDA layers
+  // compute (math, determinism, workspace).
   Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch,
       const BackendOptions& backend = {});
   ~Net();
@@ -48,6 +58,12 @@ class Net {
   const Plan& plan() const { return plan_; }
   int batch() const { return batch_; }
   int towers() const { return plan_.towers; }
+  // The towers this process holds, ascending; whole(): all of them.
+  const std::vector<int>& local_towers() const { return local_; }
+  bool holds(int tower) const;
+  bool whole() const { return static_cast<int>(local_.size()) == plan_.towers; }
+  // Whether this process holds the loss (the tower that forward()'s loss comes from).
+  bool holds_loss() const;
   Device device(int tower) const;
 
   const ParamLayout& layout() const { return layout_; }
@@ -57,7 +73,8 @@ class Net {
 
   // images: [batch, C, H, W] on the host (pinned memory lets the copy to a GPU run beside the
   // previous step's backward), labels: batch class indices on the host, each in [0, classes)
-  // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward.
+  // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward (0
+  // where this process does not hold the loss).
   double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
   // Gradients of the last forward's loss into the flat gradient buffers.
   void backward(const StepContext& ctx);
@@ -71,19 +88,22 @@ class Net {
   // Tower t's compute stream: the optimizer queues its update there.
   const Stream& stream(int tower) const;
 
-  // Flat buffers of tower t; the logical parameters are slices of them.
+  // Flat buffers of tower t (held); the logical parameters are slices of them.
   View params(int tower);
   View grads(int tower);
 
-  // Host copies of logical tensors, assembled from the towers' slices.
+  // Host copies of logical tensors, assembled from the towers' slices (collective when towers are
+  // elsewhere). write_param writes the slices of the towers held: every process passes the whole
+  // tensor.
   std::vector<float> read_param(const std::string& name, bool gradient = false) const;
   void write_param(const std::string& name, const std::vector<float>& values);
-  // The same for any per-tower buffers laid out like the parameters (e.g. SGD's velocity).
+  // The same for any per-tower buffers laid out like the parameters (e.g. SGD's velocity): `flat`
+  // has one entry per tower, empty for those held elsewhere.
   std::vector<float> gather(const std::string& name, const std::vector<ConstView>& flat) const;
   void scatter(const std::string& name, const std::vector<float>& values,
                const std::vector<View>& flat) const;
   // The logical output of node `name` in the last forward, [batch, item...] in logical channel
-  // order. For the loss node: the class probabilities.
+  // order. For the loss node: the class probabilities. Collective when towers are elsewhere.
   std::vector<float> activation(const std::string& name) const;
 
  private:
@@ -100,13 +120,16 @@ class Net {
   void exchange_backward(size_t node);
   const int32_t* tower_labels(int tower) const;
 
+  std::vector<std::string> shares_of_all(const std::string& mine) const;
+
   Plan plan_;
   int batch_;
   Communicator* comm_;
-  std::vector<std::unique_ptr<TowerState>> towers_;
+  std::vector<int> local_;                           // the towers held
+  std::vector<std::unique_ptr<TowerState>> towers_;  // per tower; null for those held elsewhere
   std::vector<std::unique_ptr<NodeState>> nodes_;
   ParamLayout layout_;
-  std::vector<ExchangeStreams> exchange_streams_;  // per tower
+  std::vector<ExchangeStreams> exchange_streams_;  // per tower; empty for those held elsewhere
   std::vector<int32_t> labels_;
   int slot_ = 0;  // which of the two input buffers the current step reads
   int loss_node_ = -1;

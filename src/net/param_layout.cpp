@@ -33,7 +33,7 @@ void ParamLayout::initialise(uint64_t seed, const std::vector<View>& flat) const
     const uint64_t subsequence =
         rng_subsequence(RngPurpose::kInit, static_cast<uint32_t>(lp.layer), lp.param_index);
     for (int t = 0; t < towers(); ++t) {
-      if (!lp.count[t]) continue;
+      if (!lp.count[t] || !flat[t].data) continue;  // none, or held by another process
       std::vector<float> values(lp.count[t]);
       for (int64_t k = 0; k < lp.count[t]; ++k) {
         const uint64_t e = static_cast<uint64_t>(lp.offset[t] + k);
@@ -52,7 +52,7 @@ std::vector<float> ParamLayout::gather(const std::string& name, const std::vecto
   const LogicalParam& lp = params_[p];
   std::vector<float> out(lp.shape.numel());
   for (int t = 0; t < towers(); ++t) {
-    if (!lp.count[t]) continue;
+    if (!lp.count[t] || !flat[t].data) continue;  // none, or held by another process
     copy(ConstView{flat[t].data + offset_[p][t], {lp.count[t]}, flat[t].device},
          View{out.data() + lp.offset[t], {lp.count[t]}, Device::cpu()});
   }
@@ -67,7 +67,7 @@ void ParamLayout::scatter(const std::string& name, const std::vector<float>& val
     throw UserError(name + ": got " + std::to_string(values.size()) + " values for shape " + lp.shape.str());
   }
   for (int t = 0; t < towers(); ++t) {
-    if (!lp.count[t]) continue;
+    if (!lp.count[t] || !flat[t].data) continue;  // none, or held by another process
     copy(ConstView{values.data() + lp.offset[t], {lp.count[t]}, Device::cpu()},
          View{flat[t].data + offset_[p][t], {lp.count[t]}, flat[t].device});
   }

@@ -34,7 +34,8 @@ class ParamLayout {
   // logical element (seed, layer, element), biases constant; identical under every placement.
   void initialise(uint64_t seed, const std::vector<View>& flat) const;
   // Whole logical tensors from the towers' slices and back. Synchronous copies: the caller makes
-  // sure no queued work still writes (or reads) the buffers.
+  // sure no queued work still writes (or reads) the buffers. Towers whose flat view is empty (held
+  // by another process) are skipped: their part of a gathered tensor stays 0.
   std::vector<float> gather(const std::string& name, const std::vector<ConstView>& flat) const;
   void scatter(const std::string& name, const std::vector<float>& values,
                const std::vector<View>& flat) const;

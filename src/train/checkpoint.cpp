@@ -33,7 +33,7 @@ std::vector<hsize_t> dims(const Shape& s) {
 
 std::vector<ConstView> velocity_views(const Net& net, const Sgd* sgd) {
   std::vector<ConstView> v;
-  for (int t = 0; t < net.towers(); ++t) v.push_back(sgd->velocity(t));
+  for (int t = 0; t < net.towers(); ++t) v.push_back(sgd->velocity(t));  // empty where held elsewhere
   return v;
 }
 

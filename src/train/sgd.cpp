@@ -25,13 +25,12 @@ void sgd_update(View w, ConstView g, View v, const SgdConfig& c, const Stream& s
   }
 }
 
-Sgd::Sgd(Net& net, SgdConfig config) : net_(net), config_(config) {
-  for (int t = 0; t < net.towers(); ++t)
-    velocity_.push_back(Tensor::zeros(net.params(t).shape, net.device(t)));
+Sgd::Sgd(Net& net, SgdConfig config) : net_(net), config_(config), velocity_(net.towers()) {
+  for (int t : net.local_towers()) velocity_[t] = Tensor::zeros(net.params(t).shape, net.device(t));
 }
 
 void Sgd::step() {
-  for (int t = 0; t < net_.towers(); ++t)
+  for (int t : net_.local_towers())
     sgd_update(net_.params(t), net_.grads(t), velocity_[t].view(), config_, net_.stream(t));
 }
 

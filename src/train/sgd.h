@@ -32,7 +32,8 @@ void cuda_sgd_update(float* w, const float* g, float* v, int64_t n, const SgdCon
                      const Stream& stream);
 }  // namespace detail
 
-// The optimizer state of a net: one velocity buffer per tower, laid out like its parameters.
+// The optimizer state of a net: one velocity buffer per tower held, laid out like its parameters
+// (velocity(t) of a tower held elsewhere is empty).
 class Sgd {
  public:
   Sgd(Net& net, SgdConfig config);
