@@ -107,6 +107,21 @@ po::options_description run_dir_options(RunConfig& c) {
   return d;
 }
 
+po::options_description process_options(ProcessFlags& p) {
+  po::options_description d("many processes (else from torchrun's, OpenMPI's or Slurm's variables)");
+  // clang-format off
+  d.add_options()
+    ("rank", po::value(&p.rank), "this process's rank")
+    ("world-size", po::value(&p.world_size), "processes in the job: replicas x towers")
+    ("local-rank", po::value(&p.local_rank), "rank among this machine's processes (default: the rank)")
+    ("store-host", po::value(&p.store_host), "address of rank 0's machine, where the rendezvous store runs")
+    ("store-port", po::value(&p.store_port), "the store's port")
+    ("iface", po::value(&p.iface), "network interface for Gloo (default: GLOO_SOCKET_IFNAME, else the route to the store)")
+    ("timeout", flag(p.timeout), "how long to wait for another rank, in the store and in every collective: 300s, 5m, ...");
+  // clang-format on
+  return d;
+}
+
 // Every option some subcommand takes: the keys a run file may hold (help, config and resume are
 // refused before this is asked).
 const std::set<std::string>& run_file_keys() {
@@ -137,7 +152,7 @@ po::options_description train_options(RunConfig& c, TrainFlags& f) {
   // clang-format on
   po::options_description d;
   d.add(network_options(c)).add(data_options(c)).add(recipe_options(c)).add(run_dir_options(c));
-  d.add(cuda_options(c)).add(general);
+  d.add(cuda_options(c)).add(process_options(f.processes)).add(general);
   return d;
 }
 
@@ -155,7 +170,12 @@ po::options_description eval_options(RunConfig& c, EvalFlags& f) {
   general.add_options()("help,h", "print this help")("config", flag(f.config),
                                                      "run file (TOML) giving any of these options");
   po::options_description d;
-  d.add(own).add(network_options(c)).add(data_options(c)).add(cuda_options(c)).add(general);
+  d.add(own)
+      .add(network_options(c))
+      .add(data_options(c))
+      .add(cuda_options(c))
+      .add(process_options(f.processes))
+      .add(general);
   return d;
 }
 
@@ -174,8 +194,39 @@ po::options_description time_options(RunConfig& c, TimeFlags& f) {
   general.add_options()("help,h", "print this help")(
       "config", flag(f.config), "run file (TOML) giving any of these options; a training run file will do");
   po::options_description d;
-  d.add(own).add(network_options(c)).add(cuda_options(c)).add(general);
+  d.add(own).add(network_options(c)).add(cuda_options(c)).add(process_options(f.processes)).add(general);
   return d;
+}
+
+std::chrono::milliseconds parse_timeout(const std::string& text) {
+  size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  const double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (used == 0 || scale < 0 || !(value > 0) || value * scale > 7 * 24 * 3600) {
+    throw UserError("--timeout: '" + text + "' is not a duration (seconds, or a number with s, m or h)");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(value * scale * 1000));
+}
+
+Processes resolve_processes(const ProcessFlags& f) {
+  LaunchFlags flags;
+  if (f.rank != -1) flags.rank = f.rank;
+  if (f.world_size != -1) flags.world_size = f.world_size;
+  if (f.local_rank != -1) flags.local_rank = f.local_rank;
+  if (!f.store_host.empty()) flags.store_host = f.store_host;
+  if (f.store_port != -1) flags.store_port = f.store_port;
+  Processes p;
+  const EnvLookup env = process_environment();
+  p.launch = resolve_launch(flags, env);
+  p.options.iface = f.iface.empty() ? env("GLOO_SOCKET_IFNAME").value_or("") : f.iface;
+  p.options.timeout = parse_timeout(f.timeout);
+  return p;
 }
 
 void print_help(const std::string& usage, const po::options_description& desc) {

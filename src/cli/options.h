@@ -18,26 +18,43 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "train/run_config.h"
+#include "train/session.h"
 
 namespace alexnet::cli {
 
 namespace po = boost::program_options;
 
+// Where this process stands among many (train, eval, time): per process, so never written to a
+// run's config.toml. Unset numbers are -1; comm/launch_env.h says what fills them.
+struct ProcessFlags {
+  int rank = -1, world_size = -1, local_rank = -1, store_port = -1;
+  std::string store_host, iface, timeout = "5m";
+};
+// The launch (flags, then torchrun's, OpenMPI's or Slurm's variables) and the engines' options
+// (--iface, else GLOO_SOCKET_IFNAME; --timeout). UserError naming what is malformed.
+Processes resolve_processes(const ProcessFlags& flags);
+// --timeout: seconds, or a number with s, m or h.
+std::chrono::milliseconds parse_timeout(const std::string& text);
+
 // What each subcommand takes beyond the RunConfig.
 struct TrainFlags {
   std::string config, resume;
+  ProcessFlags processes;
 };
 struct EvalFlags {
   std::string checkpoint, split, predictions, logits, config;
   int views = 1;
+  ProcessFlags processes;
 };
 struct TimeFlags {
   int iterations = 10, warmup = 2, classes = 0, channels = 0;
   std::string write, config;
+  ProcessFlags processes;
 };
 
 // Each subcommand's options, bound to `c` and the flags and defaulting to their current values.

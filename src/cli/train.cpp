@@ -34,7 +34,7 @@ int train(int argc, char** argv) {
     }
     c.out = resume;
   }
-  return run_training(c, command_line(argc, argv), !resume.empty());
+  return run_training(c, command_line(argc, argv), !resume.empty(), resolve_processes(f.processes));
 }
 
 }  // namespace alexnet::cli

@@ -75,6 +75,7 @@ void cuda_copy_async(void* dst, const void* src, size_t bytes, const Stream& str
 void cuda_copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t width,
                           int64_t rows, const Stream& stream);
 void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& stream);
+void cuda_scale_async(float* x, float factor, int64_t n, const Stream& stream);
 
 // --- streams and events ----------------------------------------------------------------------
 CUstream_st* cuda_stream_create(Device device);

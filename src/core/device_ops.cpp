@@ -51,4 +51,14 @@ void add_into_async(View dst, ConstView src, const Stream& stream) {
   detail::cuda_add_into_async(dst.data, src.data, n, stream);
 }
 
+void scale_async(View x, float factor, const Stream& stream) {
+  const int64_t n = x.numel();
+  if (x.device.is_cpu()) {
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) x.data[i] *= factor;
+    return;
+  }
+  detail::cuda_scale_async(x.data, factor, n, stream);
+}
+
 }  // namespace alexnet

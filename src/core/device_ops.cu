@@ -13,6 +13,11 @@ __global__ void add_into_kernel(float* dst, const float* src, int64_t n) {
        i += int64_t(gridDim.x) * blockDim.x)
     dst[i] += src[i];
 }
+__global__ void scale_kernel(float* x, float factor, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    x[i] *= factor;
+}
 }  // namespace
 
 void cuda_copy_async(void* dst, const void* src, size_t bytes, const Stream& stream) {
@@ -34,6 +39,15 @@ void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& 
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 4096));
   add_into_kernel<<<blocks, threads, 0, stream.handle()>>>(dst, src, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void cuda_scale_async(float* x, float factor, int64_t n, const Stream& stream) {
+  if (n == 0) return;
+  CudaDeviceGuard guard(stream.device().index);
+  const int threads = 256;
+  const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 4096));
+  scale_kernel<<<blocks, threads, 0, stream.handle()>>>(x, factor, n);
   CUDA_CHECK(cudaGetLastError());
 }
 

@@ -25,4 +25,7 @@ void copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64_t ds
 // dst += src, element by element; both on the same device.
 void add_into_async(View dst, ConstView src, const Stream& stream);
 
+// x *= factor, element by element.
+void scale_async(View x, float factor, const Stream& stream);
+
 }  // namespace alexnet

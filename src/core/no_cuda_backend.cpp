@@ -76,6 +76,9 @@ void cuda_copy_rows_async(const float*, int64_t, float*, int64_t, int64_t, int64
 void cuda_add_into_async(float*, const float*, int64_t, const Stream&) {
   throw no_cuda_backend("a sum on a CUDA device");
 }
+void cuda_scale_async(float*, float, int64_t, const Stream&) {
+  throw no_cuda_backend("scaling on a CUDA device");
+}
 
 // --- streams and events ----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -28,13 +29,17 @@ Loader::Loader(std::shared_ptr<const DatasetReader> data, LoaderConfig config)
                     "x" + std::to_string(info.width) + " images of " + data_->path());
   }
   if (c_.batch <= 0) throw UserError("--batch must be positive, got " + std::to_string(c_.batch));
+  CHECK(c_.replicas >= 1 && c_.replica >= 0 && c_.replica < c_.replicas);
   size_ = data_->size(c_.split);
-  batches_per_epoch_ = c_.drop_last ? size_ / c_.batch : (size_ + c_.batch - 1) / c_.batch;
+  global_ = int64_t(c_.batch) * c_.replicas;
+  batches_per_epoch_ = batches_from(0);
   if (batches_per_epoch_ == 0) {
     throw UserError("split '" + c_.split + "' of " + data_->path() + " has " + std::to_string(size_) +
-                    " images, fewer than one batch of " + std::to_string(c_.batch));
+                    " images, fewer than one batch of " + std::to_string(global_) +
+                    (c_.replicas > 1 ? " (" + std::to_string(c_.replicas) + " replicas of --batch " +
+                                           std::to_string(c_.batch) + ")"
+                                     : ""));
   }
-  total_tickets_ = c_.epochs > 0 ? c_.epochs * batches_per_epoch_ : -1;
   const int views = c_.mode == ViewMode::kTenView ? 10 : 1;
   const int prefetch = std::max(2, c_.prefetch);
   for (int i = 0; i < prefetch; ++i) {
@@ -50,7 +55,22 @@ Loader::~Loader() {
   stop();
 }
 
+int64_t Loader::batches_from(int64_t position) const {
+  const int64_t left = std::max<int64_t>(size_ - position, 0);
+  return c_.drop_last ? left / global_ : (left + global_ - 1) / global_;
+}
+
+std::pair<int64_t, int64_t> Loader::place(int64_t ticket) const {
+  const int64_t first = batches_from(first_position_);
+  if (ticket < first) return {first_epoch_, first_position_ + ticket * global_};
+  ticket -= first;
+  return {first_epoch_ + 1 + ticket / batches_per_epoch_, ticket % batches_per_epoch_ * global_};
+}
+
 void Loader::start(int64_t first_ticket) {
+  total_tickets_ = c_.epochs > 0 ? batches_from(first_position_) +
+                                       std::max<int64_t>(c_.epochs - first_epoch_ - 1, 0) * batches_per_epoch_
+                                 : -1;
   next_ticket_ = consumer_ticket_ = first_ticket;
   stopping_ = false;
   worker_error_.clear();
@@ -70,7 +90,9 @@ void Loader::stop() {
 
 void Loader::seek(int64_t epoch, int64_t position) {
   stop();
-  start(epoch * batches_per_epoch_ + position);
+  first_epoch_ = epoch;
+  first_position_ = position;
+  start(0);
 }
 
 void Loader::work() {
@@ -164,8 +186,8 @@ int64_t Loader::read(const std::vector<int64_t>& order, int64_t at, uint8_t* ima
     if (k > 0) {
       ++b.bad_images;
       b.bad_image_notes.push_back(damage + "; skipped (--skip-bad-images): image " + std::to_string(index) +
-                                  " takes its place in batch " + std::to_string(b.position + 1) +
-                                  " of epoch " + std::to_string(b.epoch + 1));
+                                  " takes its place in batch " + std::to_string(b.number + 1) + " of epoch " +
+                                  std::to_string(b.epoch + 1));
     }
     return index;
   }
@@ -175,10 +197,10 @@ int64_t Loader::read(const std::vector<int64_t>& order, int64_t at, uint8_t* ima
 
 void Loader::fill(Slot& slot, int64_t ticket) {
   const DatasetInfo& info = data_->info();
-  const int64_t epoch = ticket / batches_per_epoch_, position = ticket % batches_per_epoch_;
+  const auto [epoch, position] = place(ticket);
   std::shared_ptr<const std::vector<int64_t>> indices = order(epoch);
-  const int64_t begin = position * c_.batch;
-  const int items = static_cast<int>(std::min<int64_t>(c_.batch, size_ - begin));
+  const int64_t begin = position + int64_t(c_.replica) * c_.batch;  // this replica's part
+  const int items = static_cast<int>(std::clamp<int64_t>(size_ - begin, 0, c_.batch));
   const int views = c_.mode == ViewMode::kTenView ? 10 : 1;
   const int64_t view_floats = int64_t(info.channels) * c_.crop * c_.crop;
   const std::vector<int32_t>& labels = data_->labels(c_.split);
@@ -186,6 +208,7 @@ void Loader::fill(Slot& slot, int64_t ticket) {
   Batch& b = slot.batch;
   b.epoch = epoch;
   b.position = position;
+  b.number = position / global_;
   b.items = items;
   b.views = views;
   b.shape = {int64_t(items) * views, info.channels, c_.crop, c_.crop};

@@ -1,10 +1,13 @@
 // The loader: worker threads read, crop, flip and light whole batches ahead of the step that
 // needs them, into a ring of host buffers (page-locked when a GPU is present).
 //
-// Batch k of the stream is (epoch, position) = (k / batches_per_epoch, k % batches_per_epoch);
-// training shuffles each epoch with a permutation drawn from Philox keyed by (seed, epoch), and
-// every image's crop, flip and lighting are keyed by (seed, epoch, index). A batch is therefore
-// the same whatever the number of threads, and a run can resume at any (epoch, position).
+// The stream walks each epoch's order in global batches of replicas x batch images; replica r
+// takes images [r * batch, (r + 1) * batch) of each global batch. Training shuffles each epoch with
+// a permutation drawn from Philox keyed by (seed, epoch), and every image's crop, flip and
+// lighting are keyed by (seed, epoch, index). Which image sits where in the global stream is thus
+// a function of (seed, epoch, image position) alone: the same whatever the number of threads or
+// how many replicas share the batch, and a run can resume at any (epoch, image position), even
+// under another number of replicas.
 #pragma once
 
 #include <atomic>
@@ -26,7 +29,8 @@ enum class ViewMode { kTrain, kCentre, kTenView };
 
 struct LoaderConfig {
   std::string split = "train";
-  int batch = 128;
+  int batch = 128;                // images per replica
+  int replicas = 1, replica = 0;  // data-parallel replicas sharing each global batch, and which this is
   int crop = 227;
   ViewMode mode = ViewMode::kTrain;
   float lighting_std = 0.1f;  // the paper's 0.1; 0 turns lighting off
@@ -44,10 +48,11 @@ struct LoaderConfig {
 };
 
 struct Batch {
-  int64_t epoch = 0, position = 0;  // which batch of which epoch
-  int items = 0;                    // images in this batch (the last may be short)
-  int views = 1;                    // 10 in ten-view mode: views of one image are consecutive
-  Shape shape;                      // [items * views, C, crop, crop]
+  int64_t epoch = 0, position = 0;  // which epoch, and the global batch's first image within it
+  int64_t number = 0;               // the global batch's place in its epoch (0-based), for messages
+  int items = 0;  // images in this replica's part (the last may be short, even empty, in evaluation)
+  int views = 1;  // 10 in ten-view mode: views of one image are consecutive
+  Shape shape;    // [items * views, C, crop, crop]
   const float* images = nullptr;
   std::vector<int32_t> labels;   // one per image
   std::vector<int64_t> indices;  // each image's index in the split (of the substitute, for a damaged one)
@@ -63,9 +68,13 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
+  // Global batches in a whole epoch, and images in one.
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  int64_t global_batch() const { return global_; }
   int64_t split_size() const { return size_; }
-  // Restarts the stream at (epoch, position); the batches built ahead are dropped.
+  // Restarts the stream at (epoch, image position); the batches built ahead are dropped. The
+  // epoch's batches then start at that image (a position from a run with another global batch
+  // need not be a multiple of this one).
   void seek(int64_t epoch, int64_t position);
   // The next batch, valid until the next call; null once `epochs` epochs have been delivered.
   const Batch* next();
@@ -84,7 +93,12 @@ class Loader {
 
   std::shared_ptr<const DatasetReader> data_;
   LoaderConfig c_;
-  int64_t size_ = 0, batches_per_epoch_ = 0, total_tickets_ = 0;
+  // Where ticket k lies: (epoch, first image of its global batch).
+  std::pair<int64_t, int64_t> place(int64_t ticket) const;
+  int64_t batches_from(int64_t position) const;  // global batches left in an epoch from `position`
+
+  int64_t size_ = 0, global_ = 0, batches_per_epoch_ = 0, total_tickets_ = 0;
+  int64_t first_epoch_ = 0, first_position_ = 0;  // where ticket 0 lies, since the last seek
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;

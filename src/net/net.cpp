@@ -253,17 +253,17 @@ std::vector<float> Net::activation(const std::string& name) const {
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const PlanNode& node = plan_.nodes[i];
     if (node.name != name) continue;
-    const bool split = node.out_spread == Spread::kSplit && plan_.towers > 1;
-    const int t = node.out_spread == Spread::kOneTower ? node.home : local_[0];
-    if (whole() || (!split && node.out_spread != Spread::kOneTower)) {
-      if (!split) return nodes_[i]->out[t].to_host();
+    if (node.out_spread == Spread::kOneTower) {
+      return holds(node.home) ? nodes_[i]->out[node.home].to_host() : std::vector<float>();
+    }
+    if (node.out_spread != Spread::kSplit || plan_.towers == 1) return nodes_[i]->out[local_[0]].to_host();
+    if (whole()) {
       std::vector<std::vector<float>> shares;
       for (const Tensor& out : nodes_[i]->out) shares.push_back(out.to_host());
       return join_shares(shares, batch_);
     }
-    // Towers elsewhere: every tower sends its share (split), or the home tower its whole output.
-    std::vector<float> mine;
-    if (split || holds(t)) mine = nodes_[i]->out[local_[0]].to_host();
+    // A split output with towers elsewhere: every tower sends its share.
+    const std::vector<float> mine = nodes_[i]->out[local_[0]].to_host();
     std::vector<std::string> all =
         shares_of_all(std::string(reinterpret_cast<const char*>(mine.data()), sizeof(float) * mine.size()));
     std::vector<std::vector<float>> shares;
@@ -271,7 +271,7 @@ std::vector<float> Net::activation(const std::string& name) const {
       shares.emplace_back(bytes.size() / sizeof(float));
       std::copy_n(bytes.data(), bytes.size(), reinterpret_cast<char*>(shares.back().data()));
     }
-    return split ? join_shares(shares, batch_) : shares[t];
+    return join_shares(shares, batch_);
   }
   throw UserError("no layer named '" + name + "' in " + plan_.net.path);
 }

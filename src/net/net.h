@@ -103,7 +103,9 @@ class Net {
   void scatter(const std::string& name, const std::vector<float>& values,
                const std::vector<View>& flat) const;
   // The logical output of node `name` in the last forward, [batch, item...] in logical channel
-  // order. For the loss node: the class probabilities. Collective when towers are elsewhere.
+  // order. For the loss node: the class probabilities. A split output is collective when towers
+  // are elsewhere; the output of a node living on one tower (fc8, the loss) is returned only
+  // where that tower is held, and is empty elsewhere.
   std::vector<float> activation(const std::string& name) const;
 
  private:

@@ -1,9 +1,11 @@
 #include "train/checkpoint.h"
 
+#include <glog/logging.h>
 #include <zlib.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -23,7 +25,7 @@ using namespace h5;
 
 namespace {
 constexpr const char* kFormat = "alexnet-checkpoint";
-constexpr int kVersion = 2;  // 2: each tensor carries a crc32 attribute
+constexpr int kVersion = 3;  // 2: each tensor carries a crc32 attribute; 3: position in images
 
 std::vector<hsize_t> dims(const Shape& s) {
   std::vector<hsize_t> d;
@@ -84,7 +86,7 @@ using TensorSink = std::function<void(const char* group, const LogicalParam& p, 
 // Opens `path`, checks that it is a checkpoint this build reads, and hands each of `net`'s tensors
 // (params, then momentum when asked), checked for shape and checksum, to `sink`. Everything a
 // damaged file can make HDF5 fail becomes a UserError naming the file.
-TrainState read_checkpoint(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
+TrainState read_tensors(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
   quiet_hdf5();
   std::lock_guard<std::mutex> lock(hdf5_lock());
   if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
@@ -103,6 +105,7 @@ TrainState read_checkpoint(const std::string& path, const Net& net, bool momentu
     state.step = read_int_attr(root, "step");
     state.epoch = read_int_attr(root, "epoch");
     state.position = read_int_attr(root, "position");
+    state.position_in_batches = version < 3;
     state.seed = static_cast<uint64_t>(read_int_attr(root, "seed"));
     state.lr = read_double_attr(root, "lr");
     state.best_val_error = read_double_attr(root, "best_val_error");
@@ -147,7 +150,22 @@ TrainState read_checkpoint(const std::string& path, const Net& net, bool momentu
 
 }  // namespace
 
+CheckpointTensors collect_checkpoint(const Net& net, const Sgd* sgd) {
+  CheckpointTensors t;
+  for (const LogicalParam& p : net.plan().params) {
+    t.params.push_back(net.read_param(p.name));
+    if (sgd) t.momentum.push_back(net.gather(p.name, velocity_views(net, sgd)));
+  }
+  return t;
+}
+
 void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state) {
+  save_checkpoint(path, net, collect_checkpoint(net, sgd), state);
+}
+
+void save_checkpoint(const std::string& path, const Net& net, const CheckpointTensors& tensors,
+                     const TrainState& state) {
+  const bool with_momentum = !tensors.momentum.empty();
   quiet_hdf5();
   const std::string partial = temporary_path(path);
   fs::create_directories(fs::path(path).parent_path());
@@ -175,15 +193,15 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
     H5Id params =
         check_id(H5Gcreate2(root, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "params");
     H5Id momentum;
-    if (sgd)
+    if (with_momentum)
       momentum =
           check_id(H5Gcreate2(root, "momentum", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "momentum");
     const std::vector<LogicalParam>& all = net.plan().params;
     for (size_t i = 0; i < all.size(); ++i) {
       const LogicalParam& p = all[i];
       if (i == all.size() / 2) crash_point("checkpoint-half");
-      write_tensor(params.get(), p.name, net.read_param(p.name), p.shape);
-      if (sgd) write_tensor(momentum.get(), p.name, net.gather(p.name, velocity_views(net, sgd)), p.shape);
+      write_tensor(params.get(), p.name, tensors.params.at(i), p.shape);
+      if (with_momentum) write_tensor(momentum.get(), p.name, tensors.momentum.at(i), p.shape);
     }
     params.reset();
     momentum.reset();
@@ -201,20 +219,92 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
 }
 
 TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd) {
-  return read_checkpoint(path, net, sgd != nullptr,
-                         [&](const char* group, const LogicalParam& p, std::vector<float> values) {
-                           if (group == std::string("params")) {
-                             net.write_param(p.name, values);
-                             return;
-                           }
-                           std::vector<View> flat;
-                           for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));
-                           net.scatter(p.name, values, flat);
-                         });
+  return read_tensors(path, net, sgd != nullptr,
+                      [&](const char* group, const LogicalParam& p, std::vector<float> values) {
+                        if (group == std::string("params")) {
+                          net.write_param(p.name, values);
+                          return;
+                        }
+                        std::vector<View> flat;
+                        for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));
+                        net.scatter(p.name, values, flat);
+                      });
 }
 
 TrainState verify_checkpoint(const std::string& path, const Net& net, bool momentum) {
-  return read_checkpoint(path, net, momentum, [](const char*, const LogicalParam&, std::vector<float>) {});
+  return read_tensors(path, net, momentum, [](const char*, const LogicalParam&, std::vector<float>) {});
+}
+
+TrainState read_checkpoint(const std::string& path, const Net& net, bool momentum,
+                           CheckpointTensors* tensors) {
+  *tensors = {};
+  return read_tensors(
+      path, net, momentum, [&](const char* group, const LogicalParam&, std::vector<float> values) {
+        (group == std::string("params") ? tensors->params : tensors->momentum).push_back(std::move(values));
+      });
+}
+
+void apply_checkpoint(const CheckpointTensors& tensors, Net& net, Sgd* sgd) {
+  const std::vector<LogicalParam>& all = net.plan().params;
+  CHECK_EQ(tensors.params.size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    net.write_param(all[i].name, tensors.params[i]);
+    if (!sgd) continue;
+    CHECK_EQ(tensors.momentum.size(), all.size());
+    std::vector<View> flat;
+    for (int t = 0; t < net.towers(); ++t) flat.push_back(sgd->velocity(t));  // empty where held elsewhere
+    net.scatter(all[i].name, tensors.momentum[i], flat);
+  }
+}
+
+// --- as bytes: the state's fields, then each tensor as its length and floats -------------------
+
+namespace {
+template <class T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T take(const std::string& in, size_t& at) {
+  CHECK_LE(at + sizeof(T), in.size()) << "a checkpoint's bytes end early";
+  T v;
+  std::memcpy(&v, in.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+}  // namespace
+
+std::string encode_checkpoint(const TrainState& s, const CheckpointTensors& tensors) {
+  std::string out;
+  put(out, s.step), put(out, s.epoch), put(out, s.position), put(out, s.seed), put(out, s.lr);
+  put(out, s.best_val_error), put(out, s.bad_epochs), put(out, static_cast<int64_t>(s.position_in_batches));
+  for (const auto* group : {&tensors.params, &tensors.momentum}) {
+    put(out, static_cast<int64_t>(group->size()));
+    for (const std::vector<float>& t : *group) {
+      put(out, static_cast<int64_t>(t.size()));
+      out.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+    }
+  }
+  return out;
+}
+
+TrainState decode_checkpoint(const std::string& in, CheckpointTensors* tensors) {
+  size_t at = 0;
+  TrainState s;
+  s.step = take<int64_t>(in, at), s.epoch = take<int64_t>(in, at), s.position = take<int64_t>(in, at);
+  s.seed = take<uint64_t>(in, at), s.lr = take<double>(in, at), s.best_val_error = take<double>(in, at);
+  s.bad_epochs = take<int64_t>(in, at), s.position_in_batches = take<int64_t>(in, at) != 0;
+  *tensors = {};
+  for (auto* group : {&tensors->params, &tensors->momentum}) {
+    group->resize(take<int64_t>(in, at));
+    for (std::vector<float>& t : *group) {
+      t.resize(take<int64_t>(in, at));
+      CHECK_LE(at + t.size() * sizeof(float), in.size()) << "a checkpoint's bytes end early";
+      std::memcpy(t.data(), in.data() + at, t.size() * sizeof(float));
+      at += t.size() * sizeof(float);
+    }
+  }
+  return s;
 }
 
 }  // namespace alexnet

@@ -1,6 +1,6 @@
 // Checkpoints: HDF5 files of logical tensors, so that any placement loads any other's.
 //
-//   /                      attrs: format = "alexnet-checkpoint", version = 2, net (its name),
+//   /                      attrs: format = "alexnet-checkpoint", version = 3, net (its name),
 //                                 placement (of the run that wrote it), step, epoch, position,
 //                                 seed, lr, best_val_error, bad_epochs, created
 //   /params/<name>         float32, logical shape (e.g. /params/conv2.weight [256, 48, 5, 5]);
@@ -8,7 +8,9 @@
 //                          bytes in row-major order (version 2)
 //   /momentum/<name>       float32, SGD's velocity for the same tensor; attr crc32 as above
 //
-// Version 1 files (no crc32) still load. The file is written in HDF5 1.8's format, whose object
+// Version 3 counts `position` in images (so that a run resumes under another number of
+// replicas); versions 1 and 2 counted batches (TrainState::position_in_batches). Version 1 files
+// (no crc32) still load. The file is written in HDF5 1.8's format, whose object
 // headers carry checksums of their own, so a damaged attribute or link fails too.
 //
 // The random state is (seed, step, epoch, position): every draw is addressed by those counters,
@@ -18,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace alexnet {
 
@@ -27,13 +30,26 @@ class Sgd;
 struct TrainState {
   int64_t step = 0;      // optimizer steps taken
   int64_t epoch = 0;     // epoch of the next batch
-  int64_t position = 0;  // the next batch's place within its epoch
+  int64_t position = 0;  // images of the epoch already trained on: the next global batch starts here
+  bool position_in_batches = false;  // read from a version 1 or 2 file: position counts batches
   uint64_t seed = 0;
   double lr = 0;
   double best_val_error = 2.0;  // above any error: nothing measured yet
   int64_t bad_epochs = 0;       // epochs since best_val_error last improved
 };
 
+// A checkpoint's logical tensors on the host, in the plan's parameter order (momentum empty when
+// there is no optimizer).
+struct CheckpointTensors {
+  std::vector<std::vector<float>> params, momentum;
+};
+
+// The net's logical tensors: collective over the towers' processes (Net::read_param).
+CheckpointTensors collect_checkpoint(const Net& net, const Sgd* sgd);
+// Writes them (from this process alone) with the state; `net` gives the plan.
+void save_checkpoint(const std::string& path, const Net& net, const CheckpointTensors& tensors,
+                     const TrainState& state);
+// collect_checkpoint, then save_checkpoint: one process holding every tower.
 void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state);
 
 // Loads the parameters (and, when `sgd` is given, the momentum) into `net`, whatever placement
@@ -41,6 +57,16 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
 // HDF5, a tensor missing or misshapen, a checksum that does not match. After a throw, `net` and
 // `sgd` may hold part of the file: load another checkpoint over them, or give up.
 TrainState load_checkpoint(const std::string& path, Net& net, Sgd* sgd);
+
+// The tensors `net` needs (and the momentum when `momentum`), read and checked as load_checkpoint
+// does, without touching the net.
+TrainState read_checkpoint(const std::string& path, const Net& net, bool momentum,
+                           CheckpointTensors* tensors);
+// Writes them into the towers this process holds (every process passes the whole set).
+void apply_checkpoint(const CheckpointTensors& tensors, Net& net, Sgd* sgd);
+// As bytes and back, to send from the process that read the file to the others.
+std::string encode_checkpoint(const TrainState& state, const CheckpointTensors& tensors);
+TrainState decode_checkpoint(const std::string& bytes, CheckpointTensors* tensors);
 
 // Reads every tensor that `net` needs (the momentum too when `momentum`) back from the file and
 // checks it as load_checkpoint would, without touching the net. UserError as above.

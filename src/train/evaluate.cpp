@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <sstream>
 
+#include "comm/communicator.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "data/loader.h"
@@ -24,9 +26,47 @@ std::vector<int32_t> top_k(const float* p, int classes, int k) {
   return idx;
 }
 
+namespace {
+
+template <class T>
+std::string as_bytes(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+template <class T>
+std::vector<T> from_bytes(const std::string& bytes) {
+  std::vector<T> v(bytes.size() / sizeof(T));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(T));
+  return v;
+}
+
+// Every process's predictions, in split order.
+void gather_predictions(Communicator& world, std::vector<Prediction>& predictions) {
+  std::vector<Prediction> all;
+  for (const std::string& part : world.all_gather_host(as_bytes(predictions))) {
+    std::vector<Prediction> theirs = from_bytes<Prediction>(part);
+    all.insert(all.end(), theirs.begin(), theirs.end());
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Prediction& a, const Prediction& b) { return a.index < b.index; });
+  predictions = std::move(all);
+}
+
+// Each image's row came from one process; the others hold zeros there, so the sum is the whole.
+void gather_logits(Communicator& world, std::vector<float>& logits) {
+  std::vector<float> sum(logits.size(), 0.0f);
+  for (const std::string& part : world.all_gather_host(as_bytes(logits))) {
+    std::vector<float> theirs = from_bytes<float>(part);
+    if (theirs.empty()) continue;
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += theirs[i];
+  }
+  logits = std::move(sum);
+}
+
+}  // namespace
+
 EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const std::string& split, int views,
                     int crop, int loader_threads, std::vector<Prediction>* predictions,
-                    std::vector<float>* logits) {
+                    std::vector<float>* logits, const EvalShare& share) {
   if (views != 1 && views != 10) throw UserError("--views must be 1 or 10, got " + std::to_string(views));
   const int batch = net.batch();
   if (batch < views) throw UserError("ten-view evaluation needs --batch of at least 10");
@@ -39,6 +79,8 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   c.epochs = 1;
   c.drop_last = false;
   c.input_scale = net.plan().net.input_scale;
+  c.replicas = share.replicas;
+  c.replica = share.replica;
   Loader loader(data, c);
   const int classes = static_cast<int>(data->info().classes.size());
   const std::string loss_node = net.plan().nodes.back().name;
@@ -62,9 +104,12 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
     std::fill(staging.begin() + floats, staging.end(), 0.0f);
     for (int v = 0; v < b->items * views; ++v) labels[v] = b->labels[v / views];
     net.forward(ConstView{staging.data(), input, Device::cpu()}, labels.data(), ctx);
+    // Every tower's process asks for the logits (collective where they are split); the loss's
+    // tower holds the probabilities, and its process counts this replica's images.
+    const std::vector<float> z = logits ? net.activation(logits_node) : std::vector<float>();
+    if (!net.holds_loss()) continue;
     std::vector<float> probs = net.activation(loss_node);
-    if (logits) {
-      std::vector<float> z = net.activation(logits_node);
+    if (logits && !z.empty()) {
       for (int i = 0; i < b->items; ++i)
         std::copy(z.begin() + int64_t(i) * classes, z.begin() + int64_t(i + 1) * classes,
                   logits->begin() + b->indices[i] * classes);
@@ -91,6 +136,14 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
       }
     }
     r.images += b->items;
+  }
+  if (share.world) {
+    std::vector<double> sums = {double(r.images), loss, double(top1), double(top5)};
+    share.world->all_reduce_host(sums);
+    r.images = static_cast<int64_t>(sums[0]), loss = sums[1];
+    top1 = static_cast<int64_t>(sums[2]), top5 = static_cast<int64_t>(sums[3]);
+    if (predictions) gather_predictions(*share.world, *predictions);
+    if (logits) gather_logits(*share.world, *logits);
   }
   r.loss = r.images ? loss / r.images : 0;
   r.top1_error = r.images ? 1.0 - double(top1) / r.images : 0;

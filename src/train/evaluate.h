@@ -11,7 +11,15 @@
 
 namespace alexnet {
 
+class Communicator;
 class Net;
+
+// How data-parallel replicas share an evaluation: replica r takes its part of each global batch
+// (data/loader.h), and the counts, predictions and logits are summed and gathered over `world`.
+struct EvalShare {
+  int replicas = 1, replica = 0;
+  Communicator* world = nullptr;  // null: one process
+};
 
 struct EvalResult {
   int64_t images = 0;
@@ -28,10 +36,11 @@ struct Prediction {
 
 // Runs `net` in test mode over `split`. views: 1 (centre crop) or 10. Fills `predictions` (in
 // split order) when given, and `logits` ([images, classes] row by row in split order, the input of
-// the softmax; centre crop only) when given.
+// the softmax; centre crop only) when given. Under many processes every process gets the whole
+// result, predictions and logits included.
 EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const std::string& split, int views,
                     int crop, int loader_threads, std::vector<Prediction>* predictions = nullptr,
-                    std::vector<float>* logits = nullptr);
+                    std::vector<float>* logits = nullptr, const EvalShare& share = {});
 
 // Writes float32 [rows, cols] as a NumPy .npy file (numpy.load reads it), via a temporary name.
 void write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols);

@@ -26,19 +26,21 @@ void RunDir::check_new() const {
   }
 }
 
-std::string RunDir::create_log_folder() const {
-  fs::create_directories(fs::path(path_) / "logs");
-  return (fs::path(path_) / "logs" / "alexnet.").string();
+std::string RunDir::create_log_folder(int rank) const {
+  fs::path folder = fs::path(path_) / "logs";
+  if (rank >= 0) folder /= "rank-" + std::to_string(rank);
+  fs::create_directories(folder);
+  return (folder / "alexnet.").string();
 }
 
 void RunDir::write_config(const RunConfig& config) const {
   write_file_atomically((fs::path(path_) / "config.toml").string(), to_toml(config));
 }
 
-void RunDir::write_manifest(const RunConfig& config, const std::string& command_line,
-                            const Session& session) const {
+void RunDir::write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,
+                            const std::vector<std::string>& places) const {
   write_file_atomically((fs::path(path_) / "manifest.json").string(),
-                        manifest_json(config, command_line, session));
+                        manifest_json(config, command_line, session, places));
 }
 
 std::vector<std::string> RunDir::checkpoints() const {
@@ -67,8 +69,13 @@ std::string set_aside(const std::string& path) {
 }  // namespace
 
 void RunDir::save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& state, int keep) const {
+  save_checkpoint(net, collect_checkpoint(net, &sgd), state, keep);
+}
+
+void RunDir::save_checkpoint(const Net& net, const CheckpointTensors& tensors, const TrainState& state,
+                             int keep) const {
   const std::string path = checkpoint_path(state.step);
-  alexnet::save_checkpoint(path, net, &sgd, state);
+  alexnet::save_checkpoint(path, net, tensors, state);
   crash_point("checkpoint-written");
   // Read it back before older checkpoints go: rotation must never leave only a bad one.
   try {
@@ -84,6 +91,11 @@ void RunDir::save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& s
 
 RunDir::Resumed RunDir::load_latest_intact(Net& net, Sgd& sgd,
                                            const std::function<void(const std::string&)>& warn) const {
+  return load_latest_intact([&](const std::string& path) { return load_checkpoint(path, net, &sgd); }, warn);
+}
+
+RunDir::Resumed RunDir::load_latest_intact(const std::function<TrainState(const std::string&)>& load,
+                                           const std::function<void(const std::string&)>& warn) const {
   const fs::path folder = fs::path(path_) / "checkpoints";
   if (fs::is_directory(folder)) {
     for (const auto& e : fs::directory_iterator(folder))
@@ -94,7 +106,7 @@ RunDir::Resumed RunDir::load_latest_intact(Net& net, Sgd& sgd,
   std::string failures;
   for (size_t i = all.size(); i-- > 0;) {
     try {
-      Resumed r{all[i], load_checkpoint(all[i], net, &sgd)};
+      Resumed r{all[i], load(all[i])};
       for (size_t j = i + 1; j < all.size(); ++j) warn(all[j] + " set aside as " + set_aside(all[j]));
       return r;
     } catch (const UserError& e) {
@@ -117,10 +129,24 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
   return out;
 }
 
-std::string manifest_json(const RunConfig& c, const std::string& command_line, const Session& s) {
-  std::ostringstream o;
+namespace {
+std::string host_name() {
   char host[256] = "";
   gethostname(host, sizeof host - 1);
+  return host;
+}
+}  // namespace
+
+std::string rank_place(const Session& s) {
+  std::string place = host_name();
+  for (size_t i = 0; i < s.devices.size(); ++i) place += (i ? "," : " ") + s.devices[i].str();
+  return place;
+}
+
+std::string manifest_json(const RunConfig& c, const std::string& command_line, const Session& s,
+                          const std::vector<std::string>& places) {
+  std::ostringstream o;
+  const std::string host = host_name();
   const Plan& plan = s.net->plan();
   o << "{\n  \"command_line\": " << json_quote(command_line) << ",\n  \"host\": " << json_quote(host)
     << ",\n  \"net\": " << json_quote(c.net) << ",\n  \"net_name\": " << json_quote(plan.net.name)
@@ -129,7 +155,16 @@ std::string manifest_json(const RunConfig& c, const std::string& command_line, c
     << ",\n  \"data\": " << json_quote(c.data)
     << ",\n  \"data_source\": " << json_quote(s.data ? s.data->info().source : "") << ",\n  \"devices\": [";
   for (size_t i = 0; i < s.devices.size(); ++i) o << (i ? ", " : "") << json_quote(s.devices[i].str());
-  o << "],\n  \"cpu_threads\": " << blas::cpu_threads() << ",\n  \"cuda_devices\": [";
+  o << "],\n  \"processes\": {\"world\": " << s.grid.world_size << ", \"replicas\": " << s.grid.replicas
+    << ", \"towers\": " << s.grid.towers << ", \"global_batch\": " << int64_t(c.batch) * s.grid.replicas
+    << ", \"ranks\": [";
+  for (size_t r = 0; r < places.size(); ++r) {
+    const size_t space = places[r].find(' ');
+    o << (r ? ", " : "") << "{\"rank\": " << r << ", \"host\": " << json_quote(places[r].substr(0, space))
+      << ", \"devices\": " << json_quote(space == std::string::npos ? "" : places[r].substr(space + 1))
+      << "}";
+  }
+  o << "]},\n  \"cpu_threads\": " << blas::cpu_threads() << ",\n  \"cuda_devices\": [";
   std::vector<std::string> gpus = describe_cuda_devices();
   for (size_t i = 0; i < gpus.size(); ++i) o << (i ? ", " : "") << json_quote(gpus[i]);
   o << "],\n  \"versions\": {";

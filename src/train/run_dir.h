@@ -4,7 +4,7 @@
 //   manifest.json               command line, host, net, devices, library versions
 //   checkpoints/step-N.h5       the last --keep-checkpoints checkpoints (train/checkpoint.h)
 //   checkpoints/step-N.h5.damaged  a checkpoint that failed its checks, set aside (never loaded)
-//   logs/alexnet.*              glog's files
+//   logs/alexnet.*              glog's files (logs/rank-N/alexnet.* for each rank of many processes)
 //   metrics/, tensorboard/      per-step and per-epoch scalars (train/metrics.h)
 //   timing.{txt,csv,json}       per-layer timing, with --profile-every
 //
@@ -30,11 +30,14 @@ class RunDir {
 
   // For a new run: refuses a folder that exists and is not empty (UserError).
   void check_new() const;
-  // Creates the folder and logs/ and returns the prefix for glog's files.
-  std::string create_log_folder() const;
+  // Creates the folder and logs/ (logs/rank-N/ for rank N of a job of many processes) and
+  // returns the prefix for glog's files.
+  std::string create_log_folder(int rank = -1) const;
 
   void write_config(const RunConfig& config) const;
-  void write_manifest(const RunConfig& config, const std::string& command_line, const Session& session) const;
+  // `places`: each rank's host and device (rank_place), in rank order.
+  void write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,
+                      const std::vector<std::string>& places) const;
 
   std::vector<std::string> checkpoints() const;  // oldest first
   std::string latest_checkpoint() const;         // "" when there is none
@@ -43,6 +46,9 @@ class RunDir {
   // the newest `keep`. A checkpoint that does not verify is set aside (NAME.damaged) and the
   // error thrown (std::runtime_error: a fault of the disk or the program, not of the user).
   void save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& state, int keep) const;
+  // The same for tensors collected from the towers' processes (collect_checkpoint).
+  void save_checkpoint(const Net& net, const CheckpointTensors& tensors, const TrainState& state,
+                       int keep) const;
 
   // Loads the newest intact checkpoint into `net` and `sgd` and returns its path and state. Each
   // damaged one met on the way (truncated, not HDF5, a tensor missing or misshapen, a checksum
@@ -55,6 +61,9 @@ class RunDir {
     TrainState state;
   };
   Resumed load_latest_intact(Net& net, Sgd& sgd, const std::function<void(const std::string&)>& warn) const;
+  // The same with `load` reading one checkpoint (throwing UserError for a damaged one).
+  Resumed load_latest_intact(const std::function<TrainState(const std::string&)>& load,
+                             const std::function<void(const std::string&)>& warn) const;
 
  private:
   std::string path_;
@@ -64,6 +73,10 @@ class RunDir {
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
 // The manifest's JSON text.
-std::string manifest_json(const RunConfig& config, const std::string& command_line, const Session& session);
+std::string manifest_json(const RunConfig& config, const std::string& command_line, const Session& session,
+                          const std::vector<std::string>& places);
+
+// This process's host name and devices, as the manifest lists each rank: "host cpu".
+std::string rank_place(const Session& session);
 
 }  // namespace alexnet

@@ -1,16 +1,16 @@
 #include "train/session.h"
 
+#include <sstream>
+
 #include "core/blas.h"
+#include "core/cuda_backend.h"
 #include "core/errors.h"
 
 namespace alexnet {
 
 namespace {
 
-Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int classes, int channels) {
-  blas::set_cpu_threads(c.threads);
-  Session s;
-  s.data = std::move(data);
+Plan make_session_plan(const RunConfig& c, Session& s, int classes, int channels) {
   NetworkSpec spec = load_network_file(c.net);
   PlanOptions o;
   o.placement = parse_placement(c.placement);
@@ -31,9 +31,45 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
     o.classes = static_cast<int>(info.classes.size());
   }
   o.height = o.width = s.crop;
-  Plan plan = make_plan(spec, o);
+  return make_plan(spec, o);
+}
+
+// One process: every tower here; the replica and world groups are this process alone.
+void join_alone(const RunConfig& c, const Plan& plan, Session& s) {
   s.devices = resolve_devices(c.devices, plan.towers);
   if (plan.towers > 1) s.comm = make_communicator(c.comm, s.devices, c.nccl_multi_rank_gpu);
+  s.replica = make_local_communicator({Device::cpu()});
+  s.world = make_local_communicator({Device::cpu()});
+}
+
+// Many processes: this rank's tower of its replica, on its device, joined to the others.
+void join_many(const RunConfig& c, const Plan& plan, const Processes& p, Session& s) {
+  s.grid = make_rank_grid(p.launch.world_size, p.launch.rank, p.launch.local_rank, plan.towers);
+  const Device device = rank_device(c.devices, p.launch.local_rank);
+  s.devices = {device};
+  if (device.is_cuda()) {
+    throw UserError("--devices " + c.devices +
+                    ": ranks on GPUs talk through NCCL between processes, "
+                    "which is not built yet (issue 15); run the ranks with --devices cpu");
+  }
+  ProcessGroups groups = connect_cpu_groups(p.launch, s.grid, p.options);
+  s.store = std::move(groups.store);
+  if (plan.towers > 1) s.comm = std::move(groups.tower);
+  s.replica = std::move(groups.replica);
+  s.world = std::move(groups.world);
+}
+
+Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int classes, int channels,
+              const Processes& p) {
+  blas::set_cpu_threads(c.threads);
+  Session s;
+  s.data = std::move(data);
+  Plan plan = make_session_plan(c, s, classes, channels);
+  if (p.launch.world_size > 1) {
+    join_many(c, plan, p, s);
+  } else {
+    join_alone(c, plan, s);
+  }
   s.backend = backend_options(c);
   s.net = std::make_unique<Net>(std::move(plan), s.devices, s.comm.get(), c.batch, s.backend);
   return s;
@@ -41,12 +77,37 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
 
 }  // namespace
 
-Session make_session(const RunConfig& config, std::shared_ptr<const DatasetReader> data) {
-  return build(config, std::move(data), 0, 0);
+Session make_session(const RunConfig& config, std::shared_ptr<const DatasetReader> data,
+                     const Processes& processes) {
+  return build(config, std::move(data), 0, 0, processes);
 }
 
-Session make_session(const RunConfig& config, int classes, int channels) {
-  return build(config, nullptr, classes, channels);
+Session make_session(const RunConfig& config, int classes, int channels, const Processes& processes) {
+  return build(config, nullptr, classes, channels, processes);
+}
+
+Device rank_device(const std::string& text, int local_rank) {
+  if (text == "cpu") return Device::cpu();
+  const int gpus = cuda_device_count();
+  if (text == "auto") return gpus == 0 ? Device::cpu() : Device::cuda(local_rank % gpus);
+  if (text == "cuda") {
+    if (!cuda_built()) throw no_cuda_backend("--devices cuda");
+    if (local_rank >= gpus) {
+      throw UserError("--devices cuda: local rank " + std::to_string(local_rank) +
+                      " has no GPU of its own (" + std::to_string(gpus) +
+                      " visible; CUDA_VISIBLE_DEVICES chooses which)");
+    }
+    return Device::cuda(local_rank);
+  }
+  std::vector<std::string> items;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) items.push_back(item);
+  if (local_rank >= static_cast<int>(items.size())) {
+    throw UserError("--devices " + text + ": " + std::to_string(items.size()) +
+                    " device(s) listed, none for local rank " + std::to_string(local_rank) +
+                    " (the list is indexed by local rank)");
+  }
+  return resolve_devices(items[local_rank], 1)[0];
 }
 
 }  // namespace alexnet

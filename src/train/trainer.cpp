@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/crash_point.h"
+#include "core/device_ops.h"
 #include "core/errors.h"
 #include "core/stop_signals.h"
 #include "data/loader.h"
@@ -38,6 +39,8 @@ LoaderConfig training_batches(const RunConfig& c, const Session& s) {
   LoaderConfig lc;
   lc.split = "train";
   lc.batch = c.batch;
+  lc.replicas = s.grid.replicas;
+  lc.replica = s.grid.replica;
   lc.crop = s.crop;
   lc.mode = ViewMode::kTrain;
   lc.lighting_std = static_cast<float>(c.lighting);
@@ -54,80 +57,148 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool resume)
+Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool resume,
+                 const Processes& processes)
     : c_(checked(config)),
       dir_(config.out),
       schedule_(LrSchedule::from_config(config)),
-      progress_(config.progress),
+      progress_(config.progress && processes.launch.rank == 0),
       every_(CheckpointEvery::parse(config.checkpoint_every)) {
-  if (!resume) dir_.check_new();
-  if (resume && dir_.checkpoints().empty()) throw UserError(c_.out + ": holds no checkpoint to resume from");
   auto data = std::make_shared<DatasetReader>(c_.data);
   if (!data->has_split("train")) throw UserError(c_.data + ": has no train split");
-  s_ = make_session(c_, data);
+  s_ = make_session(c_, data, processes);
   sgd_ = std::make_unique<Sgd>(*s_.net, SgdConfig{.learning_rate = static_cast<float>(c_.lr),
                                                   .momentum = static_cast<float>(c_.momentum),
                                                   .weight_decay = static_cast<float>(c_.weight_decay)});
   state_.seed = c_.seed;
   state_.lr = c_.lr;
+  global_batch_ = int64_t(c_.batch) * s_.grid.replicas;
 
+  // Rank 0 checks the run directory before any rank writes into it.
+  on_leader([&] {
+    if (!resume) dir_.check_new();
+    if (resume && dir_.checkpoints().empty())
+      throw UserError(c_.out + ": holds no checkpoint to resume from");
+  });
   // The run's log goes to its directory; the terminal keeps the progress line, warnings and errors.
-  google::SetLogDestination(google::GLOG_INFO, dir_.create_log_folder().c_str());
+  google::SetLogDestination(google::GLOG_INFO, dir_.create_log_folder(s_.many() ? s_.grid.rank : -1).c_str());
   FLAGS_logtostderr = false;
   FLAGS_stderrthreshold = google::GLOG_WARNING;
+  if (s_.many()) LOG(INFO) << s_.grid.describe();
   if (resume) {
-    // A damaged checkpoint is said on the terminal (one line each) and in the log, then skipped.
-    const RunDir::Resumed from = dir_.load_latest_intact(*s_.net, *sgd_, [](const std::string& line) {
-      LOG(INFO) << line;
-      std::fprintf(stderr, "alexnet train: %s\n", line.c_str());
-    });
-    state_ = from.state;
-    sgd_->config().learning_rate = static_cast<float>(state_.lr);
-    LOG(INFO) << "resuming " << c_.out << " from " << from.path << " at step " << state_.step;
+    resume_from_checkpoint();
   } else {
-    s_.net->init_parameters(c_.seed);
-    dir_.write_config(c_);
-    dir_.write_manifest(c_, command_line, s_);
+    s_.net->init_parameters(c_.seed);  // the same draw on every rank: each keeps its towers' slices
+    const std::vector<std::string> places = s_.world->all_gather_host(rank_place(s_));
+    on_leader([&] {
+      dir_.write_config(c_);
+      dir_.write_manifest(c_, command_line, s_, places);
+    });
   }
   LOG(INFO) << "command line: " << command_line;
 
   loader_ = std::make_unique<Loader>(data, training_batches(c_, s_));
   steps_per_epoch_ = loader_->batches_per_epoch();
-  if (state_.epoch > c_.epochs || state_.position >= steps_per_epoch_) {
+  if (state_.epoch > c_.epochs || state_.position > loader_->split_size()) {
     throw UserError(c_.out + ": the checkpoint stands at epoch " + std::to_string(state_.epoch + 1) +
-                    ", batch " + std::to_string(state_.position + 1) + ", past this run's " +
-                    std::to_string(c_.epochs) + " epochs of " + std::to_string(steps_per_epoch_) +
-                    " batches (were --epochs, --batch or the data changed?)");
+                    ", image " + std::to_string(state_.position) + ", past this run's " +
+                    std::to_string(c_.epochs) + " epochs of " + std::to_string(loader_->split_size()) +
+                    " images (were --epochs or the data changed?)");
   }
   loader_->seek(state_.epoch, state_.position);
-  metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
+  if (s_.leader()) metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
   checkpoint_step_ = state_.step;
-  if (c_.profile_every > 0) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
+  if (c_.profile_every > 0 && s_.leader()) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
+}
+
+void Trainer::on_leader(const std::function<void()>& work) {
+  std::string outcome;  // empty: done; else 'U' or 'E' and the message
+  if (s_.leader()) {
+    try {
+      work();
+    } catch (const UserError& e) {
+      if (!s_.many()) throw;
+      outcome = std::string("U") + e.what();
+    } catch (const std::exception& e) {
+      if (!s_.many()) throw;
+      outcome = std::string("E") + e.what();
+    }
+  }
+  if (!s_.many()) return;
+  s_.world->broadcast_host(0, outcome);
+  if (outcome.empty()) return;
+  if (outcome[0] == 'U') throw UserError(outcome.substr(1));
+  throw std::runtime_error(outcome.substr(1));
+}
+
+// Rank 0 reads the newest intact checkpoint (a damaged one is said on the terminal, one line each,
+// and in the log, then skipped) and sends it to every rank, which keeps its towers' slices.
+void Trainer::resume_from_checkpoint() {
+  CheckpointTensors tensors;
+  std::string path, bytes;
+  on_leader([&] {
+    const RunDir::Resumed from = dir_.load_latest_intact(
+        [&](const std::string& file) { return read_checkpoint(file, *s_.net, true, &tensors); },
+        [](const std::string& line) {
+          LOG(INFO) << line;
+          std::fprintf(stderr, "alexnet train: %s\n", line.c_str());
+        });
+    state_ = from.state;
+    path = from.path;
+    if (s_.many()) bytes = encode_checkpoint(state_, tensors);
+  });
+  if (s_.many()) {
+    s_.world->broadcast_host(0, bytes);
+    state_ = decode_checkpoint(bytes, &tensors);
+  }
+  apply_checkpoint(tensors, *s_.net, sgd_.get());
+  // Versions 1 and 2 counted the position in batches of this run's --batch (one process then).
+  if (state_.position_in_batches) state_.position *= c_.batch;
+  state_.position_in_batches = false;
+  sgd_->config().learning_rate = static_cast<float>(state_.lr);
+  have_checkpoint_ = true;
+  LOG(INFO) << "resuming " << c_.out << (path.empty() ? "" : " from " + path) << " at step " << state_.step;
 }
 
 Trainer::~Trainer() = default;
 
 // --- the loop ----------------------------------------------------------------------------------
 
+const char* Trainer::agree_on_signal() {
+  std::vector<double> flag = {signals_.received() ? 1.0 : 0.0};
+  s_.world->all_reduce_host(flag);
+  if (flag[0] == 0) return nullptr;
+  return signals_.received() ? signals_.received() : "a signal to another rank";
+}
+
+bool Trainer::epoch_done() const {
+  return state_.position + global_batch_ > loader_->split_size();
+}
+
 int Trainer::run() {
   window_ = epoch_ = Totals{};
-  if (const char* signal = signals_.received(); signal && state_.epoch < c_.epochs) {
+  if (const char* signal = agree_on_signal(); signal && state_.epoch < c_.epochs) {
     stop_early(signal);  // arrived during set-up: stop before the first step
     finish();
     return 0;
   }
   while (state_.epoch < c_.epochs) {
+    if (epoch_done()) {  // resumed where a larger global batch than the checkpoint's no longer fits
+      end_epoch();
+      continue;
+    }
     const Clock::time_point started = Clock::now();
     const Batch& batch = *loader_->next();
-    const double loss = step(batch);
-    if (!std::isfinite(loss)) return stop_on_bad_loss(loss);
-    record(batch, loss, started);
-    if (state_.position == steps_per_epoch_) end_epoch();
+    const Agreed agreed = step(batch);
+    if (!std::isfinite(agreed.loss)) return stop_on_bad_loss(agreed.loss);
+    record(batch, agreed, started);
+    if (epoch_done()) end_epoch();
     if (state_.epoch == c_.epochs) break;
-    if (state_.step != checkpoint_step_ && every_.due(state_.step, seconds_since(checkpoint_time_)))
-      checkpoint();
+    const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due;
+    if (state_.step != checkpoint_step_ && due) checkpoint();
     crash_point("step");
-    if (const char* signal = signals_.received()) {
+    // At the step boundary, so that a signal during this step's checkpoint stops the run here.
+    if (const char* signal = agree_on_signal()) {
       stop_early(signal);
       break;
     }
@@ -140,67 +211,100 @@ int Trainer::run() {
   return 0;
 }
 
-double Trainer::step(const Batch& batch) {
+Trainer::Agreed Trainer::step(const Batch& batch) {
   Net& net = *s_.net;
-  profiling_ = timing_ && state_.step % c_.profile_every == 0;
+  profiling_ = c_.profile_every > 0 && state_.step % c_.profile_every == 0;
   net.set_profiling(profiling_);
   sgd_->config().learning_rate =
       static_cast<float>(schedule_.rate(state_.step, steps_per_epoch_, c_.epochs, state_));
-  const StepContext ctx{.training = true, .seed = c_.seed, .step = static_cast<uint64_t>(state_.step)};
+  const StepContext ctx{.training = true,
+                        .seed = c_.seed,
+                        .step = static_cast<uint64_t>(state_.step),
+                        .first_item = static_cast<uint64_t>(s_.grid.replica) * c_.batch};
   const double loss =
       net.forward(ConstView{batch.images, batch.shape, Device::cpu()}, batch.labels.data(), ctx);
-  if (!std::isfinite(loss)) return loss;
+
+  // This replica's errors, from the loss layer's probabilities (on the loss's tower).
+  double top1 = 0, top5 = 0;
+  if (net.holds_loss()) {
+    const int classes = static_cast<int>(s_.data->info().classes.size());
+    const std::vector<float> probs = net.activation(net.plan().nodes.back().name);
+    for (int i = 0; i < batch.items; ++i) {
+      std::vector<int32_t> best = top_k(probs.data() + int64_t(i) * classes, classes, 5);
+      top1 += best[0] != batch.labels[i];
+      top5 += std::find(best.begin(), best.end(), batch.labels[i]) == best.end();
+    }
+  }
+  // One small all-reduce over every rank: the loss and errors, and whether to stop or checkpoint.
+  const bool clock_due =
+      s_.leader() && every_.seconds > 0 && seconds_since(checkpoint_time_) >= every_.seconds;
+  std::vector<double> v = {net.holds_loss() ? loss : 0.0, net.holds_loss() ? 1.0 : 0.0, top1, top5,
+                           clock_due ? 1.0 : 0.0};
+  s_.world->all_reduce_host(v);
+  Agreed a;
+  a.loss = v[0] / v[1];  // NaN anywhere makes it NaN everywhere
+  a.top1 = v[2];
+  a.top5 = v[3];
+  a.checkpoint_due = v[4] > 0;
+  if (!std::isfinite(a.loss)) return a;
   net.backward(ctx);
+  average_gradients();
   sgd_->step();
-  return loss;
+  return a;
+}
+
+// Each tower's gradients summed over the replicas, then divided by their number: each replica's
+// are the mean over its --batch images, so this is the mean over the global batch.
+void Trainer::average_gradients() {
+  if (s_.grid.replicas == 1) return;
+  Net& net = *s_.net;
+  const float scale = 1.0f / static_cast<float>(s_.grid.replicas);
+  for (int t : net.local_towers()) {
+    s_.replica->all_reduce({net.grads(t)}, {&net.stream(t)});
+    scale_async(net.grads(t), scale, net.stream(t));
+  }
 }
 
 // Bookkeeping after a step: timing, the running totals, a metrics row every --log-every steps, and
 // the progress line.
-void Trainer::record(const Batch& batch, double loss, Clock::time_point started) {
+void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point started) {
   Net& net = *s_.net;
   const double wait = loader_->last_wait_seconds();
   if (profiling_) {
-    timing_->add(net.timing());
+    if (timing_) timing_->add(net.timing());
     net.set_profiling(false);
   } else {
     unprofiled_step_ms_ += (seconds_since(started) - wait) * 1000;
     ++unprofiled_steps_;
   }
-  // Training errors of this batch, from the loss layer's probabilities.
-  const int classes = static_cast<int>(s_.data->info().classes.size());
-  const std::vector<float> probs = net.activation(net.plan().nodes.back().name);
-  double top1 = 0, top5 = 0;
-  for (int i = 0; i < batch.items; ++i) {
-    std::vector<int32_t> best = top_k(probs.data() + int64_t(i) * classes, classes, 5);
-    top1 += best[0] != batch.labels[i];
-    top5 += std::find(best.begin(), best.end(), batch.labels[i]) == best.end();
-  }
   for (Totals* t : {&window_, &epoch_}) {
-    t->loss += loss;
-    t->top1_errors += top1;
-    t->top5_errors += top5;
+    t->loss += agreed.loss;
+    t->top1_errors += agreed.top1;
+    t->top5_errors += agreed.top5;
     t->wait_seconds += wait;
     t->bad_images += batch.bad_images;
     ++t->steps;
   }
   ++state_.step;
-  ++state_.position;
+  state_.position += global_batch_;
   const double this_step = seconds_since(started);
   step_seconds_ = step_seconds_ == 0 ? this_step : 0.95 * step_seconds_ + 0.05 * this_step;
 
   if (state_.step % c_.log_every == 0) {
-    const double images = double(window_.steps) * c_.batch;
-    metrics_->log(StepMetrics{state_.step, state_.epoch + 1, window_.loss / window_.steps,
-                              window_.top1_errors / images, window_.top5_errors / images,
-                              sgd_->config().learning_rate, images / seconds_since(window_.start),
-                              window_.wait_seconds});
+    const double images = double(window_.steps) * global_batch_;
+    if (metrics_)
+      metrics_->log(StepMetrics{state_.step, state_.epoch + 1, window_.loss / window_.steps,
+                                window_.top1_errors / images, window_.top5_errors / images,
+                                sgd_->config().learning_rate, images / seconds_since(window_.start),
+                                window_.wait_seconds});
     window_ = Totals{};
   }
   char line[256];
   std::snprintf(line, sizeof line, "epoch %lld/%d step %lld/%lld loss %.4f %.0f img/s ETA %s",
-                static_cast<long long>(state_.epoch + 1), c_.epochs, static_cast<long long>(state_.position),
-                static_cast<long long>(steps_per_epoch_), loss, c_.batch / std::max(step_seconds_, 1e-9),
+                static_cast<long long>(state_.epoch + 1), c_.epochs,
+                static_cast<long long>(state_.position / global_batch_),
+                static_cast<long long>(steps_per_epoch_), agreed.loss,
+                global_batch_ / std::max(step_seconds_, 1e-9),
                 format_duration((steps_per_epoch_ * c_.epochs - state_.step) * step_seconds_).c_str());
   progress_.show(line);
 }
@@ -215,12 +319,15 @@ void Trainer::end_epoch() {
   em.train_loss = epoch_.loss / std::max<int64_t>(epoch_.steps, 1);
   em.lr = sgd_->config().learning_rate;
   em.seconds = seconds_since(epoch_.start);
-  em.images_per_second = epoch_.steps * c_.batch / em.seconds;
+  em.images_per_second = epoch_.steps * global_batch_ / em.seconds;
   em.data_wait_seconds = epoch_.wait_seconds;
   em.bad_images = epoch_.bad_images;
   em.has_val = s_.data->has_split("val");
-  if (em.has_val) em.val = evaluate(*s_.net, s_.data, "val", 1, s_.crop, c_.loader_threads);
-  metrics_->log(em);
+  if (em.has_val) {
+    em.val = evaluate(*s_.net, s_.data, "val", 1, s_.crop, c_.loader_threads, nullptr, nullptr,
+                      EvalShare{s_.grid.replicas, s_.grid.replica, s_.world.get()});
+  }
+  if (metrics_) metrics_->log(em);
 
   char val[96] = "";
   if (em.has_val) {
@@ -232,7 +339,7 @@ void Trainer::end_epoch() {
                 static_cast<long long>(state_.epoch), c_.epochs, em.train_loss, val, em.images_per_second,
                 em.data_wait_seconds, em.lr);
   LOG(INFO) << line;
-  progress_.message(line);
+  if (s_.leader()) progress_.message(line);
 
   // The schedule judges validation error, or the training loss when there is no val split.
   if (schedule_.end_epoch(state_.epoch, em.has_val ? em.val.top1_error : em.train_loss, state_)) {
@@ -245,8 +352,13 @@ void Trainer::end_epoch() {
 }
 
 void Trainer::checkpoint() {
-  dir_.save_checkpoint(*s_.net, *sgd_, state_, c_.keep_checkpoints);
+  // Replica 0's towers gather the logical tensors (the replicas hold the same weights); rank 0
+  // writes them, and every rank learns whether that worked.
+  CheckpointTensors tensors;
+  if (s_.grid.replica == 0) tensors = collect_checkpoint(*s_.net, sgd_.get());
+  on_leader([&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints); });
   checkpoint_step_ = state_.step;
+  have_checkpoint_ = true;
   checkpoint_time_ = Clock::now();
 }
 
@@ -261,7 +373,7 @@ int Trainer::stop_on_bad_loss(double loss) {
       (kept.empty() ? "No checkpoint was written yet" : "The last good checkpoint is " + kept) +
       "; try a smaller --lr.";
   LOG(ERROR) << message;
-  std::fprintf(stderr, "alexnet train: %s\n", message.c_str());
+  if (s_.leader()) std::fprintf(stderr, "alexnet train: %s\n", message.c_str());
   return 1;
 }
 
@@ -270,8 +382,9 @@ int Trainer::stop_on_bad_loss(double loss) {
 void Trainer::stop_early(const std::string& why) {
   progress_.end();
   // A fresh run stopped before its first step still leaves a checkpoint for --resume to start from.
-  if (state_.step != checkpoint_step_ || dir_.checkpoints().empty()) checkpoint();
+  if (state_.step != checkpoint_step_ || !have_checkpoint_) checkpoint();
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
+  if (!s_.leader()) return;
   std::fprintf(stderr,
                "alexnet train: stopped by %s at step %lld; checkpoint written; continue with: alexnet "
                "train --resume %s\n",
@@ -287,8 +400,9 @@ void Trainer::finish() {
                              std::to_string(c_.batch));
 }
 
-int run_training(const RunConfig& config, const std::string& command_line, bool resume) {
-  return Trainer(config, command_line, resume).run();
+int run_training(const RunConfig& config, const std::string& command_line, bool resume,
+                 const Processes& processes) {
+  return Trainer(config, command_line, resume, processes).run();
 }
 
 }  // namespace alexnet

@@ -3,9 +3,19 @@
 // checkpoints with --checkpoint-every); stopped early by SIGINT/SIGTERM or --max-steps (with a
 // checkpoint to resume from) or by a loss that is no longer finite. --resume continues from the
 // newest intact checkpoint, stepping back over damaged ones.
+//
+// Under many processes (train/session.h) every rank runs this same loop on its tower of its
+// replica: --batch images per replica, the gradients summed over the replicas and divided by
+// their number (the mean over the global batch). Twice per step a tiny all-reduce over every rank
+// carries the loss and errors (after the forward: a NaN stops every rank before its backward)
+// and the reasons to stop or checkpoint (at the step boundary), so that all ranks take the same
+// decisions at the same step. Rank 0 alone prints, writes the run
+// directory's files and checkpoints (gathering the towers' slices), and on --resume reads the
+// checkpoint and sends it to the others, so no shared filesystem is needed.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,7 +39,8 @@ class Trainer {
  public:
   // Starts the run in config.out, or continues it from its last checkpoint when `resume`.
   // Bad input throws UserError.
-  Trainer(const RunConfig& config, const std::string& command_line, bool resume);
+  Trainer(const RunConfig& config, const std::string& command_line, bool resume,
+          const Processes& processes = {});
   ~Trainer();
 
   // Trains to the end or to a stop. Returns the exit status: 0 when finished or stopped cleanly
@@ -45,8 +56,25 @@ class Trainer {
     Clock::time_point start = Clock::now();
   };
 
-  double step(const Batch& batch);  // forward, then (if the loss is finite) backward and SGD
-  void record(const Batch& batch, double loss, Clock::time_point step_start);
+  // What every rank learns after each step's forward.
+  struct Agreed {
+    double loss = 0;              // the mean over the global batch
+    double top1 = 0, top5 = 0;    // errors, summed over the global batch
+    bool checkpoint_due = false;  // --checkpoint-every's wall clock, as rank 0 reads it
+  };
+  // Forward, the agreement, then (if the loss is finite) backward, the replicas' gradient
+  // all-reduce and SGD.
+  Agreed step(const Batch& batch);
+  void average_gradients();
+  void record(const Batch& batch, const Agreed& agreed, Clock::time_point step_start);
+  bool epoch_done() const;  // fewer images left in the epoch than a global batch
+  // Whether any rank received SIGINT/SIGTERM (its name, or null): a tiny all-reduce at each step
+  // boundary, so that every rank stops at the same one.
+  const char* agree_on_signal();
+  // Runs `work` on rank 0 and tells every rank how it went: what it throws is thrown on every
+  // rank (a UserError as a UserError), so that all stop together.
+  void on_leader(const std::function<void()>& work);
+  void resume_from_checkpoint();
   void end_epoch();
   void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
   int stop_on_bad_loss(double loss);
@@ -66,9 +94,11 @@ class Trainer {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<TimingReport> timing_;  // with --profile-every
   ProgressLine progress_;
-  int64_t steps_per_epoch_ = 0;
+  int64_t steps_per_epoch_ = 0;  // global batches in a whole epoch
+  int64_t global_batch_ = 0;     // replicas x --batch
   CheckpointEvery every_;
   int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
+  bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
   bool profiling_ = false;  // this step runs with per-layer timers
 
@@ -79,6 +109,7 @@ class Trainer {
 };
 
 // Runs a Trainer: the `alexnet train` subcommand's body.
-int run_training(const RunConfig& config, const std::string& command_line, bool resume);
+int run_training(const RunConfig& config, const std::string& command_line, bool resume,
+                 const Processes& processes = {});
 
 }  // namespace alexnet

@@ -125,11 +125,71 @@ TEST(Loader, SeekResumesTheSameStream) {
   std::vector<std::vector<float>> expected;
   for (int k = 0; k < 8; ++k) expected.push_back(contents(*straight.next()));
   Loader resumed(data, train_config(2));
-  resumed.seek(1, 1);  // batch 6 of the stream
+  resumed.seek(1, 8);  // epoch 1 from image 8: batch 6 of the stream
   EXPECT_EQ(contents(*resumed.next()), expected[6]);
   EXPECT_EQ(contents(*resumed.next()), expected[7]);
   EXPECT_GE(resumed.total_wait_seconds(), resumed.last_wait_seconds());
   EXPECT_GE(resumed.last_wait_seconds(), 0.0);
+}
+
+TEST(Loader, ReplicasTakeTheirPartsOfTheGlobalBatch) {
+  TempDir dir;
+  auto data = dataset(dir);
+  Loader whole(data, train_config(1));  // batches of 8
+  std::vector<std::unique_ptr<Loader>> parts;
+  for (int r = 0; r < 2; ++r) {
+    LoaderConfig c = train_config(2);
+    c.batch = 4;
+    c.replicas = 2;
+    c.replica = r;
+    parts.push_back(std::make_unique<Loader>(data, c));
+  }
+  EXPECT_EQ(parts[0]->batches_per_epoch(), whole.batches_per_epoch());
+  for (int k = 0; k < 7; ++k) {  // across an epoch's end
+    std::vector<float> joined;
+    std::vector<int64_t> indices;
+    for (auto& part : parts) {
+      const Batch* b = part->next();
+      EXPECT_EQ(b->items, 4);
+      std::vector<float> mine = contents(*b);
+      joined.insert(joined.end(), mine.begin(), mine.end());
+      indices.insert(indices.end(), b->indices.begin(), b->indices.end());
+    }
+    const Batch* w = whole.next();
+    EXPECT_EQ(indices, w->indices) << "batch " << k;
+    EXPECT_EQ(joined, contents(*w)) << "batch " << k;
+  }
+}
+
+TEST(Loader, SeekToAnImagePositionOfAnotherGlobalBatch) {
+  TempDir dir;
+  auto data = dataset(dir);
+  // 40 training images: from image 12 of epoch 0, batches of 8 start at 12, 20, 28 (4 are left
+  // over and dropped), then epoch 1 from 0.
+  Loader straight(data, train_config(1));
+  LoaderConfig c = train_config(1);
+  c.batch = 4;
+  Loader fours(data, c);
+  fours.seek(0, 12);
+  Loader resumed(data, train_config(1));
+  resumed.seek(0, 12);
+  std::vector<int64_t> expected;
+  for (int k = 0; k < 4; ++k) {
+    const Batch* b = fours.next();
+    expected.insert(expected.end(), b->indices.begin(), b->indices.end());
+  }
+  for (int k = 0; k < 2; ++k) {
+    const Batch* b = resumed.next();
+    EXPECT_EQ(b->epoch, 0);
+    EXPECT_EQ(b->position, 12 + 8 * k);
+    EXPECT_EQ(b->indices, std::vector<int64_t>(expected.begin() + 8 * k, expected.begin() + 8 * (k + 1)));
+  }
+  EXPECT_EQ(resumed.next()->position, 28);
+  const Batch* next_epoch = resumed.next();
+  EXPECT_EQ(next_epoch->epoch, 1);
+  EXPECT_EQ(next_epoch->position, 0);
+  for (int k = 0; k < 5; ++k) straight.next();  // epoch 0
+  EXPECT_EQ(next_epoch->indices, straight.next()->indices);
 }
 
 TEST(Loader, BadRequestsAreClearErrors) {

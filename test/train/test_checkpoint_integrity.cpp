@@ -60,15 +60,16 @@ void truncate_to_half(const std::string& path) {
   fs::resize_file(path, fs::file_size(path) / 2);
 }
 
-TEST(CheckpointIntegrity, VersionTwoCarriesACrc32PerTensor) {
+TEST(CheckpointIntegrity, VersionThreeCarriesACrc32PerTensorAndCountsImages) {
   testing::TempDir dir;
   Trained t;
   t.step(0);
   const std::string path = dir.file("step-1.h5");
-  save_checkpoint(path, t.net(), &t.sgd, TrainState{.step = 1});
+  save_checkpoint(path, t.net(), &t.sgd, TrainState{.step = 1, .position = 8});
+  EXPECT_FALSE(load_checkpoint(path, t.net(), &t.sgd).position_in_batches);
   std::lock_guard<std::mutex> lock(hdf5_lock());
   h5::H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  EXPECT_EQ(h5::read_int_attr(file.get(), "version"), 2);
+  EXPECT_EQ(h5::read_int_attr(file.get(), "version"), 3);
   for (const LogicalParam& p : t.net().plan().params) {
     for (const std::string group : {"params/", "momentum/"}) {
       h5::H5Id set(H5Dopen2(file.get(), (group + p.name).c_str(), H5P_DEFAULT), H5Dclose);
@@ -132,6 +133,7 @@ TEST(CheckpointIntegrity, VersionOneWithoutChecksumsStillLoads) {
   TrainState s = load_checkpoint(path, b.net(), &b.sgd);
   EXPECT_EQ(s.step, 1);
   EXPECT_EQ(s.seed, 3u);
+  EXPECT_TRUE(s.position_in_batches);  // --resume multiplies by the run's --batch
   for (const LogicalParam& p : a.net().plan().params)
     EXPECT_EQ(a.net().read_param(p.name), b.net().read_param(p.name)) << p.name;
 }
