@@ -1,0 +1,405 @@
+// The process groups on Gloo, with every rank a thread of this test over 127.0.0.1: each collective
+// of each group against a direct computation and, for the sums, bit for bit against the local
+// communicator; then the ways a job goes wrong (a rank that never comes, two processes on one rank,
+// ranks that disagree, an unknown interface, a rank that vanishes or falls silent), each of which
+// must end in one message naming what went wrong, within the timeout.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "comm/process_groups.h"
+#include "comm/tcp_store.h"
+#include "core/errors.h"
+#include "core/tensor.h"
+#include "testing.h"
+
+namespace alexnet {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+const Stream kCpu;
+
+// A port nobody listens on just now: the kernel's choice for a socket bound to port 0.
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+LaunchInfo launch_of(int rank, int world_size, int port) {
+  LaunchInfo launch;
+  launch.rank = rank;
+  launch.world_size = world_size;
+  launch.local_rank = rank;
+  launch.store_host = "127.0.0.1";
+  launch.store_port = port;
+  launch.source = "test";
+  return launch;
+}
+
+ProcessOptions options_of(milliseconds timeout, std::string iface = "") {
+  ProcessOptions options;
+  options.timeout = timeout;
+  options.iface = std::move(iface);
+  return options;
+}
+
+// What each rank's thread ended with: "" when it returned, else the exception's message.
+struct Outcome {
+  std::string error;
+  bool user_error = false, peer_lost = false;
+};
+
+// Runs body(rank) on one thread per rank and waits for them all.
+std::vector<Outcome> run_ranks(int ranks, const std::function<void(int rank)>& body) {
+  std::vector<Outcome> outcomes(ranks);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        body(r);
+      } catch (const UserError& e) {
+        outcomes[r] = {e.what(), true, false};
+      } catch (const PeerLost& e) {
+        outcomes[r] = {e.what(), false, true};
+      } catch (const std::exception& e) {
+        outcomes[r] = {e.what(), false, false};
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return outcomes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every collective of every group
+
+// Values whose float sum depends on the order of adding: magnitudes from 2^-12 to 2^12.
+std::vector<float> order_sensitive(int64_t n, uint64_t seed) {
+  std::vector<float> v = testing::uniform(n, seed);
+  for (int64_t i = 0; i < n; ++i) v[i] *= std::ldexp(1.0f, static_cast<int>((i * 7 + seed * 5) % 25) - 12);
+  return v;
+}
+
+uint64_t seed_of(const std::string& group, int rank, int purpose) {
+  return std::hash<std::string>{}(group) % 1000 * 100 + rank * 10 + purpose;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The local communicator's answer for the group's members, each sending `inputs[r]`.
+std::vector<std::vector<float>> local_reduce_scatter(const std::vector<std::vector<float>>& inputs,
+                                                     int64_t count) {
+  const int size = static_cast<int>(inputs.size());
+  auto comm = make_local_communicator(std::vector<Device>(size, Device::cpu()));
+  std::vector<Tensor> send, recv;
+  std::vector<ConstView> s;
+  std::vector<View> r;
+  for (int m = 0; m < size; ++m) {
+    send.push_back(Tensor::from_host({count * size}, inputs[m]));
+    recv.emplace_back(Shape{count});
+  }
+  for (int m = 0; m < size; ++m) {
+    s.push_back(send[m].view());
+    r.push_back(recv[m].view());
+  }
+  comm->reduce_scatter(s, r, std::vector<const Stream*>(size, &kCpu));
+  std::vector<std::vector<float>> out;
+  for (const Tensor& t : recv) out.push_back(t.to_host());
+  return out;
+}
+
+std::vector<float> local_all_reduce(const std::vector<std::vector<float>>& inputs) {
+  const int size = static_cast<int>(inputs.size());
+  auto comm = make_local_communicator(std::vector<Device>(size, Device::cpu()));
+  std::vector<Tensor> buffers;
+  std::vector<View> views;
+  for (int m = 0; m < size; ++m) buffers.push_back(Tensor::from_host({int64_t(inputs[m].size())}, inputs[m]));
+  for (Tensor& t : buffers) views.push_back(t.view());
+  comm->all_reduce(views, std::vector<const Stream*>(size, &kCpu));
+  return buffers[0].to_host();
+}
+
+// Each collective of one group, as seen by this rank.
+void exercise(const std::string& name, const RankGroup& group, Communicator& comm) {
+  SCOPED_TRACE(name + " group, member " + std::to_string(group.index));
+  const int size = group.size(), me = group.index;
+  ASSERT_EQ(comm.size(), size);
+  ASSERT_EQ(comm.local(), std::vector<int>{me});
+  auto input = [&](int member, int purpose, int64_t n) {
+    return order_sensitive(n, seed_of(name, group.ranks[member], purpose));
+  };
+
+  // all-gather: the members' sends, in member order.
+  const int64_t count = 5;
+  {
+    Tensor send = Tensor::from_host({count}, input(me, 0, count)), recv({count * size});
+    comm.all_gather({send.view()}, {recv.view()}, {&kCpu});
+    std::vector<float> expected;
+    for (int m = 0; m < size; ++m) {
+      const std::vector<float> v = input(m, 0, count);
+      expected.insert(expected.end(), v.begin(), v.end());
+    }
+    EXPECT_EQ(recv.to_host(), expected);
+  }
+  // reduce-scatter and all-reduce: the very bits the local communicator computes.
+  {
+    std::vector<std::vector<float>> inputs;
+    for (int m = 0; m < size; ++m) inputs.push_back(input(m, 1, count * size));
+    Tensor send = Tensor::from_host({count * size}, inputs[me]), recv({count});
+    comm.reduce_scatter({send.view()}, {recv.view()}, {&kCpu});
+    const std::vector<float> expected = local_reduce_scatter(inputs, count)[me];
+    EXPECT_TRUE(same_bits(recv.to_host(), expected));
+    for (int64_t i = 0; i < count; ++i) {
+      double sum = 0;
+      for (int m = 0; m < size; ++m) sum += inputs[m][me * count + i];
+      EXPECT_NEAR(recv.to_host()[i], sum, 1e-5 * (1 + std::abs(sum)));
+    }
+  }
+  {
+    const int64_t n = 7;  // not a multiple of the group's size: the last block is padded
+    std::vector<std::vector<float>> inputs;
+    for (int m = 0; m < size; ++m) inputs.push_back(input(m, 2, n));
+    Tensor buffer = Tensor::from_host({n}, inputs[me]);
+    comm.all_reduce({buffer.view()}, {&kCpu});
+    EXPECT_TRUE(same_bits(buffer.to_host(), local_all_reduce(inputs)));
+  }
+  // broadcast from the last member.
+  {
+    Tensor buffer = Tensor::from_host({count}, input(me, 3, count));
+    comm.broadcast(size - 1, {buffer.view()}, {&kCpu});
+    EXPECT_EQ(buffer.to_host(), input(size - 1, 3, count));
+  }
+  // Host operations: sums of doubles, a string of the root's length, strings of any length.
+  {
+    std::vector<double> values = {0.5 + group.ranks[me], 1e-3 * group.ranks[me]};
+    comm.all_reduce_host(values);
+    double ranks = 0;
+    for (int r : group.ranks) ranks += r;
+    EXPECT_DOUBLE_EQ(values[0], 0.5 * size + ranks);
+    EXPECT_DOUBLE_EQ(values[1], 1e-3 * ranks);
+
+    std::string bytes = me == 0 ? std::string("checkpoint\0bytes", 16) : std::string(3 + me, 'x');
+    comm.broadcast_host(0, bytes);
+    EXPECT_EQ(bytes, std::string("checkpoint\0bytes", 16));
+
+    const std::vector<std::string> all = comm.all_gather_host(std::string(me * 3, char('a' + me)));
+    ASSERT_EQ(static_cast<int>(all.size()), size);
+    for (int m = 0; m < size; ++m) EXPECT_EQ(all[m], std::string(m * 3, char('a' + m)));
+  }
+}
+
+void exercise_grid(int world_size, int towers) {
+  const int port = free_port();
+  const auto outcomes = run_ranks(world_size, [&](int rank) {
+    // Rank 1 names the loopback interface; the others take the route to the store.
+    const ProcessOptions options = options_of(milliseconds(3000), rank == 1 ? "lo" : "");
+    ProcessGroups groups = connect_cpu_groups(launch_of(rank, world_size, port),
+                                              make_rank_grid(world_size, rank, rank, towers), options);
+    exercise("tower", groups.grid.tower_group, *groups.tower);
+    exercise("replica", groups.grid.replica_group, *groups.replica);
+    exercise("world", groups.grid.world_group, *groups.world);
+    EXPECT_TRUE(groups.store->lost_ranks().empty());
+  });
+  for (int r = 0; r < world_size; ++r) EXPECT_EQ(outcomes[r].error, "") << "rank " << r;
+}
+
+TEST(ProcessGroups, TheTestValuesAreOrderSensitive) {
+  // Otherwise the bit-for-bit checks below would pass with any order of adding.
+  const std::vector<float> a = order_sensitive(64, 1), b = order_sensitive(64, 2), c = order_sensitive(64, 3);
+  int differ = 0;
+  for (int i = 0; i < 64; ++i) differ += ((a[i] + b[i]) + c[i]) != (a[i] + (b[i] + c[i]));
+  EXPECT_GT(differ, 0);
+}
+
+TEST(ProcessGroups, TwoRanksTwoTowersEveryCollective) {
+  exercise_grid(2, 2);
+}
+
+TEST(ProcessGroups, FourRanksTwoReplicasOfTwoTowersEveryCollective) {
+  exercise_grid(4, 2);
+}
+
+TEST(ProcessGroups, ANormalEndIsNoLoss) {
+  const int port = free_port();
+  std::promise<void> rank1_done;
+  const auto outcomes = run_ranks(2, [&](int rank) {
+    ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+                                              options_of(milliseconds(3000)));
+    if (rank == 1) {
+      groups = ProcessGroups();  // says goodbye
+      rank1_done.set_value();
+      return;
+    }
+    ASSERT_EQ(rank1_done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(groups.store->lost_ranks().empty());
+  });
+  for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrival
+
+TEST(ProcessGroups, ARankThatNeverArrivesIsNamed) {
+  const int port = free_port();
+  const std::string message = testing::error_of([&] {
+    connect_cpu_groups(launch_of(0, 3, port), make_rank_grid(3, 0, 0, 1), options_of(milliseconds(1000)));
+  });
+  EXPECT_EQ(message, "ranks 1, 2 never reached the rendezvous store at 127.0.0.1:" + std::to_string(port) +
+                         " within 1 s (--timeout)");
+}
+
+TEST(ProcessGroups, AnUnreachableStoreIsNamed) {
+  const int port = free_port();
+  const auto start = Clock::now();
+  const std::string message = testing::error_of([&] {
+    connect_cpu_groups(launch_of(1, 2, port), make_rank_grid(2, 1, 1, 2), options_of(milliseconds(500)));
+  });
+  EXPECT_EQ(message, "cannot reach the rendezvous store at 127.0.0.1:" + std::to_string(port) +
+                         " within 0.5 s (rank 0 serves it: is it running, and is MASTER_ADDR/--store-host an "
+                         "address of its machine?)");
+  EXPECT_LT(Clock::now() - start, milliseconds(2000));
+}
+
+TEST(ProcessGroups, TwoProcessesClaimingOneRank) {
+  const int port = free_port();
+  // Thread 2 is a second rank 1.
+  const auto outcomes = run_ranks(3, [&](int thread) {
+    const int rank = thread == 2 ? 1 : thread;
+    connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+                       options_of(milliseconds(2000)));
+  });
+  int named = 0;
+  for (const Outcome& o : outcomes) {
+    if (o.error.find("two processes claim rank 1 (from 127.0.0.1:") == std::string::npos) continue;
+    EXPECT_TRUE(o.user_error) << o.error;
+    ++named;
+  }
+  EXPECT_GE(named, 1);  // the process turned away; the others too when they saw it before meeting
+}
+
+TEST(ProcessGroups, RanksThatDisagreeOnTheWorldSize) {
+  const int port = free_port();
+  const auto outcomes = run_ranks(2, [&](int rank) {
+    const int world = rank == 0 ? 2 : 3;
+    connect_cpu_groups(launch_of(rank, world, port), make_rank_grid(world, rank, rank, 1),
+                       options_of(milliseconds(2000)));
+  });
+  EXPECT_TRUE(outcomes[0].user_error);
+  EXPECT_NE(
+      outcomes[0].error.find("the ranks disagree on the grid: rank 0 says world size 2, towers 1; rank 1 "),
+      std::string::npos)
+      << outcomes[0].error;
+  EXPECT_NE(outcomes[0].error.find("says world size 3, towers 1"), std::string::npos) << outcomes[0].error;
+  EXPECT_TRUE(outcomes[1].user_error);
+  EXPECT_NE(outcomes[1].error.find("rank 1 says world size 3, towers 1; rank 0 "), std::string::npos)
+      << outcomes[1].error;
+}
+
+TEST(ProcessGroups, AnUnknownInterfaceIsNamed) {
+  const std::string message = testing::error_of([&] {
+    connect_cpu_groups(launch_of(0, 2, free_port()), make_rank_grid(2, 0, 0, 2),
+                       options_of(milliseconds(1000), "nosuchif0"));
+  });
+  EXPECT_NE(
+      message.find("--iface / GLOO_SOCKET_IFNAME: no network interface 'nosuchif0' on this machine (it has "),
+      std::string::npos)
+      << message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lost ranks
+
+// Rank `vanishing` of two (two towers) disappears after one all-gather, as if killed or (with
+// `goodbye`) ending on an error of its own; the other rank's next all-gather must name it within
+// the timeout.
+void expect_vanished_rank_named(int vanishing, bool goodbye, const std::string& expected) {
+  const int port = free_port();
+  const milliseconds timeout(3000);
+  std::promise<void> gone;
+  std::string survivor_error;
+  Clock::duration survivor_took{};
+  const auto outcomes = run_ranks(2, [&](int rank) {
+    ProcessGroups groups =
+        connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2), options_of(timeout));
+    Tensor send = Tensor::from_host({3}, {1, 2, 3}), recv({6});
+    groups.tower->all_gather({send.view()}, {recv.view()}, {&kCpu});
+    if (rank == vanishing) {
+      if (!goodbye) groups.store->vanish();  // as if killed
+      groups = ProcessGroups();
+      gone.set_value();
+      return;
+    }
+    ASSERT_EQ(gone.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const auto start = Clock::now();
+    try {
+      groups.tower->all_gather({send.view()}, {recv.view()}, {&kCpu});
+    } catch (const PeerLost& e) {
+      survivor_error = e.what();
+    }
+    survivor_took = Clock::now() - start;
+  });
+  for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
+  EXPECT_EQ(survivor_error, expected);
+  EXPECT_LT(survivor_took, timeout);
+}
+
+TEST(ProcessGroups, AVanishedRankIsNamed) {
+  expect_vanished_rank_named(1, false,
+                             "rank 1 was lost (its connection closed) during the tower group's all-gather");
+}
+
+TEST(ProcessGroups, AVanishedRankZeroIsNamed) {
+  expect_vanished_rank_named(0, false,
+                             "rank 0 was lost (its connection closed) during the tower group's all-gather");
+}
+
+TEST(ProcessGroups, ARankThatEndedOnItsOwnErrorIsNamed) {
+  expect_vanished_rank_named(1, true,
+                             "rank 1 had ended (see its own message) during the tower group's all-gather");
+}
+
+TEST(ProcessGroups, ASilentGroupIsNamedAfterTheTimeout) {
+  const int port = free_port();
+  std::promise<void> failed;
+  std::string error;
+  const auto outcomes = run_ranks(2, [&](int rank) {
+    ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+                                              options_of(milliseconds(1000)));
+    if (rank == 1) {  // alive, but never joins the all-reduce
+      failed.get_future().wait_for(std::chrono::seconds(10));
+      return;
+    }
+    Tensor buffer = Tensor::from_host({4}, {1, 2, 3, 4});
+    try {
+      groups.world->all_reduce({buffer.view()}, {&kCpu});
+    } catch (const PeerLost& e) {
+      error = e.what();
+    }
+    failed.set_value();
+  });
+  for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
+  EXPECT_EQ(error, "no answer from the world group (ranks 0,1) within 1 s during all-reduce (--timeout)");
+}
+
+}  // namespace
+}  // namespace alexnet
