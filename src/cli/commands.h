@@ -9,5 +9,6 @@ int pack(int argc, char** argv);
 int train(int argc, char** argv);
 int eval(int argc, char** argv);
 int time(int argc, char** argv);
+int launch(int argc, char** argv);
 
 }  // namespace alexnet::cli

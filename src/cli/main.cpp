@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  time      per-layer forward/backward time on each tower, and each exchange's\n"
     "  info      print a placed network's layers, shapes, parameters, MACs and exchanges (--json too)\n"
     "  pack      pack images (Fashion-MNIST, CIFAR-10, an image folder tree) into an HDF5 dataset\n"
+    "  launch    run N ranks of a command on this machine: launch --nproc N -- train ...\n"
     "  version   print the version, the backends this build has and the devices visible now\n"
     "  help      print this message; help COMMAND prints the options of COMMAND\n";
 
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     if (command == "train") return alexnet::cli::train(argc - 1, argv + 1);
     if (command == "eval") return alexnet::cli::eval(argc - 1, argv + 1);
     if (command == "time") return alexnet::cli::time(argc - 1, argv + 1);
+    if (command == "launch") return alexnet::cli::launch(argc - 1, argv + 1);
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);
     return 2;
   } catch (const alexnet::UserError& e) {
