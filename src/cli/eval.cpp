@@ -3,7 +3,8 @@
 // Evaluates the test split when the file has one (nothing in training looked at it), else val.
 // Given a run directory, evaluates its latest checkpoint with the run's own config.toml filling
 // the options not given (the network file, the placement, the crop...). A checkpoint loads under
-// any placement, so --placement single evaluates a split run's weights on one device.
+// any placement, so --placement single evaluates a split run's weights on one device. Launched as
+// many processes, the replicas share the images and rank 0 reads the checkpoint and reports.
 #include <cstdio>
 #include <filesystem>
 
@@ -54,12 +55,25 @@ int eval(int argc, char** argv) {
   if (split.empty()) split = data->has_split("test") ? "test" : "val";
   if (!data->has_split(split)) throw UserError(c.data + ": has no split '" + split + "'");
   if (views == 10 && c.batch % 10) c.batch = (c.batch / 10 + 1) * 10;
-  Session s = make_session(c, data);
-  load_checkpoint(file, *s.net, nullptr);
+  Session s = make_session(c, data, resolve_processes(f.processes));
+  // Rank 0 reads the checkpoint and sends it to the others (no shared filesystem needed).
+  CheckpointTensors tensors;
+  std::string bytes;
+  on_leader(s, [&] {
+    read_checkpoint(file, *s.net, false, &tensors);
+    if (s.many()) bytes = encode_checkpoint({}, tensors);
+  });
+  if (s.many()) {
+    from_leader(s, bytes);
+    decode_checkpoint(bytes, &tensors);
+  }
+  apply_checkpoint(tensors, *s.net, nullptr);
   std::vector<Prediction> rows;
   std::vector<float> logits;
   EvalResult r = evaluate(*s.net, data, split, views, s.crop, c.loader_threads,
-                          predictions.empty() ? nullptr : &rows, logits_path.empty() ? nullptr : &logits);
+                          predictions.empty() ? nullptr : &rows, logits_path.empty() ? nullptr : &logits,
+                          EvalShare{s.grid.replicas, s.grid.replica, s.world.get()});
+  if (!s.leader()) return 0;  // rank 0 reports for all
   std::printf("%s on %lld %s images (%s, %s): top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f\n",
               file.c_str(), static_cast<long long>(r.images), split.c_str(),
               views == 10 ? "10 views" : "centre crop", placement_name(s.net->plan().placement),

@@ -86,6 +86,31 @@ Session make_session(const RunConfig& config, int classes, int channels, const P
   return build(config, nullptr, classes, channels, processes);
 }
 
+void on_leader(const Session& s, const std::function<void()>& work) {
+  if (!s.many()) {
+    work();
+    return;
+  }
+  std::string outcome;  // empty: done; else 'U' (a UserError) or 'E', and the message
+  if (s.leader()) {
+    try {
+      work();
+    } catch (const UserError& e) {
+      outcome = std::string("U") + e.what();
+    } catch (const std::exception& e) {
+      outcome = std::string("E") + e.what();
+    }
+  }
+  s.world->broadcast_host(0, outcome);
+  if (outcome.empty()) return;
+  if (outcome[0] == 'U') throw UserError(outcome.substr(1));
+  throw std::runtime_error(outcome.substr(1));
+}
+
+void from_leader(const Session& s, std::string& bytes) {
+  if (s.many()) s.world->broadcast_host(0, bytes);
+}
+
 Device rank_device(const std::string& text, int local_rank) {
   if (text == "cpu") return Device::cpu();
   const int gpus = cuda_device_count();

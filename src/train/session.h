@@ -9,7 +9,9 @@
 // so the trainer runs the same code either way.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "comm/communicator.h"
@@ -50,6 +52,12 @@ Session make_session(const RunConfig& config, std::shared_ptr<const DatasetReade
 
 // Without one: `classes` and `channels` override the network file's where not 0.
 Session make_session(const RunConfig& config, int classes, int channels, const Processes& processes = {});
+
+// Runs `work` on rank 0 and tells every rank how it went: what it throws is thrown on every rank
+// (a UserError as a UserError), so that all stop together. In one process: just `work`.
+void on_leader(const Session& session, const std::function<void()>& work);
+// Rank 0's `bytes` on every rank (nothing to do in one process).
+void from_leader(const Session& session, std::string& bytes);
 
 // The device of local rank `local_rank` under --devices: "auto" (that GPU among the visible ones
 // if there are GPUs, else the CPU), "cpu", "cuda" (that GPU; UserError when there are fewer), or

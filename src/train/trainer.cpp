@@ -75,7 +75,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   global_batch_ = int64_t(c_.batch) * s_.grid.replicas;
 
   // Rank 0 checks the run directory before any rank writes into it.
-  on_leader([&] {
+  on_leader(s_, [&] {
     if (!resume) dir_.check_new();
     if (resume && dir_.checkpoints().empty())
       throw UserError(c_.out + ": holds no checkpoint to resume from");
@@ -90,7 +90,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   } else {
     s_.net->init_parameters(c_.seed);  // the same draw on every rank: each keeps its towers' slices
     const std::vector<std::string> places = s_.world->all_gather_host(rank_place(s_));
-    on_leader([&] {
+    on_leader(s_, [&] {
       dir_.write_config(c_);
       dir_.write_manifest(c_, command_line, s_, places);
     });
@@ -111,32 +111,12 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   if (c_.profile_every > 0 && s_.leader()) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
 }
 
-void Trainer::on_leader(const std::function<void()>& work) {
-  std::string outcome;  // empty: done; else 'U' or 'E' and the message
-  if (s_.leader()) {
-    try {
-      work();
-    } catch (const UserError& e) {
-      if (!s_.many()) throw;
-      outcome = std::string("U") + e.what();
-    } catch (const std::exception& e) {
-      if (!s_.many()) throw;
-      outcome = std::string("E") + e.what();
-    }
-  }
-  if (!s_.many()) return;
-  s_.world->broadcast_host(0, outcome);
-  if (outcome.empty()) return;
-  if (outcome[0] == 'U') throw UserError(outcome.substr(1));
-  throw std::runtime_error(outcome.substr(1));
-}
-
 // Rank 0 reads the newest intact checkpoint (a damaged one is said on the terminal, one line each,
 // and in the log, then skipped) and sends it to every rank, which keeps its towers' slices.
 void Trainer::resume_from_checkpoint() {
   CheckpointTensors tensors;
   std::string path, bytes;
-  on_leader([&] {
+  on_leader(s_, [&] {
     const RunDir::Resumed from = dir_.load_latest_intact(
         [&](const std::string& file) { return read_checkpoint(file, *s_.net, true, &tensors); },
         [](const std::string& line) {
@@ -148,7 +128,7 @@ void Trainer::resume_from_checkpoint() {
     if (s_.many()) bytes = encode_checkpoint(state_, tensors);
   });
   if (s_.many()) {
-    s_.world->broadcast_host(0, bytes);
+    from_leader(s_, bytes);
     state_ = decode_checkpoint(bytes, &tensors);
   }
   apply_checkpoint(tensors, *s_.net, sgd_.get());
@@ -356,7 +336,7 @@ void Trainer::checkpoint() {
   // writes them, and every rank learns whether that worked.
   CheckpointTensors tensors;
   if (s_.grid.replica == 0) tensors = collect_checkpoint(*s_.net, sgd_.get());
-  on_leader([&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints); });
+  on_leader(s_, [&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints); });
   checkpoint_step_ = state_.step;
   have_checkpoint_ = true;
   checkpoint_time_ = Clock::now();

@@ -71,9 +71,6 @@ class Trainer {
   // Whether any rank received SIGINT/SIGTERM (its name, or null): a tiny all-reduce at each step
   // boundary, so that every rank stops at the same one.
   const char* agree_on_signal();
-  // Runs `work` on rank 0 and tells every rank how it went: what it throws is thrown on every
-  // rank (a UserError as a UserError), so that all stop together.
-  void on_leader(const std::function<void()>& work);
   void resume_from_checkpoint();
   void end_epoch();
   void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
