@@ -117,6 +117,13 @@ void resolve_store(LaunchInfo& info, const LaunchFlags& flags, const Reader& in)
     info.store_port = in.port(*p);
   } else if (auto p = in.var("MASTER_PORT")) {
     info.store_port = in.port(*p);
+    // torchrun's static rendezvous (its default) serves PyTorch's own store on MASTER_PORT and
+    // says so with TORCHELASTIC_USE_AGENT_STORE=True; ours, which speaks another protocol, takes
+    // the next port.
+    if (in.var("TORCHELASTIC_USE_AGENT_STORE") && in.var("TORCHELASTIC_USE_AGENT_STORE")->text == "True") {
+      if (info.store_port == 65535) in.fail("MASTER_PORT is 65535: under torchrun the store takes the next port");
+      ++info.store_port;
+    }
   } else if (slurm) {
     auto job = in.var("SLURM_JOB_ID");
     if (!job) in.fail("no rendezvous port: SLURM_JOB_ID is not set; set MASTER_PORT or --store-port");

@@ -11,7 +11,9 @@
 // --store-host / --store-port, then MASTER_ADDR / MASTER_PORT, then, under Slurm only, the first
 // host of SLURM_STEP_NODELIST (else SLURM_NODELIST) and the port 20000 + SLURM_JOB_ID mod 10000:
 // above the privileged ports, below Linux's ephemeral range (32768-60999) so that no outgoing
-// connection holds it, and different for jobs whose ids differ by less than 10000. OpenMPI gives
+// connection holds it, and different for jobs whose ids differ by less than 10000. Under
+// torchrun's static rendezvous (TORCHELASTIC_USE_AGENT_STORE=True) MASTER_PORT is already held by
+// torchrun's own store, so ours takes MASTER_PORT + 1. OpenMPI gives
 // no address of its own: `mpirun -x MASTER_ADDR=... -x MASTER_PORT=...` or the flags supply it.
 //
 // A value that is not a whole number, is negative, or contradicts another (rank >= world size),

@@ -75,6 +75,18 @@ TEST(LaunchEnv, Torchrun) {
   EXPECT_EQ(info.describe(), "rank 3 of 4 (local rank 1) from torchrun, store 10.0.0.1:29500");
 }
 
+TEST(LaunchEnv, UnderTorchrunsOwnStoreOursTakesTheNextPort) {
+  Env env = kTorchrun;
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "True";  // torchrun's static rendezvous holds MASTER_PORT
+  EXPECT_EQ(resolve(env).store_port, 29501);
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "False";  // its c10d rendezvous: MASTER_PORT is free for us
+  EXPECT_EQ(resolve(env).store_port, 29500);
+  LaunchFlags flags;
+  flags.store_port = 31000;  // a flag is taken as given
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  EXPECT_EQ(resolve(env, flags).store_port, 31000);
+}
+
 TEST(LaunchEnv, OpenMpiTakesTheAddressFromMasterVariablesOrFlags) {
   LaunchInfo info = resolve(kOpenMpi);
   EXPECT_EQ(info.source, "OpenMPI");

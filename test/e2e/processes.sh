@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Training as many processes computes what one process computes.
+#   processes.sh ALEXNET PYTHON WORKDIR [equality|launchers|mpirun|torchrun]
+#
+#   equality   2 processes (one tower each, split, over Gloo) against today's in-process split at
+#              the same --threads: parameters, momentum, the losses of every step and the test
+#              logits bit-identical after 5 SGD steps with dropout on (the exchanges copy, and the
+#              reduce-scatter adds in the order the in-process one does). 4 processes (2 replicas
+#              x 2 towers, --batch B) against 1 process with --batch 2B: within atol 1e-6 + rtol
+#              1e-5 (see below).
+#   launchers  the 4-process run bootstrapped from torchrun's, OpenMPI's and Slurm's variables, as
+#              each launcher sets them (set here by the script): bit-identical to `alexnet launch`'s.
+#   mpirun     the same under a real `mpirun --oversubscribe` (Debian's openmpi-bin).
+#   torchrun   the same under a real `torchrun --no-python` (tools/setup.sh --bench brings it).
+set -euo pipefail
+alexnet=$(realpath "$1") python=$2 work=$3 mode=${4:-equality}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+require_fashion_mnist
+"$python" -c "import h5py, numpy" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+"$alexnet" pack --source fashion-mnist --per-class 40 --val 40 --output small.h5 --no-progress > /dev/null
+# alexnet-mini has dropout 0.5 at fc6 and fc7, so the masks' keys (the item's place in the global
+# batch) are exercised.
+common=(--net "$here/../../experiments/alexnet-mini.toml" --data small.h5 --devices cpu --threads 1
+        --epochs 1 --max-steps 5 --progress false --timeout 60s)
+
+# A port no one listens on now (the store binds it a moment later).
+free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# compare RUN_A RUN_B exact|close: the last checkpoints' params and momentum.
+compare() {
+  "$python" - "$@" <<'PY'
+import glob, sys
+import h5py, numpy as np
+a_run, b_run, how = sys.argv[1:4]
+a = h5py.File(sorted(glob.glob(a_run + "/checkpoints/*.h5"))[-1], "r")
+b = h5py.File(sorted(glob.glob(b_run + "/checkpoints/*.h5"))[-1], "r")
+assert a.attrs["step"] == b.attrs["step"] == 5 and a.attrs["position"] == b.attrs["position"], \
+    (a.attrs["step"], b.attrs["step"], a.attrs["position"], b.attrs["position"])
+worst = 0.0
+for group in ("params", "momentum"):
+    for name in a[group]:
+        x, y = a[group][name][:], b[group][name][:]
+        assert x.shape == y.shape, (group, name)
+        if how == "exact":
+            assert np.array_equal(x, y), (b_run, group, name, float(np.abs(x - y).max()))
+        else:
+            # float32 sums over 2B items in one GEMM against two sums over B added after: a few
+            # ulps per step, carried by momentum through 5 steps. 1e-5 relative is ~80 ulps.
+            assert np.allclose(x, y, rtol=1e-5, atol=1e-6), (b_run, group, name, float(np.abs(x - y).max()))
+        worst = max(worst, float(np.abs(x - y).max()))
+print(f"{b_run} against {a_run}: {how}, largest difference {worst:.3g}")
+PY
+}
+
+# The steps' losses and errors (metrics/steps.csv without its timing columns) must be the same.
+same_steps() {
+  diff <(cut -d, -f1-6 "$1/metrics/steps.csv") <(cut -d, -f1-6 "$2/metrics/steps.csv") > /dev/null ||
+    { echo "$2's metrics/steps.csv differs from $1's"; exit 1; }
+}
+
+# Runs 4 ranks of `train ... --out RUN`, each given by the command `launcher_env RANK PORT`'s
+# variables, and waits for all of them.
+run_ranks() {
+  local run=$1 setter=$2 port pids=() rank
+  port=$(free_port)
+  for rank in 0 1 2 3; do
+    env $($setter $rank "$port") "$alexnet" train "${common[@]}" --batch 10 --log-every 1 --out "$run" \
+      > "$run.$rank.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || { cat "$run".*.log; echo "a rank of $run failed"; exit 1; }; done
+}
+torchrun_vars() { echo RANK=$1 WORLD_SIZE=4 LOCAL_RANK=$1 MASTER_ADDR=127.0.0.1 MASTER_PORT=$2; }
+openmpi_vars() {
+  echo OMPI_COMM_WORLD_RANK=$1 OMPI_COMM_WORLD_SIZE=4 OMPI_COMM_WORLD_LOCAL_RANK=$1 MASTER_ADDR=127.0.0.1 MASTER_PORT=$2
+}
+# Slurm gives no port: the ranks derive 20000 + SLURM_JOB_ID mod 10000, so the job id is chosen
+# to land on a free port in that range.
+slurm_vars_at() {  # SLURM_PORT RANK IGNORED_PORT
+  local job=$(( 70000 + $1 - 20000 ))
+  echo SLURM_PROCID=$2 SLURM_NTASKS=4 SLURM_LOCALID=$2 SLURM_NODELIST=127.0.0.1 SLURM_JOB_ID=$job
+}
+free_slurm_port() {  # a free port in 20000-29999
+  "$python" -c '
+import socket
+for p in range(20000 + __import__("os").getpid() % 9000, 30000):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass'
+}
+
+reference_4() {  # 4 ranks through alexnet launch: the run the launchers' runs must equal
+  "$alexnet" launch --nproc 4 -- train "${common[@]}" --batch 10 --log-every 1 --out four > four.log 2>&1 ||
+    { cat four.log; exit 1; }
+}
+
+case "$mode" in
+  equality)
+    "$alexnet" train "${common[@]}" --batch 20 --log-every 1 --out one 2> one.log
+    "$alexnet" launch --nproc 2 -- train "${common[@]}" --batch 20 --log-every 1 --out two > two.log 2>&1 ||
+      { cat two.log; exit 1; }
+    compare one two exact
+    same_steps one two
+    # Evaluation as 2 processes: the same logits, bit for bit.
+    "$alexnet" eval --checkpoint one --data small.h5 --threads 1 --logits one.npy > /dev/null
+    "$alexnet" launch --nproc 2 -- eval --checkpoint one --data small.h5 --threads 1 --logits two.npy > eval2.log 2>&1 ||
+      { cat eval2.log; exit 1; }
+    cmp one.npy two.npy || { echo "the logits of eval as 2 processes differ"; exit 1; }
+    echo "two processes: logits of eval bit-identical"
+    reference_4
+    compare one four close
+    grep -q '"world": 4, "replicas": 2, "towers": 2, "global_batch": 20' four/manifest.json ||
+      { echo "the manifest does not record the grid"; exit 1; }
+    [ -d four/logs/rank-3 ] || { echo "no logs/rank-3"; exit 1; }
+    ;;
+  launchers)
+    reference_4
+    run_ranks torch torchrun_vars
+    compare four torch exact && same_steps four torch
+    run_ranks ompi openmpi_vars
+    compare four ompi exact && same_steps four ompi
+    run_ranks slurm "slurm_vars_at $(free_slurm_port)"
+    compare four slurm exact && same_steps four slurm
+    ;;
+  mpirun)
+    command -v mpirun > /dev/null || { echo "skipped: no mpirun (tools/setup.sh installs openmpi-bin)"; exit 77; }
+    reference_4
+    mpirun --allow-run-as-root --oversubscribe -np 4 -x MASTER_ADDR=127.0.0.1 -x MASTER_PORT="$(free_port)" \
+      "$alexnet" train "${common[@]}" --batch 10 --log-every 1 --out mpi > mpi.log 2>&1 || { cat mpi.log; exit 1; }
+    compare four mpi exact && same_steps four mpi
+    ;;
+  torchrun)
+    command -v torchrun > /dev/null ||
+      { echo "skipped: no torchrun (tools/setup.sh --bench installs PyTorch, which brings it)"; exit 77; }
+    # Debian 12's python3-torch 1.13 ships a torchrun that fails on Python 3.11 before starting
+    # anything (its Std enum parsing returns None: AttributeError in to_map); say so and skip.
+    torchrun --no_python --nproc_per_node 1 /bin/true > torchrun-check.log 2>&1 ||
+      { echo "skipped: this torchrun cannot start a process: $(tail -n 1 torchrun-check.log)"; exit 77; }
+    reference_4
+    torchrun --no_python --nproc_per_node 4 --master_addr 127.0.0.1 --master_port "$(free_port)" \
+      "$alexnet" train "${common[@]}" --batch 10 --log-every 1 --out torchrun > torchrun.log 2>&1 ||
+      { cat torchrun.log; exit 1; }
+    compare four torchrun exact && same_steps four torchrun
+    ;;
+  *) echo "unknown mode $mode"; exit 2 ;;
+esac
+echo "processes.sh $mode: passed"
