@@ -104,5 +104,9 @@ Next:
   $alexnet train --config $run_file --data $data --devices cuda:0,cuda:1 --out runs/mini-gpu
   # the paper's recipe on ImageNet (pack the ILSVRC-2012 folders first: docs/experiments.md)
   $alexnet train --config experiments/runs/paper.toml --out runs/paper
-  # one process per device under torchrun, mpirun or srun: not built yet (issue 15)
+  # one process per tower (the same function, bit for bit, as the split run above): on this machine
+  $alexnet launch --nproc 2 -- train --config $run_file --data $data --devices cpu --threads 1 --out runs/mini-2proc
+  # two data-parallel replicas of the split (4 processes; --batch is per replica), under mpirun
+  mpirun --allow-run-as-root --oversubscribe -np 4 -x MASTER_ADDR=127.0.0.1 -x MASTER_PORT=29500 \
+    $alexnet train --config $run_file --data $data --devices cpu --threads 1 --batch 64 --out runs/mini-4proc
 EOF

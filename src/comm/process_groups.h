@@ -25,6 +25,7 @@
 #include "comm/communicator.h"
 #include "comm/launch_env.h"
 #include "comm/rank_grid.h"
+#include "core/device.h"
 
 namespace alexnet {
 
@@ -57,5 +58,11 @@ struct ProcessGroups {
 // during set-up.
 ProcessGroups connect_cpu_groups(const LaunchInfo& launch, const RankGrid& grid,
                                  const ProcessOptions& options);
+
+// For ranks on GPUs (`device`: this rank's): connect_cpu_groups, whose Gloo groups keep the host
+// operations, then NCCL for the tower and replica groups' tensors (comm/nccl_process_groups.cpp).
+// In a build without CUDA: UserError (no_cuda_backend).
+ProcessGroups connect_gpu_groups(const LaunchInfo& launch, const RankGrid& grid,
+                                 const ProcessOptions& options, Device device);
 
 }  // namespace alexnet

@@ -47,12 +47,9 @@ void join_many(const RunConfig& c, const Plan& plan, const Processes& p, Session
   s.grid = make_rank_grid(p.launch.world_size, p.launch.rank, p.launch.local_rank, plan.towers);
   const Device device = rank_device(c.devices, p.launch.local_rank);
   s.devices = {device};
-  if (device.is_cuda()) {
-    throw UserError("--devices " + c.devices +
-                    ": ranks on GPUs talk through NCCL between processes, "
-                    "which is not built yet (issue 15); run the ranks with --devices cpu");
-  }
-  ProcessGroups groups = connect_cpu_groups(p.launch, s.grid, p.options);
+  // GPUs: NCCL for the towers' and replicas' tensors; CPUs: Gloo. The world group is Gloo's.
+  ProcessGroups groups = device.is_cuda() ? connect_gpu_groups(p.launch, s.grid, p.options, device)
+                                          : connect_cpu_groups(p.launch, s.grid, p.options);
   s.store = std::move(groups.store);
   if (plan.towers > 1) s.comm = std::move(groups.tower);
   s.replica = std::move(groups.replica);
