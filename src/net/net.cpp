@@ -324,7 +324,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   return static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->loss();
 }
 
-void Net::backward(const StepContext& ctx) {
+void Net::backward(const StepContext& ctx, const std::function<void(size_t node)>& node_done) {
   for (size_t i = plan_.nodes.size(); i-- > 0;) {
     const PlanNode& node = plan_.nodes[i];
     if (node.kind == PlanNode::Kind::kExchange) {
@@ -343,6 +343,7 @@ void Net::backward(const StepContext& ctx) {
       time_one(i, t, false,
                [&] { nodes_[i]->layers[t]->backward(pass, x, nodes_[i]->out[t].view(), dy, dx); });
     }
+    if (node_done) node_done(i);
   }
 }
 

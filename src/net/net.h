@@ -13,6 +13,7 @@
 // parameter layout is net/param_layout.h's.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,8 +77,10 @@ class Net {
   // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward (0
   // where this process does not hold the loss).
   double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
-  // Gradients of the last forward's loss into the flat gradient buffers.
-  void backward(const StepContext& ctx);
+  // Gradients of the last forward's loss into the flat gradient buffers. `node_done(i)`, when
+  // given, is called after node i's backward has been queued on every tower held (in reverse plan
+  // order): the gradient all-reduce starts on what is final while the rest runs.
+  void backward(const StepContext& ctx, const std::function<void(size_t node)>& node_done = {});
 
   // With profiling on, forward() and backward() time every node on every tower (which waits for
   // each node to finish: a profiled step is slower than a plain one).

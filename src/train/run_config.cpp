@@ -110,6 +110,7 @@ std::string to_toml(const RunConfig& c) {
   o << "keep-checkpoints = " << c.keep_checkpoints << "\n";
   str("checkpoint-every", c.checkpoint_every);
   o << "profile-every = " << c.profile_every << "\n";
+  o << "bucket-kb = " << c.bucket_kb << "\n";
   o << "max-steps = " << c.max_steps << "\n";
   return o.str();
 }

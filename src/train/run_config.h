@@ -43,6 +43,7 @@ struct RunConfig {
   int crop = 0;  // 0: the network file's input size
   double lighting = 0.1;
   int loader_threads = 2;
+  int bucket_kb = 4096;          // replicas: the gradient all-reduce's bucket, overlapped with backward
   bool skip_bad_images = false;  // replace and count damaged training images instead of stopping
   // run control
   uint64_t seed = 1;

@@ -12,6 +12,7 @@
 #include "core/stop_signals.h"
 #include "data/loader.h"
 #include "train/evaluate.h"
+#include "train/gradient_averager.h"
 #include "train/metrics.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
@@ -73,6 +74,12 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   state_.seed = c_.seed;
   state_.lr = c_.lr;
   global_batch_ = int64_t(c_.batch) * s_.grid.replicas;
+  if (s_.grid.replicas > 1) {
+    if (c_.bucket_kb < 1)
+      throw UserError("--bucket-kb must be at least 1, got " + std::to_string(c_.bucket_kb));
+    averager_ = std::make_unique<GradientAverager>(*s_.net, *s_.replica, s_.grid.replicas,
+                                                   int64_t(c_.bucket_kb) * 1024);
+  }
 
   // Rank 0 checks the run directory before any rank writes into it.
   on_leader(s_, [&] {
@@ -227,22 +234,20 @@ Trainer::Agreed Trainer::step(const Batch& batch) {
   a.top5 = v[3];
   a.checkpoint_due = v[4] > 0;
   if (!std::isfinite(a.loss)) return a;
-  net.backward(ctx);
-  average_gradients();
+  // With replicas, each tower's gradients are summed over them in buckets while backward runs,
+  // then divided by their number: the mean over the global batch (train/gradient_averager.h).
+  if (averager_) {
+    net.backward(ctx, [&](size_t node) { averager_->node_done(node); });
+    averager_->finish();
+    if (state_.step == checkpoint_step_) {
+      LOG(INFO) << "gradient all-reduce over " << s_.grid.replicas << " replicas: " << averager_->buckets()
+                << " bucket(s) in this run's first step (--bucket-kb " << c_.bucket_kb << ")";
+    }
+  } else {
+    net.backward(ctx);
+  }
   sgd_->step();
   return a;
-}
-
-// Each tower's gradients summed over the replicas, then divided by their number: each replica's
-// are the mean over its --batch images, so this is the mean over the global batch.
-void Trainer::average_gradients() {
-  if (s_.grid.replicas == 1) return;
-  Net& net = *s_.net;
-  const float scale = 1.0f / static_cast<float>(s_.grid.replicas);
-  for (int t : net.local_towers()) {
-    s_.replica->all_reduce({net.grads(t)}, {&net.stream(t)});
-    scale_async(net.grads(t), scale, net.stream(t));
-  }
 }
 
 // Bookkeeping after a step: timing, the running totals, a metrics row every --log-every steps, and

@@ -29,6 +29,7 @@
 
 namespace alexnet {
 
+class GradientAverager;
 class Loader;
 class Metrics;
 class Sgd;
@@ -65,7 +66,6 @@ class Trainer {
   // Forward, the agreement, then (if the loss is finite) backward, the replicas' gradient
   // all-reduce and SGD.
   Agreed step(const Batch& batch);
-  void average_gradients();
   void record(const Batch& batch, const Agreed& agreed, Clock::time_point step_start);
   bool epoch_done() const;  // fewer images left in the epoch than a global batch
   // Whether any rank received SIGINT/SIGTERM (its name, or null): a tiny all-reduce at each step
@@ -86,6 +86,7 @@ class Trainer {
   LrSchedule schedule_;
   Session s_;
   std::unique_ptr<Sgd> sgd_;
+  std::unique_ptr<GradientAverager> averager_;  // with replicas
   TrainState state_;
   std::unique_ptr<Loader> loader_;
   std::unique_ptr<Metrics> metrics_;
