@@ -168,7 +168,12 @@ LaunchInfo resolve_launch(const LaunchFlags& flags, const EnvLookup& env) {
   }
   if (any_set(env, {"RANK", "WORLD_SIZE", "LOCAL_RANK"})) {
     Reader in("torchrun", env);
-    auto v = in.all_of({"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"});
+    // torchrun sets the address too; a process started by hand with these variables may give it
+    // as --store-host / --store-port instead (e.g. under `ip netns exec`).
+    std::vector<std::string> names = {"RANK", "WORLD_SIZE", "LOCAL_RANK"};
+    if (!flags.store_host) names.push_back("MASTER_ADDR");
+    if (!flags.store_port) names.push_back("MASTER_PORT");
+    auto v = in.all_of(names);
     in.ranks(info, v[0], v[1], v[2]);
     if (info.world_size > 1) resolve_store(info, flags, in);
     return info;

@@ -3,7 +3,8 @@
 // The values come from the first of these that is present (a launcher's set counts as present
 // when any of its rank variables is set; then all of it must be):
 //   1. flags         --rank, --world-size, --local-rank (default: the rank)
-//   2. torchrun      RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
+//   2. torchrun      RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (the last two
+//                    not needed where --store-host / --store-port give the address)
 //   3. OpenMPI       OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_LOCAL_RANK
 //   4. Slurm (srun)  SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID
 //   5. none: a single process, rank 0 of 1.

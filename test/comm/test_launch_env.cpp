@@ -199,6 +199,17 @@ TEST(LaunchEnv, Precedence) {
   LaunchFlags addr;
   addr.store_host = "10.9.9.9";
   EXPECT_EQ(resolve(kTorchrun, addr).store_host, "10.9.9.9");
+  // Torchrun's rank variables with the address given only as flags: the flags supply it.
+  Env ranks_only = kTorchrun;
+  ranks_only.erase("MASTER_ADDR");
+  ranks_only.erase("MASTER_PORT");
+  addr.store_port = 29511;
+  const LaunchInfo by_flags = resolve(ranks_only, addr);
+  EXPECT_EQ(by_flags.source, "torchrun");
+  EXPECT_EQ(by_flags.store_host + ":" + std::to_string(by_flags.store_port), "10.9.9.9:29511");
+  // Only the port as a flag: MASTER_ADDR is still needed, and named.
+  EXPECT_EQ(error_of(ranks_only, LaunchFlags{.store_port = 29511}),
+            "launch from torchrun: partly set: RANK='3', WORLD_SIZE='4', LOCAL_RANK='1' but not MASTER_ADDR");
 }
 
 // ---- errors: each names the variable and its value -------------------------------------------
