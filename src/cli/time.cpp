@@ -3,6 +3,12 @@
 // Per-layer forward and backward time on each tower, each exchange's time and bytes, their sum,
 // and a full training step (forward, backward, SGD) measured separately without per-layer timers.
 // Images and labels are random: no dataset is needed; --classes and --input set their shape.
+//
+// Under many processes (`alexnet launch --nproc N -- time ...`, or any launcher) each step runs as
+// in `train`: the replica's place in the global batch keys dropout, and the replicas' gradient
+// all-reduce follows the backward. Each rank times its own towers and its all-reduce; rank 0
+// gathers every rank's rows and prints (and writes) the one report, with the scaling efficiency
+// against the same step without the all-reduce; the other ranks print only errors.
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -10,12 +16,86 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/device_ops.h"
 #include "core/errors.h"
 #include "train/session.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
 
 namespace alexnet::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The replicas' gradient all-reduce, as Trainer::average_gradients: each held tower's gradients
+// summed over its replica group and scaled by 1/replicas. With `report`, the backward is waited
+// for first and each tower's all-reduce is waited for and timed as a row of its own.
+void average_gradients(Session& s, TimingReport* report) {
+  if (s.grid.replicas == 1) return;
+  Net& net = *s.net;
+  const float scale = 1.0f / static_cast<float>(s.grid.replicas);
+  if (report) net.synchronize();
+  for (int t : net.local_towers()) {
+    const Clock::time_point start = Clock::now();
+    s.replica->all_reduce({net.grads(t)}, {&net.stream(t)});
+    scale_async(net.grads(t), scale, net.stream(t));
+    if (!report) continue;
+    net.stream(t).synchronize();
+    report->add_all_reduce(t, net.grads(t).numel() * int64_t(sizeof(float)), ms_since(start));
+  }
+}
+
+// This rank's device and, on a GPU, its peak memory in MiB: "cpu 0", "cuda:1 812.5".
+std::string device_line(const Session& s) {
+  const Device d = s.devices.front();
+  return d.str() + " " + std::to_string(d.is_cuda() ? peak_device_bytes(d) / 1048576.0 : 0.0);
+}
+
+// Every rank sends its part to rank 0, which prints the one report and writes it with --write;
+// the other ranks print nothing.
+int report_many(Session& s, const RunConfig& c, int iterations, const TimingReport& mine,
+                const std::string& out) {
+  const std::vector<std::string> parts =
+      s.world->all_gather_host(device_line(s) + "\n" + mine.encode(s.net->local_towers()));
+  if (!s.leader()) return 0;
+  std::vector<std::string> reports;
+  std::string devices, memory;
+  for (size_t r = 0; r < parts.size(); ++r) {
+    const size_t end = parts[r].find('\n');
+    std::istringstream line(parts[r].substr(0, end));
+    std::string device;
+    double peak_mib = 0;
+    line >> device >> peak_mib;
+    devices += (r ? "," : "") + device;
+    if (peak_mib > 0) {
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    "peak device memory of rank %zu on %s: %.1f MiB (our buffers: activations, parameters, "
+                    "workspaces)\n",
+                    r, device.c_str(), peak_mib);
+      memory += text;
+    }
+    reports.push_back(parts[r].substr(end + 1));
+  }
+  const Plan& plan = s.net->plan();
+  const TimingReport report = TimingReport::merge(plan, c.batch, s.grid.replicas, reports);
+  const std::string title = "alexnet time: " + c.net + ", placement " + placement_name(plan.placement) +
+                            ", devices " + devices + " (by rank), batch " + std::to_string(c.batch) +
+                            " per replica, replicas x towers = " + std::to_string(s.grid.replicas) + " x " +
+                            std::to_string(s.grid.towers) + " = " + std::to_string(s.grid.world_size) +
+                            " processes, " + std::to_string(iterations) + " iterations";
+  std::fputs(report.table(title).c_str(), stdout);
+  std::fputs(memory.c_str(), stdout);
+  if (!out.empty()) report.write(out, title);
+  return 0;
+}
+
+}  // namespace
 
 int time(int argc, char** argv) {
   RunConfig c;
@@ -33,7 +113,7 @@ int time(int argc, char** argv) {
     throw UserError("time: --iterations must be at least 1 and --warmup at least 0");
   if (c.batch < 1) throw UserError("--batch must be positive");
   // Without a dataset, the network file fixes the input; --classes and --channels override it.
-  Session s = make_session(c, classes, channels);
+  Session s = make_session(c, classes, channels, resolve_processes(f.processes));
   Net& net = *s.net;
   net.init_parameters(c.seed);
   Sgd sgd(net, {.learning_rate = static_cast<float>(c.lr)});
@@ -47,26 +127,49 @@ int time(int argc, char** argv) {
   std::vector<int32_t> labels(c.batch);
   for (int i = 0; i < c.batch; ++i) labels[i] = static_cast<int32_t>(gen() % net.plan().net.classes);
 
-  auto step = [&](int64_t k) {
-    StepContext ctx{.training = true, .seed = c.seed, .step = static_cast<uint64_t>(k)};
-    net.forward(ConstView{images.data(), input, Device::cpu()}, labels.data(), ctx);
+  // A step as `train` takes it: this replica's items of the global batch, the world's agreement on
+  // the loss (one small all-reduce), then the gradient all-reduce unless `all_reduce` is off.
+  auto step = [&](int64_t k, bool all_reduce, TimingReport* timed) {
+    const StepContext ctx{.training = true,
+                          .seed = c.seed,
+                          .step = static_cast<uint64_t>(k),
+                          .first_item = static_cast<uint64_t>(s.grid.replica) * c.batch};
+    const double loss = net.forward(ConstView{images.data(), input, Device::cpu()}, labels.data(), ctx);
+    std::vector<double> agreed = {net.holds_loss() ? loss : 0.0, net.holds_loss() ? 1.0 : 0.0};
+    s.world->all_reduce_host(agreed);
     net.backward(ctx);
+    if (all_reduce) average_gradients(s, timed);
     sgd.step();
     net.synchronize();
   };
-  for (int k = 0; k < warmup; ++k) step(k);
+  for (int k = 0; k < warmup; ++k) step(k, true, nullptr);
   TimingReport report(net.plan(), c.batch);
   net.set_profiling(true);
   for (int k = 0; k < iterations; ++k) {
-    step(warmup + k);
+    step(warmup + k, true, &report);
     report.add(net.timing());
   }
   net.set_profiling(false);
-  auto start = std::chrono::steady_clock::now();
-  for (int k = 0; k < iterations; ++k) step(warmup + iterations + k);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
-              iterations;
-  report.set_full_step(ms, iterations);
+  if (s.many()) {
+    // Each step timed alone, so that ranks compare medians. With replicas, a step without the
+    // gradient all-reduce alternates with each step with it, so both meet the same conditions.
+    const int64_t first = warmup + iterations;
+    std::vector<double> with, without;
+    for (int k = 0; k < iterations; ++k) {
+      Clock::time_point start = Clock::now();
+      step(first + 2 * k, true, nullptr);
+      with.push_back(ms_since(start));
+      if (s.grid.replicas == 1) continue;
+      start = Clock::now();
+      step(first + 2 * k + 1, false, nullptr);
+      without.push_back(ms_since(start));
+    }
+    report.set_rank_steps(with, without);
+    return report_many(s, c, iterations, report, out);
+  }
+  auto start = Clock::now();
+  for (int k = 0; k < iterations; ++k) step(warmup + iterations + k, true, nullptr);
+  report.set_full_step(ms_since(start) / iterations, iterations);
   std::string devices;
   for (Device d : s.devices) devices += (devices.empty() ? "" : ",") + d.str();
   std::string title = "alexnet time: " + c.net + ", placement " + placement_name(net.plan().placement) +

@@ -2,6 +2,7 @@
 // JSON that a reader can parse whatever the names hold.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "data_testing.h"
@@ -26,6 +27,15 @@ std::vector<NodeTiming> uniform_step(const Plan& plan, double forward, double ba
         step[i].forward_ms[t] = forward;
         step[i].backward_ms[t] = backward;
       }
+  return step;
+}
+
+// The same, on tower `tower` alone: what a rank holding only that tower records.
+std::vector<NodeTiming> tower_step(const Plan& plan, int tower, double forward, double backward) {
+  std::vector<NodeTiming> step = uniform_step(plan, forward, backward);
+  for (NodeTiming& n : step)
+    for (int t = 0; t < plan.towers; ++t)
+      if (t != tower) n.forward_ms[t] = n.backward_ms[t] = 0;
   return step;
 }
 
@@ -104,6 +114,92 @@ TEST(TimingReport, WritesThreeFilesAtomically) {
     EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("run/") + name))) << name;
     EXPECT_FALSE(std::filesystem::exists(dir.file(std::string("run/") + name + ".partial"))) << name;
   }
+}
+
+// Four ranks, 2 replicas x 2 towers (rank = replica * 2 + tower), each timing only its tower: rank
+// 0 merges their parts into one report.
+TEST(TimingReport, MergesRanksWithMediansAcrossReplicas) {
+  const Plan plan = mini_split();
+  std::vector<std::string> parts;
+  for (int r = 0; r < 4; ++r) {
+    TimingReport mine(plan, 8);
+    mine.add(tower_step(plan, r % 2, 1 + r, 10 + r));
+    mine.add(tower_step(plan, r % 2, 1 + r, 10 + r));
+    for (double ms : {1.0 + r, 2.0 + r, 100.0}) mine.add_all_reduce(r % 2, 4000 + r % 2, ms);  // median 2 + r
+    mine.set_rank_steps({5.0 + r, 6.0 + r, 70.0}, {4.0 + r, 4.0 + r, 4.0 + r});  // medians 6 + r, 4 + r
+    parts.push_back(mine.encode({r % 2}));
+  }
+  const TimingReport m = TimingReport::merge(plan, 8, 2, parts);
+  // The slowest rank (3) sets the step: 9 ms with the all-reduce, 7 ms without.
+  EXPECT_DOUBLE_EQ(m.full_step_ms(), 9.0);
+  EXPECT_DOUBLE_EQ(m.step_without_all_reduce_ms(), 7.0);
+  EXPECT_DOUBLE_EQ(m.scaling_efficiency(), 7.0 / 9.0);
+
+  std::vector<std::string> csv = lines(m.csv());
+  int tower_rows[2] = {0, 0};
+  for (const std::string& line : csv) {
+    std::istringstream in(line);
+    std::string node, type, tower, forward, backward;
+    std::getline(in, node, ',');
+    std::getline(in, type, ',');
+    std::getline(in, tower, ',');
+    std::getline(in, forward, ',');
+    std::getline(in, backward, ',');
+    if (type.empty() || type == "type") continue;
+    const int t = std::stoi(tower);
+    if (type == "all-reduce") {
+      // Tower 0: ranks 0 and 2, medians 2 and 4; tower 1: ranks 1 and 3, medians 3 and 5.
+      EXPECT_EQ(line, "grad all-reduce,all-reduce," + tower + ",," + std::to_string(3 + t) + "," +
+                          std::to_string(4000 + t));
+      continue;
+    }
+    ++tower_rows[t];
+    // Tower 0: ranks 0 and 2 (forward 1 and 3); tower 1: ranks 1 and 3 (forward 2 and 4).
+    EXPECT_EQ(std::stod(forward), 2.0 + t) << line;
+    EXPECT_EQ(std::stod(backward), 11.0 + t) << line;
+  }
+  EXPECT_GT(tower_rows[0], 0);
+  EXPECT_GT(tower_rows[1], 0);
+  std::ostringstream rank0;  // its tower's rows (forward 1, backward 10) and its all-reduce (2)
+  rank0 << "sum_of_rows_rank_0,,," << 11.0 * tower_rows[0] + 2 << ",,";
+  EXPECT_NE(std::find(csv.begin(), csv.end(), rank0.str()), csv.end()) << m.csv();
+  EXPECT_NE(std::find(csv.begin(), csv.end(), "full_step,,,9,,"), csv.end()) << m.csv();
+  EXPECT_NE(std::find(csv.begin(), csv.end(), "full_step_without_all_reduce,,,7,,"), csv.end()) << m.csv();
+
+  const std::string table = m.table("title");
+  EXPECT_NE(table.find("scaling efficiency 0.778 = step without the gradient all-reduce 7.000 ms / step with "
+                       "it 9.000 ms"),
+            std::string::npos)
+      << table;
+  // 2 replicas x 8 = 16 images in 9 ms.
+  EXPECT_NE(
+      table.find("9.000 ms (the slowest of 4 ranks' medians of 3), 1778 images/s for the global batch of "
+                 "16 (2 replicas x 8)"),
+      std::string::npos)
+      << table;
+  const std::string json = m.json("title");
+  EXPECT_NE(json.find("\"scaling_efficiency\": 0.777778"), std::string::npos) << json;
+}
+
+// One replica of two towers: no gradient all-reduce, so neither its rows nor an efficiency.
+TEST(TimingReport, MergedOneReplicaHasNoAllReduce) {
+  const Plan plan = mini_split();
+  std::vector<std::string> parts;
+  for (int r = 0; r < 2; ++r) {
+    TimingReport mine(plan, 8);
+    mine.add(tower_step(plan, r, 1, 1));
+    mine.set_rank_steps({3.0 + r}, {});
+    parts.push_back(mine.encode({r}));
+  }
+  const TimingReport m = TimingReport::merge(plan, 8, 1, parts);
+  const std::string table = m.table("title");
+  EXPECT_EQ(table.find("grad all-reduce"), std::string::npos) << table;
+  EXPECT_EQ(table.find("efficiency"), std::string::npos) << table;
+  EXPECT_NE(
+      table.find("4.000 ms (the slowest of 2 ranks' medians of 1), 2000 images/s for the global batch of "
+                 "8 (1 replica x 8)"),
+      std::string::npos)
+      << table;
 }
 
 }  // namespace
