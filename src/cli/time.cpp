@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
+#include "train/gradient_averager.h"
 #include "train/session.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
@@ -32,9 +33,10 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// The replicas' gradient all-reduce, as Trainer::average_gradients: each held tower's gradients
-// summed over its replica group and scaled by 1/replicas. With `report`, the backward is waited
-// for first and each tower's all-reduce is waited for and timed as a row of its own.
+// The replicas' gradient all-reduce in one piece per tower, as the profiled steps time it: each
+// held tower's gradients summed over its replica group and scaled by 1/replicas, after the backward
+// has been waited for, each tower's all-reduce waited for and timed as a row of its own. (The
+// full steps send it in buckets beside the backward pass, as `train` does: GradientAverager.)
 void average_gradients(Session& s, TimingReport* report) {
   if (s.grid.replicas == 1) return;
   Net& net = *s.net;
@@ -127,6 +129,10 @@ int time(int argc, char** argv) {
   std::vector<int32_t> labels(c.batch);
   for (int i = 0; i < c.batch; ++i) labels[i] = static_cast<int32_t>(gen() % net.plan().net.classes);
 
+  std::unique_ptr<GradientAverager> averager;
+  if (s.grid.replicas > 1)
+    averager =
+        std::make_unique<GradientAverager>(net, *s.replica, s.grid.replicas, int64_t(c.bucket_kb) * 1024);
   // A step as `train` takes it: this replica's items of the global batch, the world's agreement on
   // the loss (one small all-reduce), then the gradient all-reduce unless `all_reduce` is off.
   auto step = [&](int64_t k, bool all_reduce, TimingReport* timed) {
@@ -137,8 +143,14 @@ int time(int argc, char** argv) {
     const double loss = net.forward(ConstView{images.data(), input, Device::cpu()}, labels.data(), ctx);
     std::vector<double> agreed = {net.holds_loss() ? loss : 0.0, net.holds_loss() ? 1.0 : 0.0};
     s.world->all_reduce_host(agreed);
-    net.backward(ctx);
-    if (all_reduce) average_gradients(s, timed);
+    if (all_reduce && averager && !timed) {
+      // The full step: the all-reduce in buckets beside the backward pass, as `train` runs it.
+      net.backward(ctx, [&](size_t node) { averager->node_done(node); });
+      averager->finish();
+    } else {
+      net.backward(ctx);
+      if (all_reduce) average_gradients(s, timed);
+    }
     sgd.step();
     net.synchronize();
   };
