@@ -107,6 +107,8 @@ cat > "$out/run-gpu.sh" <<'EOF'
 #   gpu-tests    the suites Gpu*, NcclCommunicator, CudaErrors (or $GPU_TEST_FILTER); XML in LOGS/gpu-tests.xml
 #   time-split, time-single   `alexnet time` of the paper's net, two towers on cuda:0 / one device
 #                (--write LOGS/time-split, LOGS/time-single)
+#   ranks-nccl   the split as 2 processes, one GPU each, over NCCL (`alexnet launch --nproc 2 -- time`);
+#                skipped with its reason on a host with fewer than 2 GPUs
 # Prints a summary (also LOGS/summary.txt) and exits 1 if any step failed. When LOGS is $OUT (the device
 # tool returns at most 8 files), all but summary.txt is packed into LOGS/gpu-logs.tar.gz at the end.
 set -uo pipefail
@@ -173,6 +175,13 @@ step time-split 200 "$here/bin/alexnet" time --net "$net" --placement split --de
   --batch 128 --iterations 10 --write "$logs/time-split"
 step time-single 200 "$here/bin/alexnet" time --net "$net" --placement single --devices cuda:0 \
   --batch 128 --iterations 10 --write "$logs/time-single"
+# One process per tower over NCCL (issue 15): needs two GPUs (two ranks on one GPU need NCCL >= 2.30).
+if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -ge 2 ]; then
+  step ranks-nccl 300 "$here/bin/alexnet" launch --nproc 2 -- time --net "$net" --placement split --devices cuda \
+    --batch 128 --iterations 10 --timeout 120s --write "$logs/ranks-nccl"
+else
+  steps+=("$(printf '%-12s %s' ranks-nccl "skipped: fewer than 2 GPUs (one rank per GPU)")")
+fi
 
 { echo "=== summary ($HOSTNAME, $(date -u +%FT%TZ)): $([ $failed = 0 ] && echo all passed || echo FAILED)"
   printf '  %s\n' "${steps[@]}"; echo "  logs: $logs"; } | tee "$logs/summary.txt"
