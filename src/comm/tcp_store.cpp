@@ -179,7 +179,12 @@ std::vector<char> TcpStore::request(const std::vector<char>& frame, milliseconds
       uint32_t length;
       std::memcpy(&length, buffer.data(), 4);
       length = ntohl(length);
-      CHECK_LE(length, kMaxFrame) << "rendezvous store: reply frame";
+      if (length > kMaxFrame) {  // not our protocol: another service holds the port
+        close_connection();
+        throw UserError("what answers at " + address() +
+                        " is not alexnet's rendezvous store (another service on that port? check "
+                        "MASTER_ADDR/MASTER_PORT or --store-host/--store-port)");
+      }
       buffer.assign(length, 0);
       have = 0;
       header = false;
