@@ -5,11 +5,7 @@
 #   damaged_dataset.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-alexnet=$1 python=$2 work=$3
-here=$(cd "$(dirname "$0")" && pwd)
-net="$here/../../experiments/alexnet-mini.toml"
-rm -rf "$work" && mkdir -p "$work"
-require_fashion_mnist
+start_e2e "$@"
 "$alexnet" pack --source fashion-mnist --per-class 40 --output "$work/small.h5" --no-progress
 "$alexnet" info --data "$work/small.h5" | grep -q "format version 2"
 common=(--net "$net" --data "$work/small.h5" --placement split --devices cpu --batch 50 --progress false

@@ -10,12 +10,8 @@
 #   hosts_netns.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-alexnet=$1 python=$2 work=$3
-here=$(cd "$(dirname "$0")" && pwd)
-net="$here/../../experiments/alexnet-mini.toml"
-rm -rf "$work" && mkdir -p "$work"
-require_fashion_mnist
-"$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+start_e2e "$@"
+require_h5py
 fail() { echo "FAIL: $*"; exit 1; }
 command -v ip > /dev/null || { echo "skipped: no 'ip' command (iproute2) to make network namespaces"; exit 77; }
 

@@ -9,12 +9,9 @@
 #   kill_resume.sh ALEXNET PYTHON WORKDIR [KILLS]   (KILLS: 20 unless given)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-alexnet=$1 python=$2 work=$3 kills=${4:-20}
-here=$(cd "$(dirname "$0")" && pwd)
-net="$here/../../experiments/alexnet-mini.toml"
-rm -rf "$work" && mkdir -p "$work"
-require_fashion_mnist
-"$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+start_e2e "$@"
+kills=${4:-20}
+require_h5py
 
 # 360 training images in batches of 20: 18 steps an epoch, 54 in the run.
 "$alexnet" pack --source fashion-mnist --per-class 40 --val 40 --output "$work/small.h5" --no-progress

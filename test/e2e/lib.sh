@@ -7,3 +7,19 @@ require_fashion_mnist() {
     exit 77
   fi
 }
+
+# The start of a script called as SCRIPT ALEXNET PYTHON WORKDIR [...]: sets alexnet, python, work,
+# here (test/e2e) and net (alexnet-mini), empties WORKDIR, and skips (exit 77, with the reason)
+# without Fashion-MNIST.
+start_e2e() {
+  alexnet=$1 python=$2 work=$3
+  here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+  net="$here/../../experiments/alexnet-mini.toml"
+  rm -rf "$work" && mkdir -p "$work"
+  require_fashion_mnist
+}
+
+# Exits 77 with the reason unless $python has h5py.
+require_h5py() {
+  "$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+}

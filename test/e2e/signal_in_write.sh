@@ -13,12 +13,8 @@
 #   signal_in_write.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-alexnet=$1 python=$2 work=$3
-here=$(cd "$(dirname "$0")" && pwd)
-net="$here/../../experiments/alexnet-mini.toml"
-rm -rf "$work" && mkdir -p "$work"
-require_fashion_mnist
-"$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+start_e2e "$@"
+require_h5py
 
 # 360 training images in batches of 20: 18 steps an epoch, 36 in the run; checkpoints at steps
 # 4, 8, 12, 16, 18 (epoch end), 20, ... 36.
