@@ -26,6 +26,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <set>
 
 #include "comm/process_groups.h"
 #include "comm/tcp_store.h"
@@ -233,6 +234,42 @@ std::string joined(const std::vector<int>& ranks, const char* separator) {
   return s;
 }
 
+std::string ranks_text(const std::vector<int>& ranks, const char* one, const char* many) {
+  return (ranks.size() == 1 ? "rank " : "ranks ") + joined(ranks, ", ") + (ranks.size() == 1 ? one : many);
+}
+
+// Who holds up an operation of `members` once the stuck have had their say. A member stuck in an
+// operation of its own waits on that operation's members in turn, so follow them: the ranks reached
+// that are connected but never said they were stuck are silent (hung); those that ended without
+// being stuck ended on an error of their own. Both ascending.
+struct Culprits {
+  std::vector<int> silent, ended;
+  bool all_members = true;  // every silent rank is one of `members`
+};
+
+Culprits holding_up(const TcpStore::Roster& roster, const std::vector<int>& members, int self) {
+  Culprits c;
+  std::set<int> seen = {self};
+  std::vector<int> todo(members.begin(), members.end());
+  const std::set<int> direct(members.begin(), members.end());
+  while (!todo.empty()) {
+    const int rank = todo.back();
+    todo.pop_back();
+    if (!seen.insert(rank).second) continue;
+    if (const TcpStore::Roster::Stuck* s = roster.stuck_of(rank)) {
+      todo.insert(todo.end(), s->members.begin(), s->members.end());
+    } else if (std::count(roster.departed.begin(), roster.departed.end(), rank)) {
+      c.ended.push_back(rank);
+    } else if (!std::count(roster.lost.begin(), roster.lost.end(), rank)) {
+      c.silent.push_back(rank);
+      c.all_members = c.all_members && direct.count(rank);
+    }
+  }
+  std::sort(c.silent.begin(), c.silent.end());
+  std::sort(c.ended.begin(), c.ended.end());
+  return c;
+}
+
 }  // namespace
 
 std::unique_ptr<Communicator> make_gloo_communicator(GlooGroup group) {
@@ -242,31 +279,64 @@ std::unique_ptr<Communicator> make_gloo_communicator(GlooGroup group) {
 
 std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const std::string& operation,
                                   bool timed_out, const std::string& what) {
-  // A closed connection is seen by Gloo and by the store at about the same moment, in either
-  // order: give the store a moment to notice. After a timeout it has had all the time there was.
-  const TcpStore::Roster roster = store.roster_after_a_departure(
-      timed_out ? milliseconds(0) : std::min(group.timeout, milliseconds(2000)));
   const std::string during = " during the " + group.name + " group's " + operation;
-  if (!roster.lost.empty()) {
-    const std::vector<int>& lost = roster.lost;
-    return (lost.size() == 1 ? "rank " + joined(lost, ", ") + " was lost (its connection closed)"
-                             : "ranks " + joined(lost, ", ") + " were lost (their connections closed)") +
+  const std::string limit = seconds_text(group.timeout);
+  const auto lost_text = [&](const std::vector<int>& lost) {
+    return ranks_text(lost, " was lost (its connection closed)", " were lost (their connections closed)") +
            during;
+  };
+  // A member that ended on an error of its own says goodbye, closing its Gloo connections. One that
+  // had reported itself stuck closes them the same way, but it is a victim: the cause is a silent
+  // rank.
+  const auto ended_text = [&](const std::vector<int>& ended) {
+    return ranks_text(ended, " had ended (see its own message)", " had ended (see their own messages)") +
+           during;
+  };
+  const auto left_unstuck = [&](const TcpStore::Roster& roster) {
+    std::vector<int> left;
+    for (int rank : group.members.ranks)
+      if (std::count(roster.departed.begin(), roster.departed.end(), rank) && !roster.stuck_of(rank))
+        left.push_back(rank);
+    return left;
+  };
+
+  bool stuck = timed_out;
+  if (!timed_out) {
+    // A closed connection is seen by Gloo and by the store at about the same moment, in either
+    // order: give the store a moment to notice.
+    const TcpStore::Roster roster =
+        store.roster_after_a_departure(std::min(group.timeout, milliseconds(2000)));
+    if (!roster.lost.empty()) return lost_text(roster.lost);
+    if (const std::vector<int> left = left_unstuck(roster); !left.empty()) return ended_text(left);
+    // Gloo closes the connections of an operation that timed out: a member stuck in one is a
+    // victim that just reported it (or left after), and so is this rank.
+    for (int rank : group.members.ranks) stuck = stuck || roster.stuck_of(rank);
   }
-  // A member that ended on an error of its own says goodbye, closing its Gloo connections.
-  std::vector<int> left;
-  for (int rank : group.members.ranks)
-    if (std::count(roster.departed.begin(), roster.departed.end(), rank)) left.push_back(rank);
-  if (!left.empty()) {
-    return (left.size() == 1 ? "rank " + joined(left, ", ") + " had ended (see its own message)"
-                             : "ranks " + joined(left, ", ") + " had ended (see their own messages)") +
-           during;
+  if (stuck) {
+    // A hung rank keeps its connections open, so the store cannot see it go: the members that
+    // never say they are stuck too are the silent ones. A store that is silent as well is rank 0's.
+    TcpStore::Roster roster;
+    try {
+      roster = store.report_stuck(group.name, operation, group.members.ranks);
+    } catch (const StoreSilent&) {
+      return "rank 0 did not answer within " + limit + during +
+             ", nor did the rendezvous store it serves (hung? --timeout)";
+    } catch (const PeerLost&) {
+      return lost_text({0});
+    }
+    if (!roster.lost.empty()) return lost_text(roster.lost);
+    if (const std::vector<int> left = left_unstuck(roster); !left.empty()) return ended_text(left);
+    const Culprits c = holding_up(roster, group.members.ranks, group.members.ranks[group.members.index]);
+    if (!c.silent.empty()) {
+      return ranks_text(c.silent, " did not answer", " did not answer") + " within " + limit +
+             (c.all_members ? during : ", holding up the " + group.name + " group's " + operation) +
+             " (hung? --timeout)";
+    }
+    if (!c.ended.empty()) return ended_text(c.ended);
   }
   const std::string members = "the " + group.name + " group (ranks " + joined(group.members.ranks, ",") + ")";
-  if (timed_out) {
-    return "no answer from " + members + " within " + seconds_text(group.timeout) + " during " + operation +
-           " (--timeout)";
-  }
+  if (timed_out)
+    return "no answer from " + members + " within " + limit + " during " + operation + " (--timeout)";
   return members + " failed during " + operation +
          ", and the rendezvous store knows of no lost rank: " + what.substr(0, what.find('\n'));
 }

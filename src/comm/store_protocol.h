@@ -25,7 +25,14 @@ enum class Op : uint8_t {
   kRoster,     // after version, timeout ms            -> kRoster once the version exceeds `after` or at the
                // deadline
   kBye,        //                                      -> kOk; the connection's close is then not a loss
+  kStuck,      // group, operation, n, member ranks... -> kOk; this rank's operation ran out of time
 };
+
+// How long a rank whose operation ran out of time waits for the group's other members to say the
+// same (or to be lost) before naming the rest silent, and how long rank 0's lingering server waits
+// for a rank that never said so. A member that entered the operation later times out later: by the
+// gap between the members' entries, normally a small part of a step.
+constexpr int64_t kStuckPatienceMs = 2000;
 
 enum class Reply : uint8_t {
   kOk = 1,
@@ -33,7 +40,8 @@ enum class Reply : uint8_t {
   kTimeout,  // the keys still missing: n, keys...
   kError,    // message
   kRoster,   // version, n, (rank, world size, towers, peer address)..., n, lost ranks...,
-             // n, departed ranks..., n, conflicts...
+             // n, departed ranks..., n, conflicts..., n, (rank, group, operation, n, members...)...
+             // (the ranks stuck in an operation)
 };
 
 // A frame larger than this is a protocol error, not a value anyone stores.

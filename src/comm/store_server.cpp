@@ -51,7 +51,7 @@ AddrInfoList resolve_store_address(const std::string& host, int port) {
 // Start and stop
 
 StoreServer::StoreServer(const std::string& host, int port, std::chrono::milliseconds linger)
-    : linger_(linger) {
+    : linger_(linger), stuck_patience_(std::min(linger, std::chrono::milliseconds(kStuckPatienceMs))) {
   AddrInfoList addresses = resolve_store_address(host, port);
   std::string why;
   bool in_use = false;
@@ -113,9 +113,17 @@ void StoreServer::wake() {
   [[maybe_unused]] const ssize_t n = write(wake_[1], "x", 1);
 }
 
-bool StoreServer::ranks_still_connected() const {
+StoreServer::Clock::time_point StoreServer::silent_after() const {
+  return stuck_.empty() ? Clock::time_point::max() : last_stuck_ + stuck_patience_;
+}
+
+bool StoreServer::ranks_still_awaited(Clock::time_point now) const {
+  // A rank stuck in an operation ends within the patience and says goodbye; one that never said it
+  // was stuck while the others did is hung, and may never say anything.
+  const bool silent_known = now >= silent_after();
   for (const auto& [fd, connection] : connections_)
-    if (connection.rank >= 0) return true;
+    if (connection.rank >= 0 && !(silent_known && !connection.said_goodbye && !stuck_.count(connection.rank)))
+      return true;
   return false;
 }
 
@@ -125,7 +133,7 @@ bool StoreServer::ranks_still_connected() const {
 void StoreServer::serve() {
   std::vector<pollfd> fds;
   while (!stop_now_) {
-    if (stopping_ && (!ranks_still_connected() || Clock::now() >= linger_deadline_)) return;
+    if (stopping_ && (!ranks_still_awaited(Clock::now()) || Clock::now() >= linger_deadline_)) return;
     fds.clear();
     fds.push_back({wake_[0], POLLIN, 0});
     fds.push_back({listen_fd_, POLLIN, 0});
@@ -135,7 +143,10 @@ void StoreServer::serve() {
     // Sleep until a descriptor is ready or the earliest parked request (or the linger) expires.
     Clock::time_point until = Clock::time_point::max();
     for (const Parked& p : parked_) until = std::min(until, p.deadline);
-    if (stopping_) until = std::min(until, linger_deadline_);
+    if (stopping_) {
+      until = std::min(until, linger_deadline_);
+      if (silent_after() > Clock::now()) until = std::min(until, silent_after());
+    }
     int timeout_ms = -1;
     if (until != Clock::time_point::max()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
@@ -301,6 +312,20 @@ void StoreServer::handle(int fd, const std::vector<char>& message) {
       }
       reply(fd, Writer().u8(static_cast<uint8_t>(Reply::kOk)).frame());
       break;
+    case Op::kStuck: {
+      TcpStore::Roster::Stuck s;
+      s.rank = c.rank;
+      s.group = r.str();
+      s.operation = r.str();
+      for (uint32_t n = r.u32(); n > 0; --n) s.members.push_back(r.i32());
+      if (c.rank >= 0) {
+        stuck_[c.rank] = std::move(s);
+        last_stuck_ = Clock::now();
+        ++version_;
+      }
+      reply(fd, Writer().u8(static_cast<uint8_t>(Reply::kOk)).frame());
+      break;
+    }
     default:
       throw std::runtime_error("unknown request " + std::to_string(static_cast<int>(op)));
   }
@@ -324,6 +349,11 @@ std::vector<char> StoreServer::roster_frame() const {
   for (int rank : departed_) w.i32(rank);
   w.u32(static_cast<uint32_t>(conflicts_.size()));
   for (const std::string& c : conflicts_) w.str(c);
+  w.u32(static_cast<uint32_t>(stuck_.size()));
+  for (const auto& [rank, s] : stuck_) {
+    w.i32(rank).str(s.group).str(s.operation).u32(static_cast<uint32_t>(s.members.size()));
+    for (int m : s.members) w.i32(m);
+  }
   return w.frame();
 }
 

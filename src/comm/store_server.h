@@ -38,6 +38,8 @@ class StoreServer {
   // naming the address when it cannot be bound.
   StoreServer(const std::string& host, int port, std::chrono::milliseconds linger);
   // Stops after every registered rank's connection has closed, or after `linger`, whichever is first.
+  // Once some rank has reported itself stuck, a rank that has not within the stuck patience
+  // (min(linger, 2 s) after the latest report) is taken for hung: its goodbye is not awaited.
   ~StoreServer();
   StoreServer(const StoreServer&) = delete;
   StoreServer& operator=(const StoreServer&) = delete;
@@ -74,11 +76,14 @@ class StoreServer {
   void settle(bool expire);
   std::vector<char> roster_frame() const;
   std::vector<std::string> missing(const std::vector<std::string>& keys) const;
-  bool ranks_still_connected() const;
+  // Whether a registered rank's connection is still open whose goodbye is worth waiting for.
+  bool ranks_still_awaited(Clock::time_point now) const;
+  // When ranks that never reported stuck stop being awaited; max() while no rank is stuck.
+  Clock::time_point silent_after() const;
 
   int listen_fd_ = -1, port_ = 0;
   int wake_[2] = {-1, -1};  // a pipe: writing to it wakes the poll loop
-  std::chrono::milliseconds linger_;
+  std::chrono::milliseconds linger_, stuck_patience_;
   std::atomic<bool> stopping_{false}, stop_now_{false};
   Clock::time_point linger_deadline_;
   std::thread thread_;
@@ -90,6 +95,8 @@ class StoreServer {
   std::map<int, TcpStore::Member> members_;  // by rank
   std::set<int> lost_, departed_;
   std::vector<std::string> conflicts_;
+  std::map<int, TcpStore::Roster::Stuck> stuck_;  // by rank
+  Clock::time_point last_stuck_;                  // the latest report
   int64_t version_ = 0;
 };
 

@@ -195,8 +195,8 @@ std::vector<char> TcpStore::request(const std::vector<char>& frame, milliseconds
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) {
       close_connection();  // a late reply would put the stream out of step
-      throw PeerLost("no answer from the rendezvous store at " + address() + " (rank 0) within " +
-                     seconds_text(timeout_) + " (--timeout)");
+      throw StoreSilent("no answer from the rendezvous store at " + address() + " (rank 0) within " +
+                        seconds_text(timeout_) + " (--timeout)");
     }
     const ssize_t n = recv(fd_, buffer.data() + have, buffer.size() - have, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -265,7 +265,48 @@ TcpStore::Roster TcpStore::roster(int64_t after_version, milliseconds wait) {
   for (uint32_t n = r.u32(); n > 0; --n) roster.lost.push_back(r.i32());
   for (uint32_t n = r.u32(); n > 0; --n) roster.departed.push_back(r.i32());
   for (uint32_t n = r.u32(); n > 0; --n) roster.conflicts.push_back(r.str());
+  for (uint32_t n = r.u32(); n > 0; --n) {
+    Roster::Stuck s;
+    s.rank = r.i32();
+    s.group = r.str();
+    s.operation = r.str();
+    for (uint32_t m = r.u32(); m > 0; --m) s.members.push_back(r.i32());
+    roster.stuck.push_back(std::move(s));
+  }
   return roster;
+}
+
+const TcpStore::Roster::Stuck* TcpStore::Roster::stuck_of(int rank) const {
+  for (const Stuck& s : stuck)
+    if (s.rank == rank) return &s;
+  return nullptr;
+}
+
+bool TcpStore::Roster::is_lost_or_departed(int rank) const {
+  return std::count(lost.begin(), lost.end(), rank) || std::count(departed.begin(), departed.end(), rank);
+}
+
+milliseconds TcpStore::stuck_patience() const {
+  return std::min(timeout_, milliseconds(kStuckPatienceMs));
+}
+
+TcpStore::Roster TcpStore::report_stuck(const std::string& group, const std::string& operation,
+                                        const std::vector<int>& members) {
+  const milliseconds patience = stuck_patience();
+  const Clock::time_point deadline = Clock::now() + patience;
+  Writer w;
+  w.u8(static_cast<uint8_t>(Op::kStuck)).str(group).str(operation).u32(static_cast<uint32_t>(members.size()));
+  for (int rank : members) w.i32(rank);
+  request(w.frame(), patience);  // answered at once by a store that is alive
+  auto everyone_else_accounted = [&](const Roster& r) {
+    for (int rank : members)
+      if (rank != rank_ && !r.stuck_of(rank) && !r.is_lost_or_departed(rank)) return false;
+    return true;
+  };
+  Roster r = roster(-1, milliseconds(0));
+  while (!everyone_else_accounted(r) && left_until(deadline).count() > 0)
+    r = roster(r.version, left_until(deadline));
+  return r;
 }
 
 std::vector<int> TcpStore::lost_ranks() {
@@ -276,7 +317,7 @@ TcpStore::Roster TcpStore::roster_after_a_departure(milliseconds patience) {
   const Clock::time_point deadline = Clock::now() + patience;
   try {
     Roster r = roster();
-    while (r.lost.empty() && r.departed.empty() && left_until(deadline).count() > 0)
+    while (r.lost.empty() && r.departed.empty() && r.stuck.empty() && left_until(deadline).count() > 0)
       r = roster(r.version, left_until(deadline));
     return r;
   } catch (const PeerLost&) {

@@ -9,9 +9,14 @@
 // goodbye, and rank 0's server lingers (bounded) for the other ranks' goodbyes, so that a normal end
 // does not look like a loss to a rank still finishing.
 //
+// A rank that hangs (SIGSTOP, a deadlock) keeps its connections open, so the store cannot see it go.
+// Instead each rank whose operation runs out of time reports itself stuck in it (report_stuck):
+// the ranks that never do are the silent ones, and rank 0's server does not linger for their
+// goodbyes.
+//
 // Every call is bounded by the timeout given at construction. A wait that runs out throws
-// StoreTimeout; a store that stops answering, or closes the connection, throws PeerLost naming
-// rank 0, which serves it.
+// StoreTimeout; a store that stops answering throws StoreSilent, one that closes the connection
+// PeerLost, both naming rank 0, which serves it.
 #pragma once
 
 #include <gloo/rendezvous/store.h>
@@ -35,6 +40,12 @@ class StoreTimeout : public PeerLost {
   using PeerLost::PeerLost;
 };
 
+// The store itself did not answer in time: rank 0, which serves it, is hung or unreachable.
+class StoreSilent : public PeerLost {
+ public:
+  using PeerLost::PeerLost;
+};
+
 class TcpStore : public gloo::rendezvous::Store {
  public:
   // A rank as the store saw it arrive.
@@ -48,6 +59,15 @@ class TcpStore : public gloo::rendezvous::Store {
     std::vector<int> lost;               // ranks whose connection closed without a goodbye, ascending
     std::vector<int> departed;           // ranks that said goodbye (ended, normally or not), ascending
     std::vector<std::string> conflicts;  // e.g. two processes claiming one rank
+    // Ranks whose operation ran out of time, by rank; each waits on `members` (ranks) in `group`.
+    struct Stuck {
+      int rank = 0;
+      std::string group, operation;
+      std::vector<int> members;
+    };
+    std::vector<Stuck> stuck;
+    const Stuck* stuck_of(int rank) const;  // null when `rank` never reported itself stuck
+    bool is_lost_or_departed(int rank) const;
   };
 
   // Serves the store when rank == 0 (binding host:port; port 0 lets the kernel choose, see port()),
@@ -72,12 +92,23 @@ class TcpStore : public gloo::rendezvous::Store {
 
   // The ranks lost so far, ascending; {0} when the store itself (rank 0) cannot be reached.
   std::vector<int> lost_ranks();
-  // The roster once some rank is lost or has departed, waiting up to `patience` for that: a peer's
-  // Gloo connection and its store connection close at about the same moment, in either order. When
-  // the store cannot be reached, a roster whose only lost rank is 0.
+  // The roster once some rank is lost, has departed or is stuck, waiting up to `patience` for that:
+  // a peer's Gloo connection and its store connection close at about the same moment, in either
+  // order (and Gloo closes a pair whose operation timed out, before that rank reports it). When the
+  // store cannot be reached, a roster whose only lost rank is 0.
   Roster roster_after_a_departure(std::chrono::milliseconds patience);
 
   Roster roster(int64_t after_version = -1, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+
+  // Tells the store that this rank's `operation` of `group` (its member ranks: `members`) ran out of
+  // time, then waits until every other member has said the same or is lost or departed, or for
+  // min(timeout, 2 s) (store_protocol::kStuckPatienceMs); returns the roster then. Throws
+  // StoreSilent when the store does not answer within that patience either (rank 0, which serves it,
+  // is hung too), PeerLost when it closed the connection (rank 0 is gone).
+  Roster report_stuck(const std::string& group, const std::string& operation,
+                      const std::vector<int>& members);
+  // min(timeout, 2 s): how long report_stuck waits for the others.
+  std::chrono::milliseconds stuck_patience() const;
 
   const std::string& host() const { return host_; }
   int port() const { return port_; }

@@ -1,8 +1,8 @@
 // The process groups on Gloo, with every rank a thread of this test over 127.0.0.1: each collective
 // of each group against a direct computation and, for the sums, bit for bit against the local
 // communicator; then the ways a job goes wrong (a rank that never comes, two processes on one rank,
-// ranks that disagree, an unknown interface, a rank that vanishes or falls silent), each of which
-// must end in one message naming what went wrong, within the timeout.
+// ranks that disagree, an unknown interface, a rank that vanishes or hangs), each of which must end
+// in one message naming what went wrong, within the timeout.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -378,27 +378,109 @@ TEST(ProcessGroups, ARankThatEndedOnItsOwnErrorIsNamed) {
                              "rank 1 had ended (see its own message) during the tower group's all-gather");
 }
 
-TEST(ProcessGroups, ASilentGroupIsNamedAfterTheTimeout) {
+// Rank `hung` of a grid connects, then never calls another collective (as if stopped with
+// SIGSTOP: its connections stay open) until every other rank has run `wait_on` (which must fail)
+// and closed its groups. Each other rank's message, the time its operation took to fail, and, for
+// rank 0, the time closing its groups took (its store server must not wait for the hung rank).
+struct HungRun {
+  std::vector<std::string> errors;
+  std::vector<Clock::duration> failed_after;
+  Clock::duration rank0_closed_after{};
+};
+
+HungRun run_with_a_hung_rank(int world_size, int towers, int hung, milliseconds timeout,
+                             const std::function<void(int rank, ProcessGroups&)>& wait_on) {
   const int port = free_port();
-  std::promise<void> failed;
-  std::string error;
+  HungRun run;
+  run.errors.resize(world_size);
+  run.failed_after.resize(world_size);
+  std::vector<std::promise<void>> ended(world_size);
+  const auto outcomes = run_ranks(world_size, [&](int rank) {
+    ProcessGroups groups =
+        connect_cpu_groups(launch_of(rank, world_size, port), make_rank_grid(world_size, rank, rank, towers),
+                           options_of(timeout));
+    if (rank == hung) {
+      for (int r = 0; r < world_size; ++r)
+        if (r != hung)
+          EXPECT_EQ(ended[r].get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+      return;
+    }
+    const auto start = Clock::now();
+    try {
+      wait_on(rank, groups);
+    } catch (const PeerLost& e) {
+      run.errors[rank] = e.what();
+    }
+    run.failed_after[rank] = Clock::now() - start;
+    const auto closing = Clock::now();
+    groups = ProcessGroups();  // says goodbye; rank 0's server lingers for the others'
+    if (rank == 0) run.rank0_closed_after = Clock::now() - closing;
+    ended[rank].set_value();
+  });
+  for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
+  return run;
+}
+
+TEST(ProcessGroups, AHungRankIsNamedAndTheOthersEndWithinTheTimeout) {
+  // Three replicas of one tower; rank 2 never joins the world group's host all-reduce.
+  const milliseconds timeout(2000);
+  const HungRun run = run_with_a_hung_rank(3, 1, 2, timeout, [](int, ProcessGroups& groups) {
+    std::vector<double> values = {1.0};
+    groups.world->all_reduce_host(values);
+  });
+  for (int rank : {0, 1}) {
+    SCOPED_TRACE("rank " + std::to_string(rank));
+    EXPECT_EQ(run.errors[rank],
+              "rank 2 did not answer within 2 s during the world group's host all-reduce (hung? --timeout)");
+    // The timeout, then at most the 2 s the stuck wait for each other, and a margin.
+    EXPECT_GE(run.failed_after[rank], timeout);
+    EXPECT_LT(run.failed_after[rank], timeout + milliseconds(2000) + milliseconds(1500));
+  }
+  // Without waiting for the hung rank's goodbye (a linger of min(timeout, 10 s) otherwise).
+  EXPECT_LT(run.rank0_closed_after, milliseconds(1000));
+}
+
+TEST(ProcessGroups, ARankHoldingUpAnotherGroupThroughAStuckOneIsNamed) {
+  // Two replicas of two towers: rank 2 hangs; rank 3 waits on it in their tower group, rank 1 on
+  // rank 3 in their replica group, rank 0 on rank 2 in theirs.
+  const milliseconds timeout(2000);
+  const HungRun run = run_with_a_hung_rank(4, 2, 2, timeout, [](int rank, ProcessGroups& groups) {
+    Tensor send = Tensor::from_host({2}, {1, 2}), recv({4});
+    if (rank == 3) {
+      groups.tower->all_gather({send.view()}, {recv.view()}, {&kCpu});
+    } else {
+      groups.replica->all_gather({send.view()}, {recv.view()}, {&kCpu});
+    }
+  });
+  EXPECT_EQ(run.errors[0],
+            "rank 2 did not answer within 2 s during the replica group's all-gather (hung? --timeout)");
+  EXPECT_EQ(run.errors[3],
+            "rank 2 did not answer within 2 s during the tower group's all-gather (hung? --timeout)");
+  EXPECT_EQ(run.errors[1],
+            "rank 2 did not answer within 2 s, holding up the replica group's all-gather (hung? --timeout)");
+  for (int rank : {0, 1, 3})
+    EXPECT_LT(run.failed_after[rank], timeout + milliseconds(3500)) << "rank " << rank;
+  EXPECT_LT(run.rank0_closed_after, milliseconds(1000));
+}
+
+TEST(ProcessGroups, AGroupWhoseMembersWaitElsewhereIsNamedAfterTheTimeout) {
+  // Both ranks are alive and stuck, each in another group's operation (mismatched collectives):
+  // nobody is silent, so the group is named.
+  const int port = free_port();
+  std::vector<std::string> errors(2);
   const auto outcomes = run_ranks(2, [&](int rank) {
     ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
                                               options_of(milliseconds(1000)));
-    if (rank == 1) {  // alive, but never joins the all-reduce
-      failed.get_future().wait_for(std::chrono::seconds(10));
-      return;
-    }
     Tensor buffer = Tensor::from_host({4}, {1, 2, 3, 4});
     try {
-      groups.world->all_reduce({buffer.view()}, {&kCpu});
+      (rank == 0 ? groups.world : groups.tower)->all_reduce({buffer.view()}, {&kCpu});
     } catch (const PeerLost& e) {
-      error = e.what();
+      errors[rank] = e.what();
     }
-    failed.set_value();
   });
   for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
-  EXPECT_EQ(error, "no answer from the world group (ranks 0,1) within 1 s during all-reduce (--timeout)");
+  EXPECT_EQ(errors[0], "no answer from the world group (ranks 0,1) within 1 s during all-reduce (--timeout)");
+  EXPECT_EQ(errors[1], "no answer from the tower group (ranks 0,1) within 1 s during all-reduce (--timeout)");
 }
 
 }  // namespace
