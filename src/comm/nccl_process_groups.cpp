@@ -15,9 +15,11 @@
 #include <cuda_runtime.h>
 #include <glog/logging.h>
 #include <nccl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -176,12 +178,36 @@ std::string id_bytes(const ncclUniqueId& id) {
   return std::string(reinterpret_cast<const char*>(&id), sizeof id);
 }
 
+// Two ranks of one host on one GPU need NCCL >= 2.30 and --nccl-multi-rank-gpu. Every rank sees
+// every rank's (host, GPU) and decides alike, so none is left waiting in NCCL's initialisation.
+void check_shared_gpus(Communicator& world, Device device, bool multi_rank_gpu) {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const std::vector<std::string> all =
+      world.all_gather_host(std::string(host) + " cuda:" + std::to_string(device.index));
+  std::string shared;
+  for (size_t a = 0; a < all.size() && shared.empty(); ++a)
+    for (size_t b = a + 1; b < all.size() && shared.empty(); ++b)
+      if (all[a] == all[b])
+        shared = "ranks " + std::to_string(a) + " and " + std::to_string(b) + " share " + all[b];
+  if (shared.empty()) return;
+  int code = 0;
+  NCCL_CHECK(ncclGetVersion(&code));
+  if (code < 23000 || !multi_rank_gpu) {
+    throw UserError(shared + ": two ranks on one GPU need NCCL >= 2.30 (this process loaded " +
+                    std::to_string(code / 10000) + "." + std::to_string(code / 100 % 100) +
+                    ") and --nccl-multi-rank-gpu; give each rank a GPU of its own (--devices)");
+  }
+  setenv("NCCL_MULTI_RANK_GPU_ENABLE", "1", 1);  // before this process's first NCCL communicator
+}
+
 }  // namespace
 
 ProcessGroups connect_gpu_groups(const LaunchInfo& launch, const RankGrid& grid,
-                                 const ProcessOptions& options, Device device) {
+                                 const ProcessOptions& options, Device device, bool multi_rank_gpu) {
   detail::require_cuda_device(device);
   ProcessGroups groups = connect_cpu_groups(launch, grid, options);
+  check_shared_gpus(*groups.world, device, multi_rank_gpu);
   CudaDeviceGuard guard(device.index);
   const std::string key = "nccl/unique-id";
   if (grid.rank == 0) {

@@ -10,7 +10,8 @@ std::unique_ptr<Communicator> make_nccl_communicator(const std::vector<Device>&,
   throw no_cuda_backend("--comm nccl");
 }
 
-ProcessGroups connect_gpu_groups(const LaunchInfo&, const RankGrid&, const ProcessOptions&, Device device) {
+ProcessGroups connect_gpu_groups(const LaunchInfo&, const RankGrid&, const ProcessOptions&, Device device,
+                                 bool) {
   throw no_cuda_backend("--devices " + device.str() + " with many processes");
 }
 

@@ -61,8 +61,9 @@ ProcessGroups connect_cpu_groups(const LaunchInfo& launch, const RankGrid& grid,
 
 // For ranks on GPUs (`device`: this rank's): connect_cpu_groups, whose Gloo groups keep the host
 // operations, then NCCL for the tower and replica groups' tensors (comm/nccl_process_groups.cpp).
-// In a build without CUDA: UserError (no_cuda_backend).
+// Two ranks of one host on one GPU are refused (UserError, on every rank) unless NCCL >= 2.30 and
+// `multi_rank_gpu`. In a build without CUDA: UserError (no_cuda_backend).
 ProcessGroups connect_gpu_groups(const LaunchInfo& launch, const RankGrid& grid,
-                                 const ProcessOptions& options, Device device);
+                                 const ProcessOptions& options, Device device, bool multi_rank_gpu);
 
 }  // namespace alexnet

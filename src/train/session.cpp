@@ -48,8 +48,9 @@ void join_many(const RunConfig& c, const Plan& plan, const Processes& p, Session
   const Device device = rank_device(c.devices, p.launch.local_rank);
   s.devices = {device};
   // GPUs: NCCL for the towers' and replicas' tensors; CPUs: Gloo. The world group is Gloo's.
-  ProcessGroups groups = device.is_cuda() ? connect_gpu_groups(p.launch, s.grid, p.options, device)
-                                          : connect_cpu_groups(p.launch, s.grid, p.options);
+  ProcessGroups groups = device.is_cuda()
+                             ? connect_gpu_groups(p.launch, s.grid, p.options, device, c.nccl_multi_rank_gpu)
+                             : connect_cpu_groups(p.launch, s.grid, p.options);
   s.store = std::move(groups.store);
   if (plan.towers > 1) s.comm = std::move(groups.tower);
   s.replica = std::move(groups.replica);
