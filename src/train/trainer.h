@@ -11,7 +11,8 @@
 // and the reasons to stop or checkpoint (at the step boundary), so that all ranks take the same
 // decisions at the same step. Rank 0 alone prints, writes the run
 // directory's files and checkpoints (gathering the towers' slices), and on --resume reads the
-// checkpoint and sends it to the others, so no shared filesystem is needed.
+// checkpoint and sends it to the others, so the checkpoints need not be on the other machines (the
+// run's config.toml, which --resume reads on every rank, must be).
 #pragma once
 
 #include <chrono>
