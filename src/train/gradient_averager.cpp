@@ -16,7 +16,7 @@ struct GradientAverager::Tower {
   bool cuda = false;
   Stream grad_stream;  // GPU: the buckets' all-reduce
   Event ready, done;   // GPU: compute -> grad stream, grad stream -> compute
-  int64_t sent = 0;    // [sent, end) of the flat buffer has been sent
+  int64_t sent = -1;   // [sent, end) of the flat buffer has been sent this step; -1: none yet
 };
 
 GradientAverager::GradientAverager(Net& net, Communicator& replica, int replicas, int64_t bucket_bytes)
@@ -73,7 +73,7 @@ GradientAverager::~GradientAverager() {
 void GradientAverager::node_done(size_t node) {
   for (size_t i = 0; i < towers_.size(); ++i) {
     Tower& t = *towers_[i];
-    if (t.sent == 0) t.sent = net_.layout().flat_size(t.tower);  // a new step
+    if (t.sent < 0) t.sent = net_.layout().flat_size(t.tower);  // a new step
     const int64_t lo = node_start_[node][i];
     if (t.sent - lo >= bucket_floats_) send(t, lo, t.sent);
   }
@@ -81,9 +81,9 @@ void GradientAverager::node_done(size_t node) {
 
 void GradientAverager::finish() {
   for (auto& t : towers_) {
-    if (t->sent == 0) t->sent = net_.layout().flat_size(t->tower);
-    if (t->sent > 0) send(*t, 0, t->sent);
-    t->sent = 0;
+    if (t->sent < 0) t->sent = net_.layout().flat_size(t->tower);
+    if (t->sent > 0) send(*t, 0, t->sent);  // what is left (none when the last bucket ended at 0)
+    t->sent = -1;
   }
   // CPU: wait for the thread to drain the queue; GPU: the compute stream waits for the sends.
   std::unique_lock<std::mutex> lock(mutex_);

@@ -120,6 +120,13 @@ case "$mode" in
     "$alexnet" launch --nproc 4 -- train "${common[@]}" --batch 10 --log-every 1 --bucket-kb 100000 --out bucket \
       > bucket.log 2>&1 || { cat bucket.log; exit 1; }
     compare bucket buckets exact
+    # 1 KiB: a bucket after every layer with parameters, the last ending at the buffer's start;
+    # nothing may be sent twice (it was: the whole buffer again at the end, 9 sends for 8 layers).
+    "$alexnet" launch --nproc 4 -- train "${common[@]}" --batch 10 --log-every 1 --bucket-kb 1 --out tiny \
+      > tiny.log 2>&1 || { cat tiny.log; exit 1; }
+    grep -q "8 bucket(s)" tiny/logs/rank-0/alexnet.INFO ||
+      { grep bucket tiny/logs/rank-0/alexnet.INFO; echo "not one bucket per layer with parameters"; exit 1; }
+    compare bucket tiny exact
     grep -q '"world": 4, "replicas": 2, "towers": 2, "global_batch": 20' four/manifest.json ||
       { echo "the manifest does not record the grid"; exit 1; }
     [ -d four/logs/rank-3 ] || { echo "no logs/rank-3"; exit 1; }
