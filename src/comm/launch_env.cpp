@@ -121,7 +121,8 @@ void resolve_store(LaunchInfo& info, const LaunchFlags& flags, const Reader& in)
     // says so with TORCHELASTIC_USE_AGENT_STORE=True; ours, which speaks another protocol, takes
     // the next port.
     if (in.var("TORCHELASTIC_USE_AGENT_STORE") && in.var("TORCHELASTIC_USE_AGENT_STORE")->text == "True") {
-      if (info.store_port == 65535) in.fail("MASTER_PORT is 65535: under torchrun the store takes the next port");
+      if (info.store_port == 65535)
+        in.fail("MASTER_PORT is 65535: under torchrun the store takes the next port");
       ++info.store_port;
     }
   } else if (slurm) {

@@ -11,12 +11,8 @@
 #   lost_rank.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-alexnet=$1 python=$2 work=$3
-here=$(cd "$(dirname "$0")" && pwd)
-net="$here/../../experiments/alexnet-mini.toml"
-rm -rf "$work" && mkdir -p "$work"
-require_fashion_mnist
-"$python" -c "import h5py" 2> /dev/null || { echo "skipped: $python has no h5py"; exit 77; }
+start_e2e "$@"
+require_h5py
 fail() { echo "FAIL: $*"; exit 1; }
 
 # 360 training images, 10 a replica: a global batch of 20, 18 steps an epoch.
@@ -30,82 +26,15 @@ final=10  # the step the resumed and the uninterrupted runs stop at
   --out "$work/straight" > "$work/straight.log" 2>&1 || { cat "$work/straight.log"; fail "the uninterrupted run"; }
 
 # The killed runs. Prints the newest checkpoint left by the run that lost rank 2.
-"$python" - "$alexnet" "$work" "${common[@]}" --max-steps 1000 <<'PY'
-import glob, os, re, signal, socket, subprocess, sys, time
+PYTHONPATH="$here" "$python" - "$alexnet" "$work" "${common[@]}" --max-steps 1000 <<'PY'
+import os, signal, sys
+from fault_ranks import rows, scenario
 alexnet, work, flags = sys.argv[1], sys.argv[2], sys.argv[3:]
-TIMEOUT, MARGIN, WORLD = 10.0, 5.0, 4
-
-def free_port():  # the kernel's choice, released at once: launches side by side do not collide
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-def bounded_wait(what, done, within=60):
-    deadline = time.monotonic() + within
-    while not done():
-        if time.monotonic() > deadline:
-            sys.exit("FAIL: no %s within %d s" % (what, within))
-        time.sleep(0.02)
-
-def rows(run):
-    try:
-        with open(run + "/metrics/steps.csv") as f:
-            return len(f.read().splitlines()) - 1
-    except OSError:
-        return 0
-
-def scenario(name, victim):
-    run, port = "%s/%s" % (work, name), free_port()
-    ranks = []
-    for r in range(WORLD):
-        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(r),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        err = open("%s/%s.rank%d.err" % (work, name, r), "w+")
-        ranks.append((subprocess.Popen([alexnet, "train"] + flags + ["--out", run], env=env,
-                                       stdout=subprocess.DEVNULL, stderr=err), err))
-    try:
-        # Mid-run: checkpoint 2 written and step 3 done (its metrics row), so the kill lands in step 4.
-        bounded_wait("checkpoint at step 2 and row of step 3 in " + run,
-                     lambda: os.path.exists(run + "/checkpoints/step-0000000002.h5") and rows(run) >= 3
-                     or any(p.poll() is not None for p, _ in ranks))
-        for r, (p, err) in enumerate(ranks):
-            if p.poll() is not None:
-                err.seek(0)
-                sys.exit("FAIL: rank %d ended (status %s) before the kill:\n%s" % (r, p.returncode, err.read()))
-        ranks[victim][0].send_signal(signal.SIGKILL)
-        killed = time.monotonic()
-        took = {}
-        while len(took) < WORLD - 1 and time.monotonic() - killed < TIMEOUT + MARGIN:
-            for r, (p, _) in enumerate(ranks):
-                if r != victim and r not in took and p.poll() is not None:
-                    took[r] = time.monotonic() - killed
-            time.sleep(0.01)
-    finally:
-        for p, _ in ranks:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-    print("%s: rank %d killed at step %d; the others exited after %s" % (
-        name, victim, rows(run) + 1, ", ".join("rank %d %.2f s" % (r, took[r]) for r in sorted(took))))
-    for r, (p, err) in enumerate(ranks):
-        if r == victim:
-            continue
-        err.seek(0)
-        lines = [l for l in err.read().splitlines() if l.strip()]
-        if r not in took:
-            sys.exit("FAIL: rank %d still running %.0f s after rank %d was killed (--timeout 10s)" % (
-                r, TIMEOUT + MARGIN, victim))
-        if p.returncode == 0:
-            sys.exit("FAIL: rank %d exited 0 after losing rank %d" % (r, victim))
-        want = r"^alexnet train: rank %d was lost\b" % victim
-        if len(lines) != 1 or not re.search(want, lines[0]):
-            sys.exit("FAIL: rank %d (status %d) should say one line naming rank %d, said:\n%s" % (
-                r, p.returncode, victim, "\n".join(lines)))
-        print("  rank %d, status %d: %s" % (r, p.returncode, lines[0]))
-    return run
-
-run = scenario("lost2", 2)
-scenario("lost0", 0)
+# Mid-run: checkpoint 2 written and step 3 done (its metrics row), so the kill lands in step 4.
+ready = lambda run: os.path.exists(run + "/checkpoints/step-0000000002.h5") and rows(run) >= 3
+for name, victim in (("lost2", 2), ("lost0", 0)):
+    scenario(alexnet, work, flags, name, victim, signal.SIGKILL, timeout=10.0, margin=5.0,
+             want=r"^alexnet train: rank %d was lost\b" % victim, ready=ready)
 PY
 
 # The checkpoint the run that lost rank 2 left: whole, loadable, and the uninterrupted run's.
