@@ -110,20 +110,26 @@ class GlooCommunicator final : public Communicator {
     broadcast_bytes("broadcast", root, buffers[0].data, buffers[0].numel() * sizeof(float));
   }
 
+  // Every member's `n` values of `in`, in member order, into `out` (size() * n).
+  template <class T>
+  void gather_all(const char* operation, T* in, size_t n, T* out) {
+    run(operation, [&](uint32_t tag) {
+      gloo::AllgatherOptions o(group_.context);
+      o.setInput(in, n);
+      o.setOutput(out, n * size());
+      o.setTag(tag);
+      o.setTimeout(group_.timeout);
+      gloo::allgather(o);
+    });
+  }
+
   void all_reduce_host(std::vector<double>& values) override {
     if (size() == 1 || values.empty()) return;
     // Gather every member's values and sum them in member order, so that every member holds the
     // same bits.
     const size_t n = values.size();
     std::vector<double> all(n * size());
-    run("host all-reduce", [&](uint32_t tag) {
-      gloo::AllgatherOptions o(group_.context);
-      o.setInput(values.data(), n);
-      o.setOutput(all.data(), all.size());
-      o.setTag(tag);
-      o.setTimeout(group_.timeout);
-      gloo::allgather(o);
-    });
+    gather_all("host all-reduce", values.data(), n, all.data());
     for (size_t i = 0; i < n; ++i) {
       values[i] = all[i];
       for (int r = 1; r < size(); ++r) values[i] += all[r * n + i];
@@ -144,28 +150,14 @@ class GlooCommunicator final : public Communicator {
     // Lengths first, then every string padded to the longest.
     std::vector<uint64_t> lengths(size());
     uint64_t my_length = mine.size();
-    run("host all-gather", [&](uint32_t tag) {
-      gloo::AllgatherOptions o(group_.context);
-      o.setInput(&my_length, 1);
-      o.setOutput(lengths.data(), lengths.size());
-      o.setTag(tag);
-      o.setTimeout(group_.timeout);
-      gloo::allgather(o);
-    });
+    gather_all("host all-gather", &my_length, 1, lengths.data());
     const uint64_t longest = *std::max_element(lengths.begin(), lengths.end());
     std::vector<std::string> strings(size());
     if (longest == 0) return strings;
     std::string padded = mine;
     padded.resize(longest);
     std::string all(longest * size(), '\0');
-    run("host all-gather", [&](uint32_t tag) {
-      gloo::AllgatherOptions o(group_.context);
-      o.setInput(padded.data(), longest);
-      o.setOutput(all.data(), all.size());
-      o.setTag(tag);
-      o.setTimeout(group_.timeout);
-      gloo::allgather(o);
-    });
+    gather_all("host all-gather", padded.data(), longest, all.data());
     for (int r = 0; r < size(); ++r) strings[r] = all.substr(r * longest, lengths[r]);
     return strings;
   }
