@@ -6,6 +6,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/bytes.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
 #include "layers/softmax_loss.h"
@@ -220,9 +221,7 @@ std::vector<float> Net::gather(const std::string& name, const std::vector<ConstV
   // The other towers' slices: each is a contiguous range of the flattened tensor.
   const LogicalParam& p = layout_.params()[layout_.find(name)];
   const int mine = local_[0];
-  const std::string slice(reinterpret_cast<const char*>(out.data() + p.offset[mine]),
-                          sizeof(float) * p.count[mine]);
-  std::vector<std::string> all = shares_of_all(slice);
+  std::vector<std::string> all = shares_of_all(as_bytes(out.data() + p.offset[mine], p.count[mine]));
   for (int t = 0; t < plan_.towers; ++t) {
     CHECK_EQ(all[t].size(), sizeof(float) * p.count[t]) << name << ": tower " << t << "'s slice";
     std::copy_n(all[t].data(), all[t].size(), reinterpret_cast<char*>(out.data() + p.offset[t]));
@@ -264,13 +263,8 @@ std::vector<float> Net::activation(const std::string& name) const {
     }
     // A split output with towers elsewhere: every tower sends its share.
     const std::vector<float> mine = nodes_[i]->out[local_[0]].to_host();
-    std::vector<std::string> all =
-        shares_of_all(std::string(reinterpret_cast<const char*>(mine.data()), sizeof(float) * mine.size()));
     std::vector<std::vector<float>> shares;
-    for (const std::string& bytes : all) {
-      shares.emplace_back(bytes.size() / sizeof(float));
-      std::copy_n(bytes.data(), bytes.size(), reinterpret_cast<char*>(shares.back().data()));
-    }
+    for (const std::string& bytes : shares_of_all(as_bytes(mine))) shares.push_back(from_bytes<float>(bytes));
     return join_shares(shares, batch_);
   }
   throw UserError("no layer named '" + name + "' in " + plan_.net.path);

@@ -10,6 +10,7 @@
 
 #include "comm/communicator.h"
 #include "core/atomic_file.h"
+#include "core/bytes.h"
 #include "core/errors.h"
 #include "data/loader.h"
 #include "net/net.h"
@@ -27,17 +28,6 @@ std::vector<int32_t> top_k(const float* p, int classes, int k) {
 }
 
 namespace {
-
-template <class T>
-std::string as_bytes(const std::vector<T>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
-template <class T>
-std::vector<T> from_bytes(const std::string& bytes) {
-  std::vector<T> v(bytes.size() / sizeof(T));
-  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(T));
-  return v;
-}
 
 // Every process's predictions, in split order.
 void gather_predictions(Communicator& world, std::vector<Prediction>& predictions) {
