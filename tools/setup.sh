@@ -2,9 +2,10 @@
 # Installs the Debian packages the build and the tests need. Run as root on Debian bookworm.
 # Does nothing when they are all present. The CUDA toolkit, cuDNN and NCCL are not Debian
 # packages; where they are installed the build finds them, and without them it builds the CPU
-# backend alone. `tools/setup.sh --bench` also installs Debian's PyTorch (python3-torch, about
-# 180 MB) for experiments/bench/compare_torch.py; `--fuzz` installs clang for tools/fuzz.sh.
-# libgloo-dev joins CPU ranks in separate processes; openmpi-bin gives the tests a real mpirun.
+# backend alone. `--fuzz` also installs clang for tools/fuzz.sh (`--bench` is accepted and adds
+# nothing now). libgloo-dev joins CPU ranks in separate processes; openmpi-bin and python3-torch
+# (Debian's PyTorch, about 180 MB) give the tests a real mpirun and a real torchrun, and PyTorch is
+# the reference of experiments/bench/compare_torch.py.
 set -euo pipefail
 
 packages=(
@@ -13,9 +14,8 @@ packages=(
   libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
   dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
   libgtest-dev libgmock-dev libbenchmark-dev
-  libgloo-dev openmpi-bin
+  libgloo-dev openmpi-bin python3-torch
 )
-if [ "${1:-}" = --bench ]; then packages+=(python3-torch); fi
 # tools/fuzz.sh: clang with its libFuzzer and sanitizer runtimes, and clang's OpenMP.
 if [ "${1:-}" = --fuzz ]; then packages+=(clang libclang-rt-14-dev libomp-14-dev); fi
 

@@ -16,7 +16,7 @@ so its peak RSS (CPU) or peak device memory (GPU: PyTorch's max_memory_allocated
 peak as `alexnet time` prints it) is its own. Prints per-round
 figures, the medians, and ours / PyTorch's speed ratio (> 1: we are faster).
 
-PyTorch is Debian's python3-torch (`tools/setup.sh --bench` installs it); run this script with
+PyTorch is Debian's python3-torch (`tools/setup.sh` installs it); run this script with
 /usr/bin/python3, which has it, h5py and numpy.
 
 --check-run loads that run's last checkpoint into the PyTorch model, runs both on the centre

@@ -56,6 +56,7 @@ int eval(int argc, char** argv) {
   if (!data->has_split(split)) throw UserError(c.data + ": has no split '" + split + "'");
   if (views == 10 && c.batch % 10) c.batch = (c.batch / 10 + 1) * 10;
   Session s = make_session(c, data, resolve_processes(f.processes));
+  agree_on_configuration(s, to_toml(c));
   // Rank 0 reads the checkpoint and sends it to the others.
   CheckpointTensors tensors;
   std::string bytes;

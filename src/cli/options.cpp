@@ -316,7 +316,17 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
   for (const std::string& flag : run_file_flags) {
     if (!vm.count(flag) || vm[flag].defaulted()) continue;
     std::string path = vm[flag].as<std::string>();
-    if (flag == "resume") path += "/config.toml";
+    if (flag == "resume") {
+      if (!std::filesystem::is_directory(path))
+        throw UserError("--resume " + path + ": no such run directory");
+      path += "/config.toml";
+      // Each machine's first rank keeps a copy (train/trainer.cpp); a machine new to the run has none.
+      if (!std::filesystem::exists(path)) {
+        throw UserError("--resume: " + path +
+                        " does not exist (not a run directory, or this machine ran none of its ranks: "
+                        "copy config.toml there from rank 0's machine)");
+      }
+    }
     store_run_file(path, desc, vm);
   }
   try {

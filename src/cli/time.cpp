@@ -116,6 +116,7 @@ int time(int argc, char** argv) {
   if (c.batch < 1) throw UserError("--batch must be positive");
   // Without a dataset, the network file fixes the input; --classes and --channels override it.
   Session s = make_session(c, classes, channels, resolve_processes(f.processes));
+  agree_on_configuration(s, to_toml(c));
   Net& net = *s.net;
   net.init_parameters(c.seed);
   Sgd sgd(net, {.learning_rate = static_cast<float>(c.lr)});

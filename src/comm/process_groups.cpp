@@ -9,6 +9,7 @@
 #include <gloo/transport/tcp/device.h>
 #include <ifaddrs.h>
 #include <netdb.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -136,6 +137,11 @@ ProcessGroups connect_cpu_groups(const LaunchInfo& launch, const RankGrid& grid,
   // The address first: a mistyped interface should fail at once, not after the others wait.
   const std::string address = options.iface.empty() ? route_address(launch.store_host, launch.store_port)
                                                     : interface_address(options.iface);
+  // Gloo writes with writev(), which cannot pass MSG_NOSIGNAL: a write to a peer that was killed
+  // raises SIGPIPE, whose default action would end this rank at once with no message (and the
+  // store would count it lost too). Ignored, the write fails with EPIPE and Gloo throws, which
+  // becomes PeerLost naming the rank that was really lost.
+  signal(SIGPIPE, SIG_IGN);
   ProcessGroups groups;
   groups.grid = grid;
   groups.store = std::make_shared<TcpStore>(launch.store_host, launch.store_port, grid.rank, grid.world_size,

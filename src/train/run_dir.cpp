@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -35,6 +37,13 @@ std::string RunDir::create_log_folder(int rank) const {
 
 void RunDir::write_config(const RunConfig& config) const {
   write_file_atomically((fs::path(path_) / "config.toml").string(), to_toml(config));
+}
+
+void RunDir::copy_config(const RunConfig& config) const {
+  const std::string path = (fs::path(path_) / "config.toml").string(), text = to_toml(config);
+  std::ifstream in(path, std::ios::binary);
+  const std::string there((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.is_open() || there != text) write_file_atomically(path, text);
 }
 
 void RunDir::write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,

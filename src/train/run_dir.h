@@ -35,6 +35,9 @@ class RunDir {
   std::string create_log_folder(int rank = -1) const;
 
   void write_config(const RunConfig& config) const;
+  // The same, unless config.toml already holds these bytes (written by rank 0 on a shared
+  // filesystem: rewriting it there would race rank 0's temporary name).
+  void copy_config(const RunConfig& config) const;
   // `places`: each rank's host and device (rank_place), in rank order.
   void write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,
                       const std::vector<std::string>& places) const;

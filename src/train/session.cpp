@@ -109,6 +109,36 @@ void from_leader(const Session& s, std::string& bytes) {
   if (s.many()) s.world->broadcast_host(0, bytes);
 }
 
+namespace {
+
+// "" when `mine` is `leaders`, else their first differing line, as each has it.
+std::string first_difference(const std::string& leaders, const std::string& mine) {
+  std::istringstream a(leaders), b(mine);
+  for (std::string x, y;;) {
+    const bool more_a = static_cast<bool>(std::getline(a, x)), more_b = static_cast<bool>(std::getline(b, y));
+    if (!more_a && !more_b) return "";
+    if (more_a && more_b && x == y) continue;
+    return "rank 0 has '" + (more_a ? x : std::string("(nothing)")) + "', it has '" +
+           (more_b ? y : std::string("(nothing)")) + "'";
+  }
+}
+
+}  // namespace
+
+void agree_on_configuration(const Session& s, const std::string& toml) {
+  if (!s.many()) return;
+  std::string leaders = toml;
+  s.world->broadcast_host(0, leaders);
+  const std::vector<std::string> differences = s.world->all_gather_host(first_difference(leaders, toml));
+  for (size_t rank = 0; rank < differences.size(); ++rank) {
+    if (differences[rank].empty()) continue;
+    throw UserError("rank " + std::to_string(rank) +
+                    "'s configuration differs from rank 0's: " + differences[rank] +
+                    " (every rank needs the same flags and, with --resume or a run directory, the same "
+                    "RUN/config.toml)");
+  }
+}
+
 Device rank_device(const std::string& text, int local_rank) {
   if (text == "cpu") return Device::cpu();
   const int gpus = cuda_device_count();

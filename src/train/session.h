@@ -58,6 +58,10 @@ Session make_session(const RunConfig& config, int classes, int channels, const P
 void on_leader(const Session& session, const std::function<void()>& work);
 // Rank 0's `bytes` on every rank (nothing to do in one process).
 void from_leader(const Session& session, std::string& bytes);
+// Every rank must run rank 0's configuration (`toml`: to_toml of it): one whose flags or run file
+// say otherwise would compute something else, or wait in a collective the others never call.
+// Throws UserError on every rank, naming the first rank that differs and the first line where.
+void agree_on_configuration(const Session& session, const std::string& toml);
 
 // The device of local rank `local_rank` under --devices: "auto" (that GPU among the visible ones
 // if there are GPUs, else the CPU), "cpu", "cuda" (that GPU; UserError when there are fewer), or

@@ -68,6 +68,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   auto data = std::make_shared<DatasetReader>(c_.data);
   if (!data->has_split("train")) throw UserError(c_.data + ": has no train split");
   s_ = make_session(c_, data, processes);
+  agree_on_configuration(s_, to_toml(c_));
   sgd_ = std::make_unique<Sgd>(*s_.net, SgdConfig{.learning_rate = static_cast<float>(c_.lr),
                                                   .momentum = static_cast<float>(c_.momentum),
                                                   .weight_decay = static_cast<float>(c_.weight_decay)});
@@ -101,6 +102,9 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
       dir_.write_config(c_);
       dir_.write_manifest(c_, command_line, s_, places);
     });
+    // Each machine's first rank keeps the configuration beside its ranks' logs, so that --resume
+    // finds it on every machine without a shared filesystem (on a shared one, the same bytes).
+    if (!s_.leader() && processes.launch.local_rank == 0) dir_.copy_config(c_);
   }
   LOG(INFO) << "command line: " << command_line;
 

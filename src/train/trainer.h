@@ -12,7 +12,8 @@
 // decisions at the same step. Rank 0 alone prints, writes the run
 // directory's files and checkpoints (gathering the towers' slices), and on --resume reads the
 // checkpoint and sends it to the others, so the checkpoints need not be on the other machines (the
-// run's config.toml, which --resume reads on every rank, must be).
+// run's config.toml, which --resume reads on every rank, is copied to each machine by its first
+// rank).
 #pragma once
 
 #include <chrono>

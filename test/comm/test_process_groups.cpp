@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -481,6 +483,35 @@ TEST(ProcessGroups, AGroupWhoseMembersWaitElsewhereIsNamedAfterTheTimeout) {
   for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
   EXPECT_EQ(errors[0], "no answer from the world group (ranks 0,1) within 1 s during all-reduce (--timeout)");
   EXPECT_EQ(errors[1], "no answer from the tower group (ranks 0,1) within 1 s during all-reduce (--timeout)");
+}
+
+}  // namespace
+}  // namespace alexnet
+
+namespace alexnet {
+namespace {
+
+// Gloo writes with writev(), which raises SIGPIPE on a connection its peer has closed; a rank whose
+// peer was killed must end with PeerLost and its message, not die of the signal with none (a
+// survivor of `kill -9` once did in CI, and rank 0 then reported two lost ranks). So once the
+// groups are connected, a writev() to a closed socket in this process fails with EPIPE instead of
+// ending the process.
+TEST(ProcessGroups, AWriteToAClosedConnectionFailsInsteadOfKillingTheRank) {
+  const int port = free_port();
+  const auto outcomes = run_ranks(2, [&](int rank) {
+    ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+                                              options_of(milliseconds(5000)));
+  });
+  for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
+  int ends[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, ends), 0);
+  close(ends[1]);
+  char byte = 0;
+  iovec piece{&byte, 1};
+  errno = 0;
+  EXPECT_EQ(writev(ends[0], &piece, 1), -1);  // without SIGPIPE ignored, the test ends here
+  EXPECT_EQ(errno, EPIPE);
+  close(ends[0]);
 }
 
 }  // namespace

@@ -62,18 +62,22 @@ def scenario(alexnet, work, flags, name, victim, sig, timeout, margin, want, rea
             p.wait()
     print("%s: rank %d %s at step %d; the others exited after %s" % (
         name, victim, what, rows(run) + 1, ", ".join("rank %d %.2f s" % (r, took[r]) for r in sorted(took))))
+    said, problems = {}, []
     for r, (p, err) in enumerate(ranks):
         if r == victim:
             continue
         err.seek(0)
-        lines = [l for l in err.read().splitlines() if l.strip()]
+        said[r] = [l for l in err.read().splitlines() if l.strip()]
         if r not in took:
-            sys.exit("FAIL: rank %d still running %.0f s after rank %d was %s (--timeout %gs)" % (
+            problems.append("rank %d still running %.0f s after rank %d was %s (--timeout %gs)" % (
                 r, timeout + margin, victim, what, timeout))
-        if p.returncode == 0:
-            sys.exit("FAIL: rank %d exited 0 after rank %d was %s" % (r, victim, what))
-        if len(lines) != 1 or not re.search(want, lines[0]):
-            sys.exit("FAIL: rank %d (status %d) should say one line matching %r, said:\n%s" % (
-                r, p.returncode, want, "\n".join(lines)))
-        print("  rank %d, status %d: %s" % (r, p.returncode, lines[0]))
+        elif p.returncode == 0:
+            problems.append("rank %d exited 0 after rank %d was %s" % (r, victim, what))
+        elif len(said[r]) != 1 or not re.search(want, said[r][0]):
+            problems.append("rank %d (status %d) should say one line matching %r" % (r, p.returncode, want))
+    # Every survivor's status and words, so that a failure shows the whole job, not its first rank.
+    for r in sorted(said):
+        print("  rank %d, status %s: %s" % (r, ranks[r][0].returncode, "\n    ".join(said[r]) or "(nothing)"))
+    if problems:
+        sys.exit("FAIL: " + "; ".join(problems))
     return run

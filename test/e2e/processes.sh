@@ -11,7 +11,12 @@
 #   launchers  the 4-process run bootstrapped from torchrun's, OpenMPI's and Slurm's variables, as
 #              each launcher sets them (set here by the script): bit-identical to `alexnet launch`'s.
 #   mpirun     the same under a real `mpirun --oversubscribe` (Debian's openmpi-bin).
-#   torchrun   the same under a real `torchrun --no-python` (tools/setup.sh --bench brings it).
+#   torchrun   the same under a real `torchrun --no-python` (Debian's python3-torch brings it).
+#   config     ranks whose flags differ stop before the first step, every one saying which rank
+#              differs and where (exit 2); and --resume on a machine of its own: rank 1 runs in a
+#              mount namespace where the run's path is another folder (its "machine"), so it
+#              sees only its logs and the config.toml its machine's first rank keeps; resuming
+#              works there, and without that copy rank 1 says what to copy (exit 2).
 set -euo pipefail
 alexnet=$(realpath "$1") python=$2 work=$3 mode=${4:-equality}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -149,16 +154,74 @@ case "$mode" in
     ;;
   torchrun)
     command -v torchrun > /dev/null ||
-      { echo "skipped: no torchrun (tools/setup.sh --bench installs PyTorch, which brings it)"; exit 77; }
-    # Debian 12's python3-torch 1.13 ships a torchrun that fails on Python 3.11 before starting
-    # anything (its Std enum parsing returns None: AttributeError in to_map); say so and skip.
-    torchrun --no_python --nproc_per_node 1 /bin/true > torchrun-check.log 2>&1 ||
+      { echo "skipped: no torchrun (tools/setup.sh installs python3-torch, which brings it)"; exit 77; }
+    # Debian 12's torchrun (python3-torch 1.13 on Python 3.11) cannot parse its own default
+    # --redirects/--tee value "0" (Std.from_str returns None: AttributeError in to_map). A mapping
+    # that names local rank 9, which this job does not have, parses, and leaves every real rank at
+    # the default (no redirection, no tee). The README gives the same workaround.
+    quirk=(--redirects 9:1 --tee 9:1)
+    torchrun "${quirk[@]}" --no_python --nproc_per_node 1 /bin/true > torchrun-check.log 2>&1 ||
       { echo "skipped: this torchrun cannot start a process: $(tail -n 1 torchrun-check.log)"; exit 77; }
     reference_4
-    torchrun --no_python --nproc_per_node 4 --master_addr 127.0.0.1 --master_port "$(free_port)" \
+    torchrun "${quirk[@]}" --no_python --nproc_per_node 4 --master_addr 127.0.0.1 --master_port "$(free_port)" \
       "$alexnet" train "${common[@]}" --batch 10 --log-every 1 --out torchrun > torchrun.log 2>&1 ||
       { cat torchrun.log; exit 1; }
     compare four torchrun exact && same_steps four torchrun
+    ;;
+  config)
+    two_ranks() {  # RUN FLAGS_OF_RANK_1... : rank 0 with the common flags, rank 1 with more
+      local run=$1 port; shift
+      port=$(free_port)
+      RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+        "$alexnet" train "${common[@]}" --batch 10 --out "$run" > "$run.0.log" 2>&1 & local first=$!
+      RANK=1 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+        "${on_machine_b[@]}" "$alexnet" train "${common[@]}" --batch 10 --out "$run" "$@" > "$run.1.log" 2>&1 &
+      local second=$!
+      status0=0 status1=0
+      wait $first || status0=$?
+      wait $second || status1=$?
+    }
+    on_machine_b=()
+    two_ranks differ --lr 0.02
+    want="rank 1's configuration differs from rank 0's: rank 0 has 'lr = 0.01', it has 'lr = 0.02'"
+    for r in 0 1; do
+      status=status$r
+      [ "${!status}" = 2 ] && grep -qF "$want" "differ.$r.log" ||
+        { cat differ.*.log; echo "rank $r: status ${!status}, not 2 with: $want"; exit 1; }
+    done
+    [ ! -e differ/checkpoints ] || { echo "ranks that disagree wrote checkpoints"; exit 1; }
+
+    # Rank 1 on "machine b": the run's path shows machine-b/ there (LOCAL_RANK 0: its machine's first).
+    unshare --mount true 2> /dev/null || { echo "skipped: no mount namespaces here (unshare --mount)"; exit 77; }
+    mkdir -p host machine-b
+    on_machine_b=(unshare --mount sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$PWD/machine-b" "$PWD/host")
+    common=("${common[@]/--max-steps/--checkpoint-every}" --max-steps 3)  # checkpoints at 3 and 5
+    two_ranks host/run
+    [ "$status0$status1" = 00 ] || { cat host/run.*.log; echo "the two-machine run failed"; exit 1; }
+    [ -d machine-b/run/logs/rank-1 ] && [ ! -e machine-b/run/checkpoints ] && [ ! -d host/run/logs/rank-1 ] ||
+      { find host machine-b; echo "rank 1 did not write on its own machine only"; exit 1; }
+    cmp host/run/config.toml machine-b/run/config.toml || { echo "machine b's config.toml differs"; exit 1; }
+    resume() {
+      local port; port=$(free_port)
+      RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+        "$alexnet" train --resume host/run --max-steps 5 > resume.0.log 2>&1 & local first=$!
+      RANK=1 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+        "${on_machine_b[@]}" "$alexnet" train --resume host/run --max-steps 5 > resume.1.log 2>&1 &
+      local second=$!
+      status0=0 status1=0
+      wait $first || status0=$?
+      wait $second || status1=$?
+    }
+    resume
+    [ "$status0$status1" = 00 ] || { cat resume.*.log; echo "resuming on two machines failed"; exit 1; }
+    [ -e host/run/checkpoints/step-0000000005.h5 ] || { ls host/run/checkpoints; echo "no step 5"; exit 1; }
+    # Without machine b's copy, rank 1 says what is missing before it meets anyone.
+    rm machine-b/run/config.toml
+    status=0
+    RANK=1 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$(free_port) \
+      "${on_machine_b[@]}" "$alexnet" train --resume host/run > lonely.log 2>&1 || status=$?
+    want="host/run/config.toml does not exist (not a run directory, or this machine ran none of its ranks"
+    [ "$status" = 2 ] && grep -qF "$want" lonely.log || { cat lonely.log; echo "status $status, not 2 with: $want"; exit 1; }
     ;;
   *) echo "unknown mode $mode"; exit 2 ;;
 esac
