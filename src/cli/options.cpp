@@ -100,7 +100,7 @@ po::options_description run_dir_options(RunConfig& c) {
     ("log-every", flag(c.log_every), "steps between metric rows")
     ("keep-checkpoints", flag(c.keep_checkpoints), "checkpoints kept")
     ("checkpoint-every", flag(c.checkpoint_every), "also checkpoint every N steps, or every 90s / 30m / 2h of wall clock (0: at epoch ends only)")
-    ("profile-every", flag(c.profile_every), "profile every Nth step per layer (0: never)")
+    ("profile-every", flag(c.profile_every), "profile every Nth step per layer, after 2 warm-up steps (0: never)")
     ("max-steps", flag(c.max_steps), "stop with a checkpoint after this many steps (0: never)")
     ("bucket-kb", flag(c.bucket_kb), "with replicas: KiB of gradients per all-reduce, sent while backward runs")
     ("progress", flag(c.progress), "show a progress line (true/false)");

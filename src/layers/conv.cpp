@@ -154,6 +154,7 @@ class ConvCpu final : public ConvLayer {
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
+    if (std::find(shapes_.begin(), shapes_.end(), x.shape) == shapes_.end()) shapes_.push_back(x.shape);
     const Geometry g = geometry(x.shape, y.shape);
     const int og = c_.out_channels / c_.groups;
     const int64_t batch = x.shape[0];
@@ -207,7 +208,16 @@ class ConvCpu final : public ConvLayer {
     }
   }
 
+  // The CPU has one way for each direction; the manifest records it as cuDNN's choices are.
+  std::vector<AlgorithmChoice> algorithm_choices() const override {
+    std::vector<AlgorithmChoice> out;
+    for (const Shape& s : shapes_)
+      out.push_back({s, "im2col+gemm", "gemm+col2im", "im2col+gemm", "fixed", 0});
+    return out;
+  }
+
  private:
+  std::vector<Shape> shapes_;  // the input shapes met, in order
   Geometry geometry(const Shape& in, const Shape& out) const {
     return {c_.in_channels / c_.groups,
             static_cast<int>(in[2]),

@@ -1,11 +1,17 @@
 // cuDNN convolution.
 //
-// The three algorithms (forward, backward data, backward filter) are found the first time the
-// layer meets an input shape: cudnnFind* runs every candidate and reports its time, and we take
-// the fastest that fits the workspace limit, uses the math the run asked for (--math) and, with
-// --deterministic, promises bit-identical results run to run. The choice is kept per shape, so
-// training and evaluation batches of different sizes each pay for one search. Groups map to
-// cuDNN's group count: the paper's own-tower connectivity on one device.
+// The three algorithms (forward, backward data, backward filter) are chosen the first time the
+// layer meets an input shape, among those that fit the workspace limit and use the math the run
+// asked for (--math):
+// - by default, timed: cudnnFind* runs every candidate and we take the fastest;
+// - with --deterministic, without timing: cudnnGet*_v7 lists the candidates in the order cuDNN's
+//   heuristics expect them to run, and we take the first that promises bit-identical results. A
+//   timed choice could differ run to run, between the towers or after --resume (timing noise, the
+//   other tower's kernels), and with it the bits; the heuristic's depends only on the GPU, cuDNN's
+//   version and the shapes.
+// The choice is kept per shape, so training and evaluation batches of different sizes each pay for
+// one search, and algorithm_choices() gives it to the run's manifest. Groups map to cuDNN's group
+// count: the paper's own-tower connectivity on one device.
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -38,6 +44,73 @@ Perf pick(const std::vector<Perf>& results, const BackendOptions& b, const char*
                            " algorithm within --workspace-mb " + std::to_string(b.workspace_limit >> 20) +
                            (b.deterministic ? " that is deterministic" : "") + " for --math " +
                            math_mode_name(b.math) + "; raise --workspace-mb");
+}
+
+const char* forward_name(cudnnConvolutionFwdAlgo_t a) {
+  switch (a) {
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM:
+      return "implicit_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM:
+      return "implicit_precomp_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM:
+      return "gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT:
+      return "direct";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT:
+      return "fft";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING:
+      return "fft_tiling";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD:
+      return "winograd";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED:
+      return "winograd_nonfused";
+    default:
+      return "unknown";
+  }
+}
+
+const char* data_name(cudnnConvolutionBwdDataAlgo_t a) {
+  switch (a) {
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_0:
+      return "algo_0";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_1:
+      return "algo_1";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT:
+      return "fft";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING:
+      return "fft_tiling";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD:
+      return "winograd";
+    case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED:
+      return "winograd_nonfused";
+    default:
+      return "unknown";
+  }
+}
+
+const char* filter_name(cudnnConvolutionBwdFilterAlgo_t a) {
+  switch (a) {
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0:
+      return "algo_0";
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1:
+      return "algo_1";
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT:
+      return "fft";
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3:
+      return "algo_3";
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED:
+      return "winograd_nonfused";
+    case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING:
+      return "fft_tiling";
+    default:
+      return "unknown";
+  }
+}
+
+// "implicit_gemm (1)": the name, and cuDNN's number for it.
+template <typename Algo>
+std::string algo_text(const char* name, Algo a) {
+  return std::string(name) + " (" + std::to_string(static_cast<int>(a)) + ")";
 }
 
 class ConvCuda final : public ConvLayer {
@@ -92,12 +165,26 @@ class ConvCuda final : public ConvLayer {
 
  private:
   struct Plan {
+    Shape input;
     cudnnConvolutionFwdAlgoPerf_t forward;
     cudnnConvolutionBwdDataAlgoPerf_t data;
     cudnnConvolutionBwdFilterAlgoPerf_t filter;
     size_t workspace = 0;  // the largest of the three
   };
 
+ public:
+  std::vector<AlgorithmChoice> algorithm_choices() const override {
+    std::vector<AlgorithmChoice> out;
+    for (const auto& [key, p] : plans_) {
+      out.push_back({p.input, algo_text(forward_name(p.forward.algo), p.forward.algo),
+                     algo_text(data_name(p.data.algo), p.data.algo),
+                     algo_text(filter_name(p.filter.algo), p.filter.algo),
+                     backend_.deterministic ? "heuristic" : "timed", static_cast<int64_t>(p.workspace)});
+    }
+    return out;
+  }
+
+ private:
   cudnnMathType_t descriptor_math() const {
     return backend_.math == MathMode::kTf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
   }
@@ -117,34 +204,50 @@ class ConvCuda final : public ConvLayer {
 
     CUDNN_CHECK(cudnnSetConvolutionMathType(conv_.get(), descriptor_math()));
     Plan p;
+    p.input = xs;
+    // Timed (cudnnFind*) by default; in cuDNN's heuristic order (cudnnGet*_v7) with --deterministic.
+    const bool timed = !backend_.deterministic;
     int max = 0, returned = 0;
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> fwd(max);
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
-                                                     y_.get(), max, &returned, fwd.data()));
+    CUDNN_CHECK(
+        timed ? cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
+                                                     y_.get(), max, &returned, fwd.data())
+              : cudnnGetConvolutionForwardAlgorithm_v7(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
+                                                       y_.get(), max, &returned, fwd.data()));
     fwd.resize(returned);
     p.forward = pick(fwd, backend_, "forward");
 
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> data(max);
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
-                                                          x_.get(), max, &returned, data.data()));
+    CUDNN_CHECK(
+        timed ? cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                          x_.get(), max, &returned, data.data())
+              : cudnnGetConvolutionBackwardDataAlgorithm_v7(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                            x_.get(), max, &returned, data.data()));
     data.resize(returned);
     p.data = pick(data, backend_, "backward-data");
 
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> filter(max);
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
-                                                            filter_.get(), max, &returned, filter.data()));
+    CUDNN_CHECK(
+        timed ? cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                            filter_.get(), max, &returned, filter.data())
+              : cudnnGetConvolutionBackwardFilterAlgorithm_v7(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                              filter_.get(), max, &returned, filter.data()));
     filter.resize(returned);
     p.filter = pick(filter, backend_, "backward-filter");
 
     p.workspace = std::max({p.forward.memory, p.data.memory, p.filter.memory});
+    // Times only where cudnnFind* measured them (the heuristic list has none).
+    auto ms = [&](float t) { return timed ? " (" + std::to_string(t) + " ms)" : std::string(); };
     LOG(INFO) << "conv " << c_.in_channels << "->" << c_.out_channels << " k" << c_.kernel << " input "
-              << xs.str() << " on " << device().str() << ": cuDNN algorithms forward " << p.forward.algo
-              << " (" << p.forward.time << " ms), backward-data " << p.data.algo << " (" << p.data.time
-              << " ms), backward-filter " << p.filter.algo << " (" << p.filter.time << " ms), workspace "
-              << (p.workspace >> 20) << " MiB";
+              << xs.str() << " on " << device().str() << ": cuDNN algorithms ("
+              << (timed ? "timed" : "heuristic") << ") forward "
+              << algo_text(forward_name(p.forward.algo), p.forward.algo) << ms(p.forward.time)
+              << ", backward-data " << algo_text(data_name(p.data.algo), p.data.algo) << ms(p.data.time)
+              << ", backward-filter " << algo_text(filter_name(p.filter.algo), p.filter.algo)
+              << ms(p.filter.time) << ", workspace " << (p.workspace >> 20) << " MiB";
     return plans_.emplace(key, p).first->second;
   }
 

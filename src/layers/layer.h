@@ -35,6 +35,15 @@ struct ParamSpec {
   Shape shape;       // this instance's shape; for a split layer, the tower's slice
 };
 
+// The algorithms a layer chose for one input shape, as the run directory's manifest records them
+// (convolutions: cuDNN's, or the CPU's im2col and GEMM).
+struct AlgorithmChoice {
+  Shape input;
+  std::string forward, backward_data, backward_filter;
+  std::string chosen_by;  // how: "timed" (cudnnFind*), "heuristic" (cudnnGet*_v7), "fixed" (CPU)
+  int64_t workspace_bytes = 0;
+};
+
 class Layer {
  public:
   explicit Layer(Device device) : device_(device) {}
@@ -51,6 +60,8 @@ class Layer {
   virtual std::vector<ParamSpec> param_specs() const { return {}; }
   // Forward multiply-accumulates for one item of the given input shape (0 for layers without).
   virtual int64_t forward_macs(const Shape& input) const { return 0; }
+  // One entry per input shape met so far, for layers that choose among algorithms.
+  virtual std::vector<AlgorithmChoice> algorithm_choices() const { return {}; }
 
   // Binds parameter and gradient storage, one view each per param_specs() entry, same shapes.
   void bind(std::vector<View> params, std::vector<View> grads);

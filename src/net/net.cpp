@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
+#include "core/text_format.h"
 #include "layers/softmax_loss.h"
 
 namespace alexnet {
@@ -62,6 +63,7 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
                     std::to_string(devices.size()));
   }
   if (batch <= 0) throw UserError("--batch must be positive, got " + std::to_string(batch));
+  for (HostBuffer& b : host_labels_) b = HostBuffer(sizeof(int32_t) * batch);
   std::vector<Device> by_tower(plan_.towers, Device::cpu());  // placeholders for towers elsewhere
   for (size_t i = 0; i < local_.size(); ++i) by_tower[local_[i]] = devices[i];
   towers_.resize(plan_.towers);
@@ -247,6 +249,26 @@ void Net::write_param(const std::string& name, const std::vector<float>& values)
   scatter(name, values, flat);
 }
 
+std::vector<std::string> Net::algorithm_choices() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    for (int t : local_) {
+      if (nodes_[i]->layers.empty() || !nodes_[i]->layers[t]) continue;
+      for (const AlgorithmChoice& c : nodes_[i]->layers[t]->algorithm_choices()) {
+        std::string input = "[";
+        for (int d = 0; d < c.input.rank(); ++d) input += (d ? ", " : "") + std::to_string(c.input[d]);
+        out.push_back("{\"node\": " + json_quote(plan_.nodes[i].name) + ", \"tower\": " + std::to_string(t) +
+                      ", \"device\": " + json_quote(towers_[t]->device.str()) + ", \"input\": " + input +
+                      "], \"forward\": " + json_quote(c.forward) +
+                      ", \"backward_data\": " + json_quote(c.backward_data) + ", \"backward_filter\": " +
+                      json_quote(c.backward_filter) + ", \"chosen_by\": " + json_quote(c.chosen_by) +
+                      ", \"workspace_bytes\": " + std::to_string(c.workspace_bytes) + "}");
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<float> Net::activation(const std::string& name) const {
   synchronize();
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
@@ -277,20 +299,21 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   if (images.shape != want) {
     throw UserError("images " + images.shape.str() + " do not match the network's input " + want.str());
   }
-  labels_.assign(labels, labels + batch_);
   for (int i = 0; i < batch_; ++i) {
-    if (labels_[i] < 0 || labels_[i] >= plan_.net.classes) {
-      throw UserError("label " + std::to_string(labels_[i]) + " of item " + std::to_string(i) +
+    if (labels[i] < 0 || labels[i] >= plan_.net.classes) {
+      throw UserError("label " + std::to_string(labels[i]) + " of item " + std::to_string(i) +
                       " is outside [0, " + std::to_string(plan_.net.classes) + ")");
     }
   }
   // The other buffer: the previous step's backward may still be reading this one's twin.
   slot_ = 1 - slot_;
+  int32_t* host_labels = static_cast<int32_t*>(host_labels_[slot_].data());
+  std::copy(labels, labels + batch_, host_labels);
   for (int tower : local_) {
     TowerState* t = towers_[tower].get();
     copy_async(images, t->input[slot_].view(), t->copy_stream);
     if (t->device.is_cuda()) {
-      copy_bytes_async(t->labels[slot_].data(), t->device, labels_.data(), Device::cpu(),
+      copy_bytes_async(t->labels[slot_].data(), t->device, host_labels, Device::cpu(),
                        sizeof(int32_t) * batch_, t->copy_stream);
     }
     t->input_ready.record(t->copy_stream);
@@ -375,7 +398,8 @@ void Net::time_all(size_t node, bool forward, F&& work) {
 
 const int32_t* Net::tower_labels(int t) const {
   const TowerState& s = *towers_[t];
-  return s.device.is_cuda() ? static_cast<const int32_t*>(s.labels[slot_].data()) : labels_.data();
+  return s.device.is_cuda() ? static_cast<const int32_t*>(s.labels[slot_].data())
+                            : static_cast<const int32_t*>(host_labels_[slot_].data());
 }
 
 void Net::exchange_forward(size_t i) {

@@ -13,6 +13,7 @@
 // parameter layout is net/param_layout.h's.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "comm/communicator.h"
 #include "core/backend_options.h"
+#include "core/host_buffer.h"
 #include "core/tensor.h"
 #include "layers/layer.h"
 #include "net/exchange.h"
@@ -111,6 +113,11 @@ class Net {
   // where that tower is held, and is empty elsewhere.
   std::vector<float> activation(const std::string& name) const;
 
+  // The algorithms each layer of the towers held here chose, one JSON object per layer, tower and
+  // input shape met so far ({"node", "tower", "device", "input", "forward", "backward_data",
+  // "backward_filter", "chosen_by", "workspace_bytes"}), in node then tower order.
+  std::vector<std::string> algorithm_choices() const;
+
  private:
   struct TowerState;
   struct NodeState;
@@ -135,7 +142,10 @@ class Net {
   std::vector<std::unique_ptr<NodeState>> nodes_;
   ParamLayout layout_;
   std::vector<ExchangeStreams> exchange_streams_;  // per tower; empty for those held elsewhere
-  std::vector<int32_t> labels_;
+  // The batch's labels on the host, one buffer per input slot: page-locked where a GPU is present,
+  // so that their copy to a device runs asynchronously, and kept per slot because backward still
+  // reads the current slot's (CPU towers) while the next batch's arrive.
+  std::array<HostBuffer, 2> host_labels_;
   int slot_ = 0;  // which of the two input buffers the current step reads
   int loss_node_ = -1;
   bool profiling_ = false;

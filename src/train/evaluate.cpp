@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/bytes.h"
 #include "core/errors.h"
+#include "core/host_buffer.h"
 #include "data/loader.h"
 #include "net/net.h"
 
@@ -75,7 +76,9 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   const int classes = static_cast<int>(data->info().classes.size());
   const std::string loss_node = net.plan().nodes.back().name;
   Shape input = {batch, data->info().channels, crop, crop};
-  std::vector<float> staging(static_cast<size_t>(input.numel()), 0.0f);
+  // Page-locked where a GPU is present, so that the copy to a device is asynchronous.
+  HostBuffer staging_buffer(sizeof(float) * input.numel());
+  float* staging = static_cast<float*>(staging_buffer.data());
   std::vector<int32_t> labels(batch, 0);
   const StepContext ctx{.training = false};
   EvalResult r;
@@ -90,10 +93,10 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   while (const Batch* b = loader.next()) {
     // A short last batch is padded with zeros; the padded rows are ignored.
     const int64_t floats = b->shape.numel();
-    std::copy(b->images, b->images + floats, staging.begin());
-    std::fill(staging.begin() + floats, staging.end(), 0.0f);
+    std::copy(b->images, b->images + floats, staging);
+    std::fill(staging + floats, staging + input.numel(), 0.0f);
     for (int v = 0; v < b->items * views; ++v) labels[v] = b->labels[v / views];
-    net.forward(ConstView{staging.data(), input, Device::cpu()}, labels.data(), ctx);
+    net.forward(ConstView{staging, input, Device::cpu()}, labels.data(), ctx);
     // Every tower's process asks for the logits (collective where they are split); the loss's
     // tower holds the probabilities, and its process counts this replica's images.
     const std::vector<float> z = logits ? net.activation(logits_node) : std::vector<float>();

@@ -46,10 +46,9 @@ void RunDir::copy_config(const RunConfig& config) const {
   if (!in.is_open() || there != text) write_file_atomically(path, text);
 }
 
-void RunDir::write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,
-                            const std::vector<std::string>& places) const {
-  write_file_atomically((fs::path(path_) / "manifest.json").string(),
-                        manifest_json(config, command_line, session, places));
+void RunDir::write_manifest(const RunConfig& config, const Session& session,
+                            const ManifestFacts& facts) const {
+  write_file_atomically((fs::path(path_) / "manifest.json").string(), manifest_json(config, session, facts));
 }
 
 std::vector<std::string> RunDir::checkpoints() const {
@@ -152,12 +151,13 @@ std::string rank_place(const Session& s) {
   return place;
 }
 
-std::string manifest_json(const RunConfig& c, const std::string& command_line, const Session& s,
-                          const std::vector<std::string>& places) {
+std::string manifest_json(const RunConfig& c, const Session& s, const ManifestFacts& facts) {
+  const std::vector<std::string>& places = facts.places;
   std::ostringstream o;
   const std::string host = host_name();
   const Plan& plan = s.net->plan();
-  o << "{\n  \"command_line\": " << json_quote(command_line) << ",\n  \"host\": " << json_quote(host)
+  o << "{\n  \"command_line\": " << json_quote(facts.command_line)
+    << ",\n  \"started_at_step\": " << facts.started_at_step << ",\n  \"host\": " << json_quote(host)
     << ",\n  \"net\": " << json_quote(c.net) << ",\n  \"net_name\": " << json_quote(plan.net.name)
     << ",\n  \"placement\": " << json_quote(placement_name(plan.placement))
     << ",\n  \"towers\": " << plan.logical_towers << ",\n  \"parameters\": " << plan.parameter_count()
@@ -181,7 +181,14 @@ std::string manifest_json(const RunConfig& c, const std::string& command_line, c
   for (size_t i = 0; i < versions.size(); ++i) {
     o << (i ? ", " : "") << json_quote(versions[i].first) << ": " << json_quote(versions[i].second);
   }
-  o << "}\n}\n";
+  o << "},\n  \"algorithms\": [";
+  bool any = false;
+  for (const std::string& rank_choices : facts.algorithms) {  // a rank's objects, joined; "" for none
+    if (rank_choices.empty()) continue;
+    o << (any ? ",\n    " : "\n    ") << rank_choices;
+    any = true;
+  }
+  o << (any ? "\n  ]" : "]") << "\n}\n";
   return o.str();
 }
 

@@ -23,6 +23,15 @@ namespace alexnet {
 
 struct Session;
 
+// What the manifest records beyond the configuration and the session.
+struct ManifestFacts {
+  std::string command_line;         // of the process that writes it
+  std::vector<std::string> places;  // each rank's host and devices (rank_place), in rank order
+  int64_t started_at_step = 0;      // 0 for a new run; the checkpoint's step after --resume
+  // Every rank's Net::algorithm_choices(), in rank order; empty before the first step.
+  std::vector<std::string> algorithms;
+};
+
 class RunDir {
  public:
   explicit RunDir(std::string path) : path_(std::move(path)) {}
@@ -38,9 +47,9 @@ class RunDir {
   // The same, unless config.toml already holds these bytes (written by rank 0 on a shared
   // filesystem: rewriting it there would race rank 0's temporary name).
   void copy_config(const RunConfig& config) const;
-  // `places`: each rank's host and device (rank_place), in rank order.
-  void write_manifest(const RunConfig& config, const std::string& command_line, const Session& session,
-                      const std::vector<std::string>& places) const;
+  // Atomically: written before the first step, and again once the first step has chosen the
+  // layers' algorithms (on a new run and on every --resume).
+  void write_manifest(const RunConfig& config, const Session& session, const ManifestFacts& facts) const;
 
   std::vector<std::string> checkpoints() const;  // oldest first
   std::string latest_checkpoint() const;         // "" when there is none
@@ -76,8 +85,7 @@ class RunDir {
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
 // The manifest's JSON text.
-std::string manifest_json(const RunConfig& config, const std::string& command_line, const Session& session,
-                          const std::vector<std::string>& places);
+std::string manifest_json(const RunConfig& config, const Session& session, const ManifestFacts& facts);
 
 // This process's host name and devices, as the manifest lists each rank: "host cpu".
 std::string rank_place(const Session& session);

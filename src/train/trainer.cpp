@@ -93,14 +93,16 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   FLAGS_logtostderr = false;
   FLAGS_stderrthreshold = google::GLOG_WARNING;
   if (s_.many()) LOG(INFO) << s_.grid.describe();
+  manifest_.command_line = command_line;
+  manifest_.places = s_.world->all_gather_host(rank_place(s_));
   if (resume) {
     resume_from_checkpoint();
+    manifest_.started_at_step = state_.step;  // the manifest is rewritten after the first step
   } else {
     s_.net->init_parameters(c_.seed);  // the same draw on every rank: each keeps its towers' slices
-    const std::vector<std::string> places = s_.world->all_gather_host(rank_place(s_));
     on_leader(s_, [&] {
       dir_.write_config(c_);
-      dir_.write_manifest(c_, command_line, s_, places);
+      dir_.write_manifest(c_, s_, manifest_);
     });
     // Each machine's first rank keeps the configuration beside its ranks' logs, so that --resume
     // finds it on every machine without a shared filesystem (on a shared one, the same bytes).
@@ -119,6 +121,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   loader_->seek(state_.epoch, state_.position);
   if (s_.leader()) metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
   checkpoint_step_ = state_.step;
+  first_step_ = state_.step;
   if (c_.profile_every > 0 && s_.leader()) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
 }
 
@@ -183,6 +186,7 @@ int Trainer::run() {
     const Agreed agreed = step(batch);
     if (!std::isfinite(agreed.loss)) return stop_on_bad_loss(agreed.loss);
     record(batch, agreed, started);
+    if (state_.step == first_step_ + 1) record_algorithms();  // the training shapes' choices
     if (epoch_done()) end_epoch();
     if (state_.epoch == c_.epochs) break;
     const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due;
@@ -204,7 +208,7 @@ int Trainer::run() {
 
 Trainer::Agreed Trainer::step(const Batch& batch) {
   Net& net = *s_.net;
-  profiling_ = c_.profile_every > 0 && state_.step % c_.profile_every == 0;
+  profiling_ = c_.profile_every > 0 && warm() && state_.step % c_.profile_every == 0;
   net.set_profiling(profiling_);
   sgd_->config().learning_rate =
       static_cast<float>(schedule_.rate(state_.step, steps_per_epoch_, c_.epochs, state_));
@@ -262,7 +266,7 @@ void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point
   if (profiling_) {
     if (timing_) timing_->add(net.timing());
     net.set_profiling(false);
-  } else {
+  } else if (warm()) {
     unprofiled_step_ms_ += (seconds_since(started) - wait) * 1000;
     ++unprofiled_steps_;
   }
@@ -299,6 +303,18 @@ void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point
 }
 
 // The end of an epoch: validation, the epoch's metrics, the schedule, a checkpoint.
+// Rank 0 rewrites the manifest with every rank's algorithm choices so far: after this process's
+// first step (the training batch's shapes) and at its end (the validation batches' too). Called
+// where every rank is together (it gathers over the world group). Not at each new shape: every
+// rewrite is a rename, and the crash tests count renames (core/crash_point.h).
+void Trainer::record_algorithms() {
+  std::string mine;
+  for (const std::string& choice : s_.net->algorithm_choices())
+    mine += (mine.empty() ? "" : ",\n    ") + choice;
+  manifest_.algorithms = s_.world->all_gather_host(mine);
+  on_leader(s_, [&] { dir_.write_manifest(c_, s_, manifest_); });
+}
+
 void Trainer::end_epoch() {
   ++state_.epoch;
   state_.position = 0;
@@ -381,11 +397,13 @@ void Trainer::stop_early(const std::string& why) {
 }
 
 void Trainer::finish() {
+  if (state_.step > first_step_) record_algorithms();  // with the validation batches' too
   progress_.end();
   if (!timing_) return;
   timing_->set_full_step(unprofiled_steps_ ? unprofiled_step_ms_ / unprofiled_steps_ : 0, unprofiled_steps_);
   timing_->write(c_.out, "alexnet train " + c_.out + ": per-layer time over " +
-                             std::to_string(timing_->profiled_steps()) + " profiled steps, batch " +
+                             std::to_string(timing_->profiled_steps()) + " profiled steps after " +
+                             std::to_string(kWarmupSteps) + " warm-up steps, batch " +
                              std::to_string(c_.batch));
 }
 

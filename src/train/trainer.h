@@ -75,6 +75,7 @@ class Trainer {
   const char* agree_on_signal();
   void resume_from_checkpoint();
   void end_epoch();
+  void record_algorithms();
   void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
   int stop_on_bad_loss(double loss);
   void stop_early(const std::string& why);
@@ -101,6 +102,13 @@ class Trainer {
   bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
   bool profiling_ = false;  // this step runs with per-layer timers
+  // The first steps this process runs pay once for what later steps do not (cuDNN's algorithm
+  // search for each new shape, lazy loading of CUDA modules, first-touch of buffers): neither the
+  // per-layer profile nor the full step's mean counts them (--profile-every).
+  static constexpr int64_t kWarmupSteps = 2;
+  int64_t first_step_ = 0;  // the step this process started (or resumed) at
+  ManifestFacts manifest_;
+  bool warm() const { return state_.step >= first_step_ + kWarmupSteps; }
 
   Totals window_, epoch_;
   double step_seconds_ = 0;  // smoothed, for the ETA

@@ -501,6 +501,8 @@ TEST(ProcessGroups, AWriteToAClosedConnectionFailsInsteadOfKillingTheRank) {
   const auto outcomes = run_ranks(2, [&](int rank) {
     ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
                                               options_of(milliseconds(5000)));
+    std::vector<double> together = {1};  // neither closes its groups while the other still connects
+    groups.world->all_reduce_host(together);
   });
   for (const Outcome& o : outcomes) EXPECT_EQ(o.error, "");
   int ends[2];

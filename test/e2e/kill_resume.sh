@@ -61,12 +61,14 @@ def choose(i, c):
     r = random.randint(1, 3)
     kinds = [  # in this order, so that the CI's 5 kills reach an epoch end and a checkpoint write
         ("crash", "epoch-end:1", epoch_end - 1),
-        ("crash", "before-rename:%d" % random.randint(1, 2), nxt[1] if len(nxt) > 1 else TOTAL),
+        # A resumed run's first rename is its manifest's (rewritten after its first step with the
+        # layers' algorithms), then its checkpoints': 2 and 3 are the next two checkpoints.
+        ("crash", "before-rename:%d" % random.randint(2, 3), nxt[1] if len(nxt) > 1 else TOTAL),
         ("external", r + 3, c + r + 5),
         ("crash", "checkpoint-half:1", c),
         ("crash", "step:%d" % r, c + r),
         ("crash", "metrics-row:%d" % r, c + r),
-        ("crash", "after-rename:%d" % random.randint(1, 2), nxt[1] if len(nxt) > 1 else TOTAL),
+        ("crash", "after-rename:%d" % random.randint(2, 3), nxt[1] if len(nxt) > 1 else TOTAL),
         ("crash", "checkpoint-written:1", nxt[0]),
     ]
     kind = kinds[(i - 1) % len(kinds)]
@@ -78,7 +80,7 @@ made = []
 for i in range(kills):
     c = step_reached()
     if i == 0:  # the fresh run: killed right after its first checkpoint is renamed into place
-        kind = ("crash", "after-rename:3", EVERY)  # config.toml, manifest.json, step 3
+        kind = ("crash", "after-rename:4", EVERY)  # config.toml, manifest.json (twice), step 3
         cmd = [alexnet, "train"] + flags + ["--out", run]
     else:
         kind = choose(i, c)

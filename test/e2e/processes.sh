@@ -215,6 +215,11 @@ case "$mode" in
     resume
     [ "$status0$status1" = 00 ] || { cat resume.*.log; echo "resuming on two machines failed"; exit 1; }
     [ -e host/run/checkpoints/step-0000000005.h5 ] || { ls host/run/checkpoints; echo "no step 5"; exit 1; }
+    # The manifest, rewritten by the resumed run: rank 1's tower's algorithms gathered to rank 0.
+    "$python" -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["started_at_step"] == 3, m["started_at_step"]
+assert {a["tower"] for a in m["algorithms"] if a["node"] == "conv1"} == {0, 1}, m["algorithms"]' host/run/manifest.json
     # Without machine b's copy, rank 1 says what is missing before it meets anyone.
     rm machine-b/run/config.toml
     status=0

@@ -81,8 +81,10 @@ echo "setup: resumed from step 0 to step 4, bit-identical to the uninterrupted r
 run=$work/signalled
 
 stopped_by half "checkpoint-half:1=SIGINT" 4 SIGINT "$alexnet" train "${common[@]}" --keep-checkpoints 2 --out "$run"
-stopped_by rename "before-rename:1=SIGTERM" 8 SIGTERM "$alexnet" train --resume "$run"
-stopped_by both "checkpoint-half:3=SIGTERM,before-rename:3=SIGINT" 18 "SIGINT\|SIGTERM" "$alexnet" train --resume "$run"
+# A resumed run renames its manifest first (rewritten after its first step with the layers'
+# algorithms), then its checkpoints: rename 2 is step 8's; from step 8, rename 4 is step 18's.
+stopped_by rename "before-rename:2=SIGTERM" 8 SIGTERM "$alexnet" train --resume "$run"
+stopped_by both "checkpoint-half:3=SIGTERM,before-rename:4=SIGINT" 18 "SIGINT\|SIGTERM" "$alexnet" train --resume "$run"
 stopped_by twice "step:1=SIGINT,checkpoint-half:1=SIGINT" 19 SIGINT "$alexnet" train --resume "$run"
 "$alexnet" train --resume "$run"
 

@@ -15,6 +15,26 @@ for v in split single dense; do
   [ -s "$work/out/$v/timing.json" ] || { echo "variant $v has no per-layer timing"; exit 1; }
   grep -q "| $v " "$work/out/report/report.md" || { echo "variant $v missing from the report"; exit 1; }
 done
+# 6 steps (300 images, batch 50), --profile-every 2: steps 0 and 1 are warm-up (cuDNN's search,
+# lazy loading on a GPU) and count nowhere; steps 2 and 4 are profiled, 3 and 5 make the full step.
+for v in split single dense; do
+  "$python" -c 'import json, sys
+t = json.load(open(sys.argv[1]))
+assert (t["profiled_steps"], t["full_steps"]) == (2, 2), (sys.argv[1], t["profiled_steps"], t["full_steps"])' \
+    "$work/out/$v/timing.json"
+done
+# The manifest records each convolution's algorithms per tower and input shape (rewritten after the
+# first step and at the end), on the CPU its one fixed way.
+for v in split single dense; do
+  "$python" -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+towers = m["towers"] if m["placement"] == "split" else 1
+convs = {(a["node"], a["tower"]) for a in m["algorithms"] if a["input"][0] == 50}
+want = {(n, t) for n in ("conv1", "conv2", "conv3", "conv4", "conv5") for t in range(towers)}
+assert convs == want, (sys.argv[1], sorted(convs))
+assert all((a["forward"], a["chosen_by"]) == ("im2col+gemm", "fixed") for a in m["algorithms"])
+assert m["started_at_step"] == 0' "$work/out/$v/manifest.json"
+done
 for png in curves.png timing.png; do
   [ -s "$work/out/report/$png" ] || { echo "report lacks $png"; exit 1; }
   grep -q "$png" "$work/out/report/report.md" || { echo "report.md does not show $png"; exit 1; }
