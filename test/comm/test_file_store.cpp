@@ -156,6 +156,17 @@ TEST(FileStore, TheLaunchTakesTheFolderInsteadOfAnAddress) {
   EXPECT_EQ(info.store_host, "");
   EXPECT_EQ(info.describe(), "rank 1 of 2 (local rank 1) from torchrun, store folder /tmp/job");
 
+  // Under torchrun's static rendezvous its own store holds MASTER_PORT and ours would take the next
+  // one; the folder needs no port, so even MASTER_PORT=65535 (no next port) is fine.
+  const EnvLookup agent = [&](const std::string& name) -> std::optional<std::string> {
+    if (name == "MASTER_ADDR") return "127.0.0.1";
+    if (name == "MASTER_PORT") return "65535";
+    if (name == "TORCHELASTIC_USE_AGENT_STORE") return "True";
+    return env(name);
+  };
+  EXPECT_EQ(resolve_launch(flags, agent).store_dir, "/tmp/job");
+  EXPECT_EQ(resolve_launch(flags, agent).store_port, 0);
+
   flags.store_host = "10.0.0.1";
   EXPECT_EQ(
       testing::error_of([&] { resolve_launch(flags, env); }),
