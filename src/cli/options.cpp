@@ -117,6 +117,7 @@ po::options_description process_options(ProcessFlags& p) {
     ("local-rank", po::value(&p.local_rank), "rank among this machine's processes (default: the rank)")
     ("store-host", po::value(&p.store_host), "address of rank 0's machine, where the rendezvous store runs")
     ("store-port", po::value(&p.store_port), "the store's port")
+    ("store-dir", po::value(&p.store_dir), "ranks of one host: meet through files in this fresh folder instead (no port)")
     ("iface", po::value(&p.iface), "network interface for Gloo (default: GLOO_SOCKET_IFNAME, else the route to the store)")
     ("timeout", flag(p.timeout), "how long to wait for another rank, in the store and in every collective: 300s, 5m, ...");
   // clang-format on
@@ -222,6 +223,7 @@ Processes resolve_processes(const ProcessFlags& f) {
   if (f.local_rank != -1) flags.local_rank = f.local_rank;
   if (!f.store_host.empty()) flags.store_host = f.store_host;
   if (f.store_port != -1) flags.store_port = f.store_port;
+  if (!f.store_dir.empty()) flags.store_dir = f.store_dir;
   Processes p;
   const EnvLookup env = process_environment();
   p.launch = resolve_launch(flags, env);

@@ -33,7 +33,7 @@ namespace po = boost::program_options;
 // run's config.toml. Unset numbers are -1; comm/launch_env.h says what fills them.
 struct ProcessFlags {
   int rank = -1, world_size = -1, local_rank = -1, store_port = -1;
-  std::string store_host, iface, timeout = "5m";
+  std::string store_host, store_dir, iface, timeout = "5m";
 };
 // The launch (flags, then torchrun's, OpenMPI's or Slurm's variables) and the engines' options
 // (--iface, else GLOO_SOCKET_IFNAME; --timeout). UserError naming what is malformed.

@@ -29,7 +29,7 @@
 #include <set>
 
 #include "comm/process_groups.h"
-#include "comm/tcp_store.h"
+#include "comm/rendezvous.h"
 #include "core/device_ops.h"
 
 namespace alexnet {
@@ -239,7 +239,7 @@ struct Culprits {
   bool all_members = true;  // every silent rank is one of `members`
 };
 
-Culprits holding_up(const TcpStore::Roster& roster, const std::vector<int>& members, int self) {
+Culprits holding_up(const Rendezvous::Roster& roster, const std::vector<int>& members, int self) {
   Culprits c;
   std::set<int> seen = {self};
   std::vector<int> todo(members.begin(), members.end());
@@ -248,7 +248,7 @@ Culprits holding_up(const TcpStore::Roster& roster, const std::vector<int>& memb
     const int rank = todo.back();
     todo.pop_back();
     if (!seen.insert(rank).second) continue;
-    if (const TcpStore::Roster::Stuck* s = roster.stuck_of(rank)) {
+    if (const Rendezvous::Roster::Stuck* s = roster.stuck_of(rank)) {
       todo.insert(todo.end(), s->members.begin(), s->members.end());
     } else if (std::count(roster.departed.begin(), roster.departed.end(), rank)) {
       c.ended.push_back(rank);
@@ -269,7 +269,7 @@ std::unique_ptr<Communicator> make_gloo_communicator(GlooGroup group) {
   return std::make_unique<GlooCommunicator>(std::move(group));
 }
 
-std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const std::string& operation,
+std::string describe_peer_failure(Rendezvous& store, const GlooGroup& group, const std::string& operation,
                                   bool timed_out, const std::string& what) {
   const std::string during = " during the " + group.name + " group's " + operation;
   const std::string limit = seconds_text(group.timeout);
@@ -284,7 +284,7 @@ std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const
     return ranks_text(ended, " had ended (see its own message)", " had ended (see their own messages)") +
            during;
   };
-  const auto left_unstuck = [&](const TcpStore::Roster& roster) {
+  const auto left_unstuck = [&](const Rendezvous::Roster& roster) {
     std::vector<int> left;
     for (int rank : group.members.ranks)
       if (std::count(roster.departed.begin(), roster.departed.end(), rank) && !roster.stuck_of(rank))
@@ -296,7 +296,7 @@ std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const
   if (!timed_out) {
     // A closed connection is seen by Gloo and by the store at about the same moment, in either
     // order: give the store a moment to notice.
-    const TcpStore::Roster roster =
+    const Rendezvous::Roster roster =
         store.roster_after_a_departure(std::min(group.timeout, milliseconds(2000)));
     if (!roster.lost.empty()) return lost_text(roster.lost);
     if (const std::vector<int> left = left_unstuck(roster); !left.empty()) return ended_text(left);
@@ -307,7 +307,7 @@ std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const
   if (stuck) {
     // A hung rank keeps its connections open, so the store cannot see it go: the members that
     // never say they are stuck too are the silent ones. A store that is silent as well is rank 0's.
-    TcpStore::Roster roster;
+    Rendezvous::Roster roster;
     try {
       roster = store.report_stuck(group.name, operation, group.members.ranks);
     } catch (const StoreSilent&) {

@@ -16,13 +16,13 @@ class Context;
 
 namespace alexnet {
 
-class TcpStore;
+class Rendezvous;
 
 struct GlooGroup {
   std::string name;                        // "tower", "replica" or "world", for messages
   RankGroup members;                       // ranks in group order; index: this process
   std::shared_ptr<gloo::Context> context;  // null for a group of one, which needs no mesh
-  std::shared_ptr<TcpStore> store;         // names the lost rank when an operation fails
+  std::shared_ptr<Rendezvous> store;       // names the lost rank when an operation fails
   std::chrono::milliseconds timeout;       // every operation's bound
 };
 
@@ -32,7 +32,7 @@ std::unique_ptr<Communicator> make_gloo_communicator(GlooGroup group);
 // The one-line message of the PeerLost thrown when `operation` of `group` fails with Gloo's `what`:
 // the lost rank when the store knows it, else a member that ended on an error of its own, else the
 // silent group (after `timed_out`) or Gloo's words.
-std::string describe_peer_failure(TcpStore& store, const GlooGroup& group, const std::string& operation,
+std::string describe_peer_failure(Rendezvous& store, const GlooGroup& group, const std::string& operation,
                                   bool timed_out, const std::string& what);
 
 }  // namespace alexnet

@@ -94,6 +94,13 @@ std::optional<Value> flag(const char* name, const std::optional<int>& v) {
 // only) the step's first host and the job id's port.
 void resolve_store(LaunchInfo& info, const LaunchFlags& flags, const Reader& in) {
   const bool slurm = in.source() == "Slurm";
+  if (flags.store_dir) {
+    if (flags.store_host || flags.store_port)
+      in.fail("--store-dir and --store-host/--store-port name two rendezvous stores: give one");
+    if (flags.store_dir->empty()) in.fail("--store-dir is empty");
+    info.store_dir = *flags.store_dir;
+    return;
+  }
   if (flags.store_host) {
     if (flags.store_host->empty()) in.fail("--store-host is empty");
     info.store_host = *flags.store_host;
@@ -172,8 +179,8 @@ LaunchInfo resolve_launch(const LaunchFlags& flags, const EnvLookup& env) {
     // torchrun sets the address too; a process started by hand with these variables may give it
     // as --store-host / --store-port instead (e.g. under `ip netns exec`).
     std::vector<std::string> names = {"RANK", "WORLD_SIZE", "LOCAL_RANK"};
-    if (!flags.store_host) names.push_back("MASTER_ADDR");
-    if (!flags.store_port) names.push_back("MASTER_PORT");
+    if (!flags.store_host && !flags.store_dir) names.push_back("MASTER_ADDR");
+    if (!flags.store_port && !flags.store_dir) names.push_back("MASTER_PORT");
     auto v = in.all_of(names);
     in.ranks(info, v[0], v[1], v[2]);
     if (info.world_size > 1) resolve_store(info, flags, in);
@@ -204,6 +211,7 @@ std::string LaunchInfo::describe() const {
   std::string s = "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + " (local rank " +
                   std::to_string(local_rank) + ") from " + source;
   if (!store_host.empty()) s += ", store " + store_host + ":" + std::to_string(store_port);
+  if (!store_dir.empty()) s += ", store folder " + store_dir;
   return s;
 }
 

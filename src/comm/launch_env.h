@@ -16,6 +16,9 @@
 // torchrun's static rendezvous (TORCHELASTIC_USE_AGENT_STORE=True) MASTER_PORT is already held by
 // torchrun's own store, so ours takes MASTER_PORT + 1. OpenMPI gives
 // no address of its own: `mpirun -x MASTER_ADDR=... -x MASTER_PORT=...` or the flags supply it.
+// With --store-dir the ranks of one host meet in that folder instead (comm/file_store.h): no
+// address is needed, and MASTER_ADDR / MASTER_PORT, where a launcher sets them, are not used.
+// --store-dir together with --store-host or --store-port names two stores: UserError.
 //
 // A value that is not a whole number, is negative, or contradicts another (rank >= world size),
 // a launcher's set partly present, or a missing address ends in UserError naming the variable
@@ -33,15 +36,17 @@ struct LaunchFlags {
   std::optional<int> rank, world_size, local_rank;
   std::optional<std::string> store_host;
   std::optional<int> store_port;
+  std::optional<std::string> store_dir;
 };
 
 struct LaunchInfo {
   int rank = 0, world_size = 1, local_rank = 0;
   std::string store_host;  // empty when world_size == 1: nothing to meet
   int store_port = 0;
-  std::string source;  // "flags", "torchrun", "OpenMPI", "Slurm" or "single process"
+  std::string store_dir;  // the file store's folder: then store_host is empty
+  std::string source;     // "flags", "torchrun", "OpenMPI", "Slurm" or "single process"
 
-  // e.g. "rank 1 of 4 (local rank 1) from torchrun, store 10.0.0.1:29500"
+  // e.g. "rank 1 of 4 (local rank 1) from torchrun, store 10.0.0.1:29500" (or "store folder /tmp/job")
   std::string describe() const;
 };
 

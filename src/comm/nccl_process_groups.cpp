@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "comm/process_groups.h"
-#include "comm/tcp_store.h"
+#include "comm/rendezvous.h"
 #include "core/cuda_backend.h"
 #include "core/cuda_check.h"
 #include "core/errors.h"
@@ -38,7 +38,7 @@ class NcclProcessCommunicator final : public Communicator {
  public:
   // `host`: the Gloo communicator of the same group, for the host operations.
   NcclProcessCommunicator(std::string name, ncclComm_t comm, const RankGroup& members, Device device,
-                          std::unique_ptr<Communicator> host, std::shared_ptr<TcpStore> store)
+                          std::unique_ptr<Communicator> host, std::shared_ptr<Rendezvous> store)
       : name_(std::move(name)),
         comm_(comm),
         members_(members),
@@ -166,7 +166,7 @@ class NcclProcessCommunicator final : public Communicator {
   RankGroup members_;
   Device device_;
   std::unique_ptr<Communicator> host_;
-  std::shared_ptr<TcpStore> store_;
+  std::shared_ptr<Rendezvous> store_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

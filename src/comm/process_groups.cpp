@@ -17,6 +17,7 @@
 #include <cstring>
 #include <set>
 
+#include "comm/file_store.h"
 #include "comm/gloo_communicator.h"
 #include "comm/tcp_store.h"
 #include "core/errors.h"
@@ -103,7 +104,7 @@ std::string route_address(const std::string& host, int port) {
 // One group's mesh. Its keys in the store are prefixed by the group's name and members, so that
 // the meshes of different groups (and of different tower groups) never read each other's.
 std::unique_ptr<Communicator> connect_group(const std::string& name, const RankGroup& members,
-                                            const std::shared_ptr<TcpStore>& store,
+                                            const std::shared_ptr<Rendezvous>& store,
                                             std::shared_ptr<gloo::transport::Device>& device,
                                             std::chrono::milliseconds timeout) {
   GlooGroup group{name, members, nullptr, store, timeout};
@@ -135,8 +136,10 @@ ProcessGroups connect_cpu_groups(const LaunchInfo& launch, const RankGrid& grid,
   CHECK_GT(launch.world_size, 1) << "one process has no groups to connect";
   CHECK(grid.world_size == launch.world_size && grid.rank == launch.rank) << "the grid is not this launch's";
   // The address first: a mistyped interface should fail at once, not after the others wait.
-  const std::string address = options.iface.empty() ? route_address(launch.store_host, launch.store_port)
-                                                    : interface_address(options.iface);
+  const bool one_host = !launch.store_dir.empty();
+  const std::string address = !options.iface.empty() ? interface_address(options.iface)
+                              : one_host             ? "127.0.0.1"
+                                                     : route_address(launch.store_host, launch.store_port);
   // Gloo writes with writev(), which cannot pass MSG_NOSIGNAL: a write to a peer that was killed
   // raises SIGPIPE, whose default action would end this rank at once with no message (and the
   // store would count it lost too). Ignored, the write fails with EPIPE and Gloo throws, which
@@ -144,8 +147,13 @@ ProcessGroups connect_cpu_groups(const LaunchInfo& launch, const RankGrid& grid,
   signal(SIGPIPE, SIG_IGN);
   ProcessGroups groups;
   groups.grid = grid;
-  groups.store = std::make_shared<TcpStore>(launch.store_host, launch.store_port, grid.rank, grid.world_size,
-                                            grid.towers, options.timeout);
+  if (one_host) {
+    groups.store = std::make_shared<FileRendezvous>(launch.store_dir, grid.rank, grid.world_size, grid.towers,
+                                                    options.timeout);
+  } else {
+    groups.store = std::make_shared<TcpStore>(launch.store_host, launch.store_port, grid.rank,
+                                              grid.world_size, grid.towers, options.timeout);
+  }
   groups.store->wait_for_all_ranks();
 
   gloo::transport::tcp::attr attr;

@@ -1,16 +1,17 @@
 // The groups of a job of many processes, connected: the rendezvous store, then one communicator
 // per group of the rank grid (comm/rank_grid.h), each holding this rank's one member.
 //
-// Rendezvous goes through a key-value store with timeouts (comm/tcp_store.h): rank 0 serves it at
-// the launch's store address, every rank (rank 0 included) connects as a client and says which
-// rank it is. Before any group is connected, every rank waits until all world_size ranks have
-// arrived and agree on the grid; a rank that never arrives, two processes claiming one rank, or
-// ranks that disagree on the world size or the towers end in UserError naming them.
+// Rendezvous goes through a key-value store with timeouts (comm/rendezvous.h): by default the TCP
+// store (comm/tcp_store.h), which rank 0 serves at the launch's store address, every rank (rank 0
+// included) connecting as a client and saying which rank it is; with launch.store_dir, the files of
+// that folder (comm/file_store.h), for the ranks of one host. Before any group is connected, every rank waits
+// until all world_size ranks have arrived and agree on the grid; a rank that never arrives, two processes
+// claiming one rank, or ranks that disagree on the world size or the towers end in UserError naming them.
 //
 // CPU ranks talk through Gloo over TCP, one full mesh per group (the store's keys prefixed by the
 // group's name). Gloo is given an IP address, never a host name (a network namespace's host name
 // need not resolve): that of --iface / GLOO_SOCKET_IFNAME when given, else the local address the
-// kernel routes to the store's host by.
+// kernel routes to the store's host by (with the file store, whose ranks share a host, 127.0.0.1).
 //
 // After set-up, a collective that cannot complete (a peer's connection closed, or no answer within
 // `timeout`) throws PeerLost, whose message names the lost rank where the store knows it (rank 0's
@@ -29,7 +30,7 @@
 
 namespace alexnet {
 
-class TcpStore;
+class Rendezvous;
 
 // A collective or the store could not complete because another rank is gone or silent.
 class PeerLost : public std::runtime_error {
@@ -44,7 +45,7 @@ struct ProcessOptions {
 
 struct ProcessGroups {
   RankGrid grid;
-  std::shared_ptr<TcpStore> store;
+  std::shared_ptr<Rendezvous> store;
   std::unique_ptr<Communicator> tower, replica, world;
   ProcessGroups();
   ~ProcessGroups();

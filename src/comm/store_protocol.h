@@ -28,12 +28,6 @@ enum class Op : uint8_t {
   kStuck,      // group, operation, n, member ranks... -> kOk; this rank's operation ran out of time
 };
 
-// How long a rank whose operation ran out of time waits for the group's other members to say the
-// same (or to be lost) before naming the rest silent, and how long rank 0's lingering server waits
-// for a rank that never said so. A member that entered the operation later times out later: by the
-// gap between the members' entries, normally a small part of a step.
-constexpr int64_t kStuckPatienceMs = 2000;
-
 enum class Reply : uint8_t {
   kOk = 1,
   kValue,    // bytes

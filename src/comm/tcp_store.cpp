@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 #include <thread>
 
 #include "comm/process_groups.h"
@@ -38,12 +37,6 @@ milliseconds left_until(Clock::time_point deadline) {
   return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
 }
 
-std::string rank_list(const std::vector<int>& ranks) {
-  std::string s;
-  for (size_t i = 0; i < ranks.size(); ++i) s += (i ? ", " : "") + std::to_string(ranks[i]);
-  return s;
-}
-
 // Connects within `within`; -1 when refused, unreachable or too slow.
 int connect_within(const addrinfo* a, milliseconds within) {
   const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
@@ -66,26 +59,12 @@ int connect_within(const addrinfo* a, milliseconds within) {
 
 }  // namespace
 
-std::string seconds_text(milliseconds timeout) {
-  std::ostringstream s;
-  if (timeout.count() % 1000 == 0) {
-    s << timeout.count() / 1000;
-  } else {
-    s.precision(3);
-    s << std::fixed << timeout.count() / 1000.0;
-    std::string t = s.str();
-    t.erase(t.find_last_not_of('0') + 1);
-    return t + " s";
-  }
-  return s.str() + " s";
-}
-
 // ---------------------------------------------------------------------------------------------
 // Connecting and leaving
 
 TcpStore::TcpStore(const std::string& host, int port, int rank, int world_size, int towers,
                    milliseconds timeout)
-    : host_(host), port_(port), rank_(rank), world_size_(world_size), towers_(towers), timeout_(timeout) {
+    : Rendezvous(rank, world_size, towers, timeout), host_(host), port_(port) {
   if (rank == 0) {
     server_ = std::make_unique<StoreServer>(host, port, std::min(timeout, kLinger));
     port_ = server_->port();
@@ -276,93 +255,12 @@ TcpStore::Roster TcpStore::roster(int64_t after_version, milliseconds wait) {
   return roster;
 }
 
-const TcpStore::Roster::Stuck* TcpStore::Roster::stuck_of(int rank) const {
-  for (const Stuck& s : stuck)
-    if (s.rank == rank) return &s;
-  return nullptr;
-}
-
-bool TcpStore::Roster::is_lost_or_departed(int rank) const {
-  return std::count(lost.begin(), lost.end(), rank) || std::count(departed.begin(), departed.end(), rank);
-}
-
-milliseconds TcpStore::stuck_patience() const {
-  return std::min(timeout_, milliseconds(kStuckPatienceMs));
-}
-
-TcpStore::Roster TcpStore::report_stuck(const std::string& group, const std::string& operation,
-                                        const std::vector<int>& members) {
-  const milliseconds patience = stuck_patience();
-  const Clock::time_point deadline = Clock::now() + patience;
+void TcpStore::announce_stuck(const Roster::Stuck& stuck, milliseconds within) {
   Writer w;
-  w.u8(static_cast<uint8_t>(Op::kStuck)).str(group).str(operation).u32(static_cast<uint32_t>(members.size()));
-  for (int rank : members) w.i32(rank);
-  request(w.frame(), patience);  // answered at once by a store that is alive
-  auto everyone_else_accounted = [&](const Roster& r) {
-    for (int rank : members)
-      if (rank != rank_ && !r.stuck_of(rank) && !r.is_lost_or_departed(rank)) return false;
-    return true;
-  };
-  Roster r = roster(-1, milliseconds(0));
-  while (!everyone_else_accounted(r) && left_until(deadline).count() > 0)
-    r = roster(r.version, left_until(deadline));
-  return r;
-}
-
-std::vector<int> TcpStore::lost_ranks() {
-  return roster_after_a_departure(milliseconds(0)).lost;
-}
-
-TcpStore::Roster TcpStore::roster_after_a_departure(milliseconds patience) {
-  const Clock::time_point deadline = Clock::now() + patience;
-  try {
-    Roster r = roster();
-    while (r.lost.empty() && r.departed.empty() && r.stuck.empty() && left_until(deadline).count() > 0)
-      r = roster(r.version, left_until(deadline));
-    return r;
-  } catch (const PeerLost&) {
-    Roster gone;  // the store is gone, and with it rank 0
-    gone.lost = {0};
-    return gone;
-  }
-}
-
-void TcpStore::wait_for_all_ranks() {
-  const Clock::time_point deadline = Clock::now() + timeout_;
-  Roster r = roster();
-  for (;;) {
-    if (!r.conflicts.empty()) throw UserError(r.conflicts.front());
-    for (const Member& m : r.members) {
-      if (m.world_size != world_size_ || m.towers != towers_) {
-        throw UserError("the ranks disagree on the grid: rank " + std::to_string(rank_) +
-                        " says world size " + std::to_string(world_size_) + ", towers " +
-                        std::to_string(towers_) + "; rank " + std::to_string(m.rank) + " (" + m.address +
-                        ") says world size " + std::to_string(m.world_size) + ", towers " +
-                        std::to_string(m.towers) + " (every rank needs the same world size and towers)");
-      }
-    }
-    if (!r.lost.empty()) {
-      throw PeerLost((r.lost.size() == 1
-                          ? "rank " + rank_list(r.lost) + " was lost (its connection closed)"
-                          : "ranks " + rank_list(r.lost) + " were lost (their connections closed)") +
-                     " before every rank reached the rendezvous store at " + address());
-    }
-    if (static_cast<int>(r.members.size()) == world_size_) return;
-    if (left_until(deadline).count() == 0) {
-      std::vector<int> absent;
-      for (int rank = 0, i = 0; rank < world_size_; ++rank) {
-        if (i < static_cast<int>(r.members.size()) && r.members[i].rank == rank) {
-          ++i;
-        } else {
-          absent.push_back(rank);
-        }
-      }
-      throw UserError((absent.size() == 1 ? "rank " : "ranks ") + rank_list(absent) +
-                      " never reached the rendezvous store at " + address() + " within " +
-                      seconds_text(timeout_) + " (--timeout)");
-    }
-    r = roster(r.version, left_until(deadline));
-  }
+  w.u8(static_cast<uint8_t>(Op::kStuck)).str(stuck.group).str(stuck.operation);
+  w.u32(static_cast<uint32_t>(stuck.members.size()));
+  for (int rank : stuck.members) w.i32(rank);
+  request(w.frame(), within);  // answered at once by a store that is alive
 }
 
 }  // namespace alexnet

@@ -33,7 +33,7 @@ struct Processes {
 struct Session {
   std::shared_ptr<const DatasetReader> data;  // null for `time`, which needs no dataset
   RankGrid grid;                              // rank 0 of 1 in one process
-  std::shared_ptr<TcpStore> store;            // the rendezvous store, with many processes
+  std::shared_ptr<Rendezvous> store;          // the rendezvous store, with many processes
   std::vector<Device> devices;                // the devices of the towers this process holds
   std::unique_ptr<Communicator> comm;         // between the towers (null for one tower)
   std::unique_ptr<Communicator> replica;      // this tower across the replicas: gradients

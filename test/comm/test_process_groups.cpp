@@ -2,7 +2,9 @@
 // of each group against a direct computation and, for the sums, bit for bit against the local
 // communicator; then the ways a job goes wrong (a rank that never comes, two processes on one rank,
 // ranks that disagree, an unknown interface, a rank that vanishes or hangs), each of which must end
-// in one message naming what went wrong, within the timeout.
+// in one message naming what went wrong, within the timeout. The tests that hold for any
+// rendezvous run over both stores: the TCP store and the file store (--store-dir); those of one
+// store alone say which in their name.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,14 +16,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <thread>
 
+#include "comm/file_store.h"
 #include "comm/process_groups.h"
 #include "comm/tcp_store.h"
 #include "core/errors.h"
 #include "core/tensor.h"
+#include "data/data_testing.h"
 #include "testing.h"
 
 namespace alexnet {
@@ -55,6 +60,42 @@ LaunchInfo launch_of(int rank, int world_size, int port) {
   launch.source = "test";
   return launch;
 }
+
+// Where one test's ranks meet: a free port for the TCP store, or a folder not yet made for the file
+// store (the first rank to arrive creates it).
+enum class StoreKind { kTcp, kFile };
+
+struct Meeting {
+  StoreKind kind;
+  int port = 0;
+  testing::TempDir temp;  // holds the file store's folder
+  std::string dir;
+
+  explicit Meeting(StoreKind k) : kind(k), port(free_port()), dir(temp.file("store")) {}
+  LaunchInfo launch(int rank, int world_size) const {
+    LaunchInfo launch = launch_of(rank, world_size, port);
+    if (kind == StoreKind::kFile) {
+      launch.store_host.clear();
+      launch.store_port = 0;
+      launch.store_dir = dir;
+    }
+    return launch;
+  }
+  // The store as messages name it.
+  std::string where() const {
+    return kind == StoreKind::kTcp ? "the rendezvous store at 127.0.0.1:" + std::to_string(port)
+                                   : "the rendezvous store in " + dir;
+  }
+};
+
+std::string kind_name(const ::testing::TestParamInfo<StoreKind>& info) {
+  return info.param == StoreKind::kTcp ? "Tcp" : "File";
+}
+
+// The tests that run over each store.
+class EveryStore : public ::testing::TestWithParam<StoreKind> {};
+INSTANTIATE_TEST_SUITE_P(ProcessGroups, EveryStore, ::testing::Values(StoreKind::kTcp, StoreKind::kFile),
+                         kind_name);
 
 ProcessOptions options_of(milliseconds timeout, std::string iface = "") {
   ProcessOptions options;
@@ -210,12 +251,12 @@ void exercise(const std::string& name, const RankGroup& group, Communicator& com
   }
 }
 
-void exercise_grid(int world_size, int towers) {
-  const int port = free_port();
+void exercise_grid(StoreKind kind, int world_size, int towers) {
+  const Meeting meeting(kind);
   const auto outcomes = run_ranks(world_size, [&](int rank) {
     // Rank 1 names the loopback interface; the others take the route to the store.
     const ProcessOptions options = options_of(milliseconds(3000), rank == 1 ? "lo" : "");
-    ProcessGroups groups = connect_cpu_groups(launch_of(rank, world_size, port),
+    ProcessGroups groups = connect_cpu_groups(meeting.launch(rank, world_size),
                                               make_rank_grid(world_size, rank, rank, towers), options);
     exercise("tower", groups.grid.tower_group, *groups.tower);
     exercise("replica", groups.grid.replica_group, *groups.replica);
@@ -223,6 +264,8 @@ void exercise_grid(int world_size, int towers) {
     EXPECT_TRUE(groups.store->lost_ranks().empty());
   });
   for (int r = 0; r < world_size; ++r) EXPECT_EQ(outcomes[r].error, "") << "rank " << r;
+  // After a normal end rank 0 removes the file store's folder.
+  if (kind == StoreKind::kFile) EXPECT_FALSE(std::filesystem::exists(meeting.dir));
 }
 
 TEST(ProcessGroups, TheTestValuesAreOrderSensitive) {
@@ -233,19 +276,19 @@ TEST(ProcessGroups, TheTestValuesAreOrderSensitive) {
   EXPECT_GT(differ, 0);
 }
 
-TEST(ProcessGroups, TwoRanksTwoTowersEveryCollective) {
-  exercise_grid(2, 2);
+TEST_P(EveryStore, TwoRanksTwoTowersEveryCollective) {
+  exercise_grid(GetParam(), 2, 2);
 }
 
-TEST(ProcessGroups, FourRanksTwoReplicasOfTwoTowersEveryCollective) {
-  exercise_grid(4, 2);
+TEST_P(EveryStore, FourRanksTwoReplicasOfTwoTowersEveryCollective) {
+  exercise_grid(GetParam(), 4, 2);
 }
 
-TEST(ProcessGroups, ANormalEndIsNoLoss) {
-  const int port = free_port();
+TEST_P(EveryStore, ANormalEndIsNoLoss) {
+  const Meeting meeting(GetParam());
   std::promise<void> rank1_done;
   const auto outcomes = run_ranks(2, [&](int rank) {
-    ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+    ProcessGroups groups = connect_cpu_groups(meeting.launch(rank, 2), make_rank_grid(2, rank, rank, 2),
                                               options_of(milliseconds(3000)));
     if (rank == 1) {
       groups = ProcessGroups();  // says goodbye
@@ -261,13 +304,12 @@ TEST(ProcessGroups, ANormalEndIsNoLoss) {
 // ---------------------------------------------------------------------------------------------
 // Arrival
 
-TEST(ProcessGroups, ARankThatNeverArrivesIsNamed) {
-  const int port = free_port();
+TEST_P(EveryStore, ARankThatNeverArrivesIsNamed) {
+  const Meeting meeting(GetParam());
   const std::string message = testing::error_of([&] {
-    connect_cpu_groups(launch_of(0, 3, port), make_rank_grid(3, 0, 0, 1), options_of(milliseconds(1000)));
+    connect_cpu_groups(meeting.launch(0, 3), make_rank_grid(3, 0, 0, 1), options_of(milliseconds(1000)));
   });
-  EXPECT_EQ(message, "ranks 1, 2 never reached the rendezvous store at 127.0.0.1:" + std::to_string(port) +
-                         " within 1 s (--timeout)");
+  EXPECT_EQ(message, "ranks 1, 2 never reached " + meeting.where() + " within 1 s (--timeout)");
 }
 
 TEST(ProcessGroups, AnUnreachableStoreIsNamed) {
@@ -282,28 +324,29 @@ TEST(ProcessGroups, AnUnreachableStoreIsNamed) {
   EXPECT_LT(Clock::now() - start, milliseconds(2000));
 }
 
-TEST(ProcessGroups, TwoProcessesClaimingOneRank) {
-  const int port = free_port();
+TEST_P(EveryStore, TwoProcessesClaimingOneRank) {
+  const Meeting meeting(GetParam());
   // Thread 2 is a second rank 1.
   const auto outcomes = run_ranks(3, [&](int thread) {
     const int rank = thread == 2 ? 1 : thread;
-    connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+    connect_cpu_groups(meeting.launch(rank, 2), make_rank_grid(2, rank, rank, 2),
                        options_of(milliseconds(2000)));
   });
+  const std::string from = GetParam() == StoreKind::kTcp ? "127.0.0.1:" : "pid " + std::to_string(getpid());
   int named = 0;
   for (const Outcome& o : outcomes) {
-    if (o.error.find("two processes claim rank 1 (from 127.0.0.1:") == std::string::npos) continue;
+    if (o.error.find("two processes claim rank 1 (from " + from) == std::string::npos) continue;
     EXPECT_TRUE(o.user_error) << o.error;
     ++named;
   }
   EXPECT_GE(named, 1);  // the process turned away; the others too when they saw it before meeting
 }
 
-TEST(ProcessGroups, RanksThatDisagreeOnTheWorldSize) {
-  const int port = free_port();
+TEST_P(EveryStore, RanksThatDisagreeOnTheWorldSize) {
+  const Meeting meeting(GetParam());
   const auto outcomes = run_ranks(2, [&](int rank) {
     const int world = rank == 0 ? 2 : 3;
-    connect_cpu_groups(launch_of(rank, world, port), make_rank_grid(world, rank, rank, 1),
+    connect_cpu_groups(meeting.launch(rank, world), make_rank_grid(world, rank, rank, 1),
                        options_of(milliseconds(2000)));
   });
   EXPECT_TRUE(outcomes[0].user_error);
@@ -334,15 +377,15 @@ TEST(ProcessGroups, AnUnknownInterfaceIsNamed) {
 // Rank `vanishing` of two (two towers) disappears after one all-gather, as if killed or (with
 // `goodbye`) ending on an error of its own; the other rank's next all-gather must name it within
 // the timeout.
-void expect_vanished_rank_named(int vanishing, bool goodbye, const std::string& expected) {
-  const int port = free_port();
+void expect_vanished_rank_named(StoreKind kind, int vanishing, bool goodbye, const std::string& expected) {
+  const Meeting meeting(kind);
   const milliseconds timeout(3000);
   std::promise<void> gone;
   std::string survivor_error;
   Clock::duration survivor_took{};
   const auto outcomes = run_ranks(2, [&](int rank) {
     ProcessGroups groups =
-        connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2), options_of(timeout));
+        connect_cpu_groups(meeting.launch(rank, 2), make_rank_grid(2, rank, rank, 2), options_of(timeout));
     Tensor send = Tensor::from_host({3}, {1, 2, 3}), recv({6});
     groups.tower->all_gather({send.view()}, {recv.view()}, {&kCpu});
     if (rank == vanishing) {
@@ -365,18 +408,18 @@ void expect_vanished_rank_named(int vanishing, bool goodbye, const std::string& 
   EXPECT_LT(survivor_took, timeout);
 }
 
-TEST(ProcessGroups, AVanishedRankIsNamed) {
-  expect_vanished_rank_named(1, false,
+TEST_P(EveryStore, AVanishedRankIsNamed) {
+  expect_vanished_rank_named(GetParam(), 1, false,
                              "rank 1 was lost (its connection closed) during the tower group's all-gather");
 }
 
-TEST(ProcessGroups, AVanishedRankZeroIsNamed) {
-  expect_vanished_rank_named(0, false,
+TEST_P(EveryStore, AVanishedRankZeroIsNamed) {
+  expect_vanished_rank_named(GetParam(), 0, false,
                              "rank 0 was lost (its connection closed) during the tower group's all-gather");
 }
 
-TEST(ProcessGroups, ARankThatEndedOnItsOwnErrorIsNamed) {
-  expect_vanished_rank_named(1, true,
+TEST_P(EveryStore, ARankThatEndedOnItsOwnErrorIsNamed) {
+  expect_vanished_rank_named(GetParam(), 1, true,
                              "rank 1 had ended (see its own message) during the tower group's all-gather");
 }
 
@@ -390,16 +433,16 @@ struct HungRun {
   Clock::duration rank0_closed_after{};
 };
 
-HungRun run_with_a_hung_rank(int world_size, int towers, int hung, milliseconds timeout,
+HungRun run_with_a_hung_rank(StoreKind kind, int world_size, int towers, int hung, milliseconds timeout,
                              const std::function<void(int rank, ProcessGroups&)>& wait_on) {
-  const int port = free_port();
+  const Meeting meeting(kind);
   HungRun run;
   run.errors.resize(world_size);
   run.failed_after.resize(world_size);
   std::vector<std::promise<void>> ended(world_size);
   const auto outcomes = run_ranks(world_size, [&](int rank) {
     ProcessGroups groups =
-        connect_cpu_groups(launch_of(rank, world_size, port), make_rank_grid(world_size, rank, rank, towers),
+        connect_cpu_groups(meeting.launch(rank, world_size), make_rank_grid(world_size, rank, rank, towers),
                            options_of(timeout));
     if (rank == hung) {
       for (int r = 0; r < world_size; ++r)
@@ -423,10 +466,10 @@ HungRun run_with_a_hung_rank(int world_size, int towers, int hung, milliseconds 
   return run;
 }
 
-TEST(ProcessGroups, AHungRankIsNamedAndTheOthersEndWithinTheTimeout) {
+TEST_P(EveryStore, AHungRankIsNamedAndTheOthersEndWithinTheTimeout) {
   // Three replicas of one tower; rank 2 never joins the world group's host all-reduce.
   const milliseconds timeout(2000);
-  const HungRun run = run_with_a_hung_rank(3, 1, 2, timeout, [](int, ProcessGroups& groups) {
+  const HungRun run = run_with_a_hung_rank(GetParam(), 3, 1, 2, timeout, [](int, ProcessGroups& groups) {
     std::vector<double> values = {1.0};
     groups.world->all_reduce_host(values);
   });
@@ -442,11 +485,11 @@ TEST(ProcessGroups, AHungRankIsNamedAndTheOthersEndWithinTheTimeout) {
   EXPECT_LT(run.rank0_closed_after, milliseconds(1000));
 }
 
-TEST(ProcessGroups, ARankHoldingUpAnotherGroupThroughAStuckOneIsNamed) {
+TEST_P(EveryStore, ARankHoldingUpAnotherGroupThroughAStuckOneIsNamed) {
   // Two replicas of two towers: rank 2 hangs; rank 3 waits on it in their tower group, rank 1 on
   // rank 3 in their replica group, rank 0 on rank 2 in theirs.
   const milliseconds timeout(2000);
-  const HungRun run = run_with_a_hung_rank(4, 2, 2, timeout, [](int rank, ProcessGroups& groups) {
+  const HungRun run = run_with_a_hung_rank(GetParam(), 4, 2, 2, timeout, [](int rank, ProcessGroups& groups) {
     Tensor send = Tensor::from_host({2}, {1, 2}), recv({4});
     if (rank == 3) {
       groups.tower->all_gather({send.view()}, {recv.view()}, {&kCpu});
@@ -465,13 +508,13 @@ TEST(ProcessGroups, ARankHoldingUpAnotherGroupThroughAStuckOneIsNamed) {
   EXPECT_LT(run.rank0_closed_after, milliseconds(1000));
 }
 
-TEST(ProcessGroups, AGroupWhoseMembersWaitElsewhereIsNamedAfterTheTimeout) {
+TEST_P(EveryStore, AGroupWhoseMembersWaitElsewhereIsNamedAfterTheTimeout) {
   // Both ranks are alive and stuck, each in another group's operation (mismatched collectives):
   // nobody is silent, so the group is named.
-  const int port = free_port();
+  const Meeting meeting(GetParam());
   std::vector<std::string> errors(2);
   const auto outcomes = run_ranks(2, [&](int rank) {
-    ProcessGroups groups = connect_cpu_groups(launch_of(rank, 2, port), make_rank_grid(2, rank, rank, 2),
+    ProcessGroups groups = connect_cpu_groups(meeting.launch(rank, 2), make_rank_grid(2, rank, rank, 2),
                                               options_of(milliseconds(1000)));
     Tensor buffer = Tensor::from_host({4}, {1, 2, 3, 4});
     try {
