@@ -12,24 +12,24 @@
 # 450 s after the start, and the logs are packed after it):
 #   glibc         5   the host's glibc against the highest GLIBC_x.y the bundle needs (MANIFEST.txt);
 #                     fails at once, before anything loads, when the host's is older
-#   unpack       40   our Debian libraries (lib.tar.xz), once per bundle, outside the bundle
+#   unpack       30   our Debian libraries (lib.tar.xz), once per bundle, outside the bundle
 #   libraries    10   where each CUDA library was found (or MISSING; extra folders first:
 #                     CUDA_LIB_DIRS=a:b), and the host's NCCL version (the bundle carries none)
 #   nvidia-smi   10
 #   version      10   alexnet version
-#   gpu-tests   110   the suites Gpu*, NcclCommunicator, CudaErrors (or $GPU_TEST_FILTER); XML in
+#   gpu-tests   100   the suites Gpu*, NcclCommunicator, CudaErrors (or $GPU_TEST_FILTER); XML in
 #                     LOGS/gpu-tests.xml. FAILS when nvidia-smi lists GPUs but tests skipped for
 #                     want of one ("no CUDA device is visible")
-#   time-split   35   `alexnet time` of the paper's net, two towers on cuda:0 (--write LOGS/time-split)
-#   time-single  35   the same, one device (--write LOGS/time-single)
-#   ranks-nccl   40   the split as 2 processes over NCCL (`alexnet launch --nproc 2 -- time`): one GPU
+#   time-split   30   `alexnet time` of the paper's net, two towers on cuda:0 (--write LOGS/time-split)
+#   time-single  30   the same, one device (--write LOGS/time-single)
+#   ranks-nccl   35   the split as 2 processes over NCCL (`alexnet launch --nproc 2 -- time`): one GPU
 #                     per rank with 2 GPUs; both on cuda:0 (--nccl-multi-rank-gpu) with one GPU and
 #                     the host's NCCL >= 2.30; else skipped with the reason and the version
-#   torch-B-MATH 4 x 30  experiments/bench/compare_torch.py --device cuda, batch B in 128 and 256,
+#   torch-B-MATH 4 x 38  experiments/bench/compare_torch.py --device cuda, batch B in 128 and 256,
 #                     MATH in fp32 and tf32, one A/B round of 10 steps after 3 warm-up steps
 #                     (LOGS/torch-B-MATH.json)
 #   pack          10  (in the reserve) LOGS packed into LOGS/gpu-logs.tar.gz when LOGS is $OUT
-# Sum: 415 s, and 10 to pack; the deadline leaves 35 s for the moments between steps (and for
+# Sum: 412 s, and 10 to pack; the deadline leaves 38 s for the moments between steps (and for
 # `timeout -k 5`'s grace after a step that ignores SIGTERM).
 # Prints a summary (also LOGS/summary.txt) and exits 1 if any step failed.
 # shellcheck disable=SC2317  # the functions below run through step(), i.e. `timeout bash -c`
@@ -132,19 +132,32 @@ unpack() {
 }
 export lib
 export -f unpack
-step unpack 40 unpack
+step unpack 30 unpack
 # CUDA's: CUDA_LIB_DIRS, PyTorch's wheels (site-packages/nvidia/{cu13,cudnn,nccl,...}/lib), toolkit, driver.
 dirs=${CUDA_LIB_DIRS:+:$CUDA_LIB_DIRS} wheels=()
 for nv in $(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' 2>/dev/null); do wheels+=("$nv"/*/lib); done
 for d in "${wheels[@]}" "${CUDA_HOME:-/usr/local/cuda}"/lib64 /usr/local/cuda/lib64 /usr/local/nvidia/lib64; do
   [ -d "$d" ] && [[ :$dirs: != *:$d:* ]] && dirs+=:$d
 done
-export LD_LIBRARY_PATH=$lib$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+orig_ld=${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH=$lib$dirs${orig_ld:+:$orig_ld}
+# The host's Python (and its PyTorch) runs with the host's own library path: our Debian 12
+# libstdc++ and friends first on it could shadow the newer ones its extensions need. Our binary,
+# when compare_torch.py starts it, gets our path back through a wrapper beside the libraries.
+host_python() { LD_LIBRARY_PATH=$orig_ld python3 "$@"; }
+alexnet_wrapper=$lib/alexnet
+if [ $mode = run ]; then
+  mkdir -p "$lib"
+  printf '#!/usr/bin/env bash\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$LD_LIBRARY_PATH" "$here/bin/alexnet" \
+    > "$alexnet_wrapper" && chmod +x "$alexnet_wrapper"
+fi
+export orig_ld
+export -f host_python
 
 # The NCCL this host gives (the bundle cannot carry one under its size cap): the library the
 # binaries will load, through LD_LIBRARY_PATH as they do. Prints "2.28.9", or nothing.
-host_nccl() {
-  python3 - <<'PY' 2>/dev/null
+host_nccl() {  # libnccl.so.2 needs only CUDA's folders and glibc
+  LD_LIBRARY_PATH=${dirs#:}${orig_ld:+:$orig_ld} python3 - <<'PY' 2>/dev/null
 import ctypes
 v = ctypes.c_int()
 ctypes.CDLL("libnccl.so.2").ncclGetVersion(ctypes.byref(v))
@@ -183,7 +196,7 @@ gpus=0
 step version 10 "$here/bin/alexnet" version
 
 filter=${GPU_TEST_FILTER:-Gpu*:NcclCommunicator.*:CudaErrors.*}  # the suites that touch CUDA
-step gpu-tests 110 "$here/bin/alexnet_tests" --gtest_filter="$filter" --gtest_output="xml:$logs/gpu-tests.xml"
+step gpu-tests 100 "$here/bin/alexnet_tests" --gtest_filter="$filter" --gtest_output="xml:$logs/gpu-tests.xml"
 if [ $mode = run ] && [ -f "$logs/gpu-tests.xml" ]; then
   xml=$logs/gpu-tests.xml
   n=$(grep -c '<testcase' "$xml") s=$(grep -c '<skipped' "$xml")
@@ -201,9 +214,9 @@ if [ $mode = run ] && [ -f "$logs/gpu-tests.xml" ]; then
 fi
 
 net=$here/experiments/alexnet.toml
-step time-split 35 "$here/bin/alexnet" time --net "$net" --placement split --devices cuda:0,cuda:0 \
+step time-split 30 "$here/bin/alexnet" time --net "$net" --placement split --devices cuda:0,cuda:0 \
   --batch 128 --iterations 10 --write "$logs/time-split"
-step time-single 35 "$here/bin/alexnet" time --net "$net" --placement single --devices cuda:0 \
+step time-single 30 "$here/bin/alexnet" time --net "$net" --placement single --devices cuda:0 \
   --batch 128 --iterations 10 --write "$logs/time-single"
 
 # One process per tower over NCCL (issue 15): a GPU per rank, or two ranks on one GPU where the
@@ -212,13 +225,13 @@ ranks=("$here/bin/alexnet" launch --nproc 2 -- time --net "$net" --placement spl
        --iterations 10 --timeout 30s --write "$logs/ranks-nccl")
 nccl_has_multi_rank() { [ -n "$nccl" ] && [ "$(printf '2.30\n%s\n' "$nccl" | sort -V | head -n1)" = 2.30 ]; }
 if [ $mode = dry ]; then
-  step ranks-nccl 40 "${ranks[@]}" --devices cuda
+  step ranks-nccl 35 "${ranks[@]}" --devices cuda
   echo "                       (with one GPU: --devices cuda:0,cuda:0 --nccl-multi-rank-gpu where the host's NCCL" \
     ">= 2.30, else skipped with the version)"
 elif [ "$gpus" -ge 2 ]; then
-  step ranks-nccl 40 "${ranks[@]}" --devices cuda
+  step ranks-nccl 35 "${ranks[@]}" --devices cuda
 elif [ "$gpus" = 1 ] && nccl_has_multi_rank; then
-  step ranks-nccl 40 "${ranks[@]}" --devices cuda:0,cuda:0 --nccl-multi-rank-gpu
+  step ranks-nccl 35 "${ranks[@]}" --devices cuda:0,cuda:0 --nccl-multi-rank-gpu
 elif [ "$gpus" = 1 ]; then
   skip ranks-nccl "one GPU, and this host's NCCL is ${nccl:-of unknown version}: two ranks on one GPU need NCCL >= 2.30"
 else
@@ -228,8 +241,8 @@ fi
 # Ours against PyTorch on the same net (the host's PyTorch; the bundle carries the script).
 for batch in 128 256; do
   for math in fp32 tf32; do
-    step "torch-$batch-$math" 30 python3 "$here/experiments/bench/compare_torch.py" --device cuda \
-      --alexnet "$here/bin/alexnet" --net "$net" --batch "$batch" --math "$math" --rounds 1 \
+    step "torch-$batch-$math" 38 host_python "$here/experiments/bench/compare_torch.py" --device cuda \
+      --alexnet "$alexnet_wrapper" --net "$net" --batch "$batch" --math "$math" --rounds 1 \
       --iterations 10 --warmup 3 --json "$logs/torch-$batch-$math.json"
   done
 done

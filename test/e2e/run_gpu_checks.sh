@@ -37,6 +37,7 @@ echo "ok: --dry-run lists 13 steps, $sum s of budgets + $pack s to pack"
 bundle=$work/bundle
 mkdir -p "$bundle/bin" "$bundle/empty" "$work/fakebin"
 cp "$run_gpu" "$bundle/"
+mkdir -p "$bundle/experiments/bench" && cp "$repo/experiments/bench/compare_torch.py" "$bundle/experiments/bench/"
 ln -s "$tests" "$bundle/bin/alexnet_tests"
 printf '#!/bin/sh\necho "alexnet (a stand-in)"\n' > "$bundle/bin/alexnet" && chmod +x "$bundle/bin/alexnet"
 tar -C "$bundle/empty" -cJf "$bundle/lib.tar.xz" .
