@@ -64,7 +64,7 @@ check_glibc() {  # check_glibc NEEDED: 0 when the host's glibc is at least NEEDE
   fi
   if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
     local who
-    who=$(sed -n 's/^glibc needed: [0-9.]* *//p' "$here/MANIFEST.txt" 2>/dev/null)
+    who=$(sed -n "s/^glibc needed: $need *//p" "$here/MANIFEST.txt" 2>/dev/null)  # MANIFEST's reason
     echo "run-gpu: this host's glibc is $have, older than the $need that the bundle's binaries and" \
       "libraries need${who:+ $who}: nothing in it would load. Run it on a host with glibc >= $need, or make the bundle" \
       "(tools/gpu-bundle.sh) on a distribution no newer than the host's."
