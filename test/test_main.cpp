@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "core/blas.h"
+#include "core/cuda_backend.h"
+#include "core/errors.h"
 #include "testing.h"
 
 namespace alexnet::testing {
@@ -55,16 +57,16 @@ void check_gradients(BoundLayer& bound, Tensor& x, const Pass& pass, const GradC
   }
 }
 
-bool gpu_available(std::string* why_not) {
-  if (!cuda_built()) {
-    *why_not = "this build has no CUDA backend";
-    return false;
+GpuState gpu_state(std::string* why) {
+  std::string why_none;
+  try {
+    if (detail::cuda_device_count(&why_none) > 0) return GpuState::kUsable;
+  } catch (const UserError& e) {
+    *why = e.what();
+    return GpuState::kBroken;
   }
-  if (cuda_device_count() == 0) {
-    *why_not = "no CUDA device is visible on this machine";
-    return false;
-  }
-  return true;
+  *why = "no CUDA device is visible: " + why_none;
+  return GpuState::kAbsent;
 }
 
 }  // namespace alexnet::testing

@@ -111,13 +111,24 @@ struct GradCheckOptions {
 // L = sum(r * y) for a fixed random r, evaluated in double.
 void check_gradients(BoundLayer& bound, Tensor& x, const Pass& pass, const GradCheckOptions& options = {});
 
-// True when a CUDA device can be used now; tests that need one GTEST_SKIP with the reason.
-bool gpu_available(std::string* why_not);
+// Whether a CUDA device can be used now. Tests that need one skip with the reason when there is
+// honestly none (no CUDA build, no driver, no device: the reason then says "no CUDA device is
+// visible", which gpu-bundle's run-gpu.sh looks for), and fail when the driver is there but the
+// runtime cannot use it (e.g. a driver too old for this CUDA): a skip would hide that.
+enum class GpuState { kUsable, kAbsent, kBroken };
+GpuState gpu_state(std::string* why);
 
-#define SKIP_WITHOUT_GPU()                                                               \
-  do {                                                                                   \
-    std::string alexnet_why_;                                                            \
-    if (!::alexnet::testing::gpu_available(&alexnet_why_)) GTEST_SKIP() << alexnet_why_; \
+#define SKIP_WITHOUT_GPU()                                  \
+  do {                                                      \
+    std::string alexnet_why_;                               \
+    switch (::alexnet::testing::gpu_state(&alexnet_why_)) { \
+      case ::alexnet::testing::GpuState::kAbsent:           \
+        GTEST_SKIP() << alexnet_why_;                       \
+      case ::alexnet::testing::GpuState::kBroken:           \
+        GTEST_FAIL() << alexnet_why_;                       \
+      case ::alexnet::testing::GpuState::kUsable:           \
+        break;                                              \
+    }                                                       \
   } while (0)
 
 }  // namespace alexnet::testing

@@ -1,21 +1,13 @@
 # Finds cuDNN (version 8 or 9) and defines the imported target CUDNN::cudnn.
-# Looks next to the CUDA toolkit first, then in CUDNN_ROOT / $CUDNN_ROOT, then the system.
+# Looks in CUDNN_ROOT / $CUDNN_ROOT, next to the CUDA toolkit, the system, then PyTorch's
+# nvidia-cudnn wheel (site-packages/nvidia/cudnn, which has only libcudnn.so.9); header and library
+# from one install, their versions checked (AlexnetFindHeaderAndLibrary.cmake).
 # Sets CUDNN_FOUND, CUDNN_VERSION, CUDNN_INCLUDE_DIR, CUDNN_LIBRARY.
-set(_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
-find_path(CUDNN_INCLUDE_DIR cudnn_version.h
-  HINTS ${_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY cudnn
-  HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib64 lib lib/x64)
-
-if(CUDNN_INCLUDE_DIR AND EXISTS "${CUDNN_INCLUDE_DIR}/cudnn_version.h")
-  file(READ "${CUDNN_INCLUDE_DIR}/cudnn_version.h" _cudnn_header)
-  string(REGEX MATCH "define CUDNN_MAJOR ([0-9]+)" _ "${_cudnn_header}")
-  set(_major ${CMAKE_MATCH_1})
-  string(REGEX MATCH "define CUDNN_MINOR ([0-9]+)" _ "${_cudnn_header}")
-  set(_minor ${CMAKE_MATCH_1})
-  string(REGEX MATCH "define CUDNN_PATCHLEVEL ([0-9]+)" _ "${_cudnn_header}")
-  set(CUDNN_VERSION "${_major}.${_minor}.${CMAKE_MATCH_1}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/AlexnetFindHeaderAndLibrary.cmake)
+alexnet_find_header_and_library(CUDNN HEADER cudnn_version.h LIBRARY cudnn WHEEL cudnn
+  VERSION_MACROS CUDNN_MAJOR CUDNN_MINOR CUDNN_PATCHLEVEL
+  HINTS ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR} ${CUDAToolkit_INCLUDE_DIRS}
+        ${CUDAToolkit_LIBRARY_DIR})
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(CUDNN REQUIRED_VARS CUDNN_LIBRARY CUDNN_INCLUDE_DIR VERSION_VAR CUDNN_VERSION)

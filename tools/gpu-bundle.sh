@@ -15,7 +15,10 @@
 #                  35 MiB; OpenCV's imgcodecs pulls in GDAL, GDCM and OpenEXR) must fit under 60 MiB.
 #   cuda-libs.txt  the CUDA libraries the binaries need, and the parts cuDNN loads at run time
 #   experiments/   the network files; MANIFEST.txt: `alexnet version` and where each library came from
-#   run-gpu.sh     the GPU checks, run on the GPU host (see its header)
+#   run-gpu.sh     the GPU checks, run on the GPU host (tools/run-gpu.sh; see its header), with
+#                  experiments/bench/compare_torch.py for its PyTorch comparison
+#   MANIFEST.txt also records the highest glibc version any bundled file needs (objdump -T), which
+#   run-gpu.sh checks against the host's first.
 # It then proves that, with LD_LIBRARY_PATH (which beats RUNPATH) naming the unpacked libraries and CUDA's
 # folders, nothing else is loaded from this machine but glibc, and fails if the folder is over 60 MiB
 # (after `strip --strip-unneeded` on the copies and xz -9, if needed). The folder is git-ignored: on the device
@@ -41,7 +44,9 @@ mkdir -p "$out/bin" "$out/experiments"
 for t in alexnet alexnet_tests loader_bench conv_bench; do
   if [ -x "$build/$t" ]; then cp "$build/$t" "$out/bin/"; elif [ "$t" != conv_bench ]; then die "no $build/$t"; fi
 done
+mkdir -p "$out/experiments/bench"
 cp experiments/*.toml "$out/experiments/"
+cp experiments/bench/compare_torch.py "$out/experiments/bench/"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
@@ -87,111 +92,24 @@ stray=$("${check_env[@]}" ldd "$out"/bin/* | awk '/=> /{print $1, $3}' | sort -u
   [[ $name =~ $glibc_re || $name =~ $cuda_re || $path == "$stage/check/"* ]] || echo "  $name => $path"
 done)
 [ -z "$stray" ] || die "not resolved from the bundle:"$'\n'"$stray"
+# The highest GLIBC_x.y symbol version any bundled binary or library imports: the oldest glibc the
+# GPU host may have (run-gpu.sh checks it first). Debian 12's libstdc++ alone needs 2.36
+# (arc4random).
+glibc_needed=$(for f in "$out"/bin/* "$stage"/check/*; do
+  objdump -T "$f" 2>/dev/null | grep -o '(GLIBC_[0-9][0-9.]*) *[^ ]*$' |
+    sed "s|^(GLIBC_\([0-9.]*\)) *|\1 |; s|\$| $(basename "$f")|"
+done | sort -V -k1,1 | tail -n1)  # "2.36 arc4random libstdc++.so.6"
+[ -n "$glibc_needed" ] || die "found no GLIBC_ symbol version in the bundle (objdump -T)"
+read -r glibc_version glibc_symbol glibc_file <<< "$glibc_needed"
 {
+  echo "glibc needed: $glibc_version ($glibc_file imports $glibc_symbol@GLIBC_$glibc_version)"
   "${check_env[@]}" "$out/bin/alexnet" version
   echo "built $(date -u +%FT%TZ) from $(git describe --always --dirty 2>/dev/null || echo unknown)"
   echo "CUDA libraries expected on the GPU host:"; sed 's/^/  /' "$out/cuda-libs.txt"
   echo "bundled libraries (lib.tar.xz):"; printf '  %s\n' "${bundled[@]}"
 } > "$out/MANIFEST.txt"
 
-cat > "$out/run-gpu.sh" <<'EOF'
-#!/usr/bin/env bash
-# GPU checks for this bundle (made by tools/gpu-bundle.sh) on a host with an NVIDIA GPU, its driver and the
-# CUDA libraries (PyTorch's nvidia-* wheels and/or the CUDA toolkit), but not necessarily our Debian ones.
-#
-#   ./run-gpu.sh [LOGS]      LOGS: default $OUT when set, else ./gpu-logs
-#
-# Steps, each under a timeout and logged to LOGS/<step>.log, each run whatever the others gave:
-#   libraries    where each CUDA library was found (or MISSING; extra folders first: CUDA_LIB_DIRS=a:b)
-#   nvidia-smi, version (alexnet version)
-#   gpu-tests    the suites Gpu*, NcclCommunicator, CudaErrors (or $GPU_TEST_FILTER); XML in LOGS/gpu-tests.xml
-#   time-split, time-single   `alexnet time` of the paper's net, two towers on cuda:0 / one device
-#                (--write LOGS/time-split, LOGS/time-single)
-#   ranks-nccl   the split as 2 processes, one GPU each, over NCCL (`alexnet launch --nproc 2 -- time`);
-#                skipped with its reason on a host with fewer than 2 GPUs
-# Prints a summary (also LOGS/summary.txt) and exits 1 if any step failed. When LOGS is $OUT (the device
-# tool returns at most 8 files), all but summary.txt is packed into LOGS/gpu-logs.tar.gz at the end.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-logs=${1:-${OUT:-./gpu-logs}}
-mkdir -p "$logs" && logs=$(cd "$logs" && pwd)
-steps=() failed=0
-record() { steps+=("$(printf '%-12s %s' "$1" "$2")"); [[ $2 == ok* ]] || failed=1; }
-step() {  # step NAME SECONDS COMMAND...
-  local name=$1 secs=$2 rc; shift 2
-  echo "=== $name: $*"
-  timeout -k 10 "$secs" "$@" 2>&1 | tee "$logs/$name.log"; rc=${PIPESTATUS[0]}
-  case $rc in 0) record "$name" ok ;; 124 | 137) record "$name" "FAILED: timed out after ${secs}s" ;;
-    *) record "$name" "FAILED: exit status $rc: $(tail -n1 "$logs/$name.log" | cut -c1-100)" ;; esac
-}
-
-# Our Debian libraries, unpacked once, outside the bundle (which must stay small enough to carry).
-lib=${TMPDIR:-/tmp}/gpu-bundle-lib.$(cksum < "$here/lib.tar.xz" | cut -d' ' -f1)
-if [ ! -f "$lib/.unpacked" ]; then
-  mkdir -p "$lib"
-  if command -v xz >/dev/null; then tar -C "$lib" -xJf "$here/lib.tar.xz"
-  else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$here/lib.tar.xz" "$lib"
-  fi && touch "$lib/.unpacked"
-fi
-# CUDA's: CUDA_LIB_DIRS, PyTorch's wheels (site-packages/nvidia/{cu13,cudnn,nccl,...}/lib), toolkit, driver.
-dirs=${CUDA_LIB_DIRS:+:$CUDA_LIB_DIRS} wheels=()
-for nv in $(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' 2>/dev/null); do wheels+=("$nv"/*/lib); done
-for d in "${wheels[@]}" "${CUDA_HOME:-/usr/local/cuda}"/lib64 /usr/local/cuda/lib64 /usr/local/nvidia/lib64; do
-  [ -d "$d" ] && [[ :$dirs: != *:$d:* ]] && dirs+=:$d
-done
-export LD_LIBRARY_PATH=$lib$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-
-check_libs() {
-  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-  local name note d found missing=0 ds
-  IFS=: read -ra ds <<< "$LD_LIBRARY_PATH"
-  while read -r name note; do
-    found=""
-    for d in "${ds[@]}"; do [ -e "$d/$name" ] && { found=$(readlink -f "$d/$name"); break; }; done
-    [ -n "$found" ] || found=$(ldconfig -p 2>/dev/null | awk -v n="$name" '$1 == n {print $NF; exit}')
-    if [ -n "$found" ]; then echo "found   $name  $found"; else echo "MISSING $name $note"; missing=1; fi
-  done < <(cat "$here/cuda-libs.txt"; echo "libcuda.so.1 (the NVIDIA driver's)")
-  ldd "$here"/bin/* | grep 'not found' | sort -u && missing=1
-  python3 -c 'import importlib.metadata as m; print("wheels:", *sorted({f"{d.name} {d.version}" for d in
-    m.distributions() if d.name.lower().startswith("nvidia-")}), sep="\n  ")' 2>/dev/null
-  return $missing
-}
-echo "=== libraries"
-check_libs 2>&1 | tee "$logs/libraries.log"
-if [ "${PIPESTATUS[0]}" = 0 ]; then record libraries ok; else record libraries "FAILED: missing $(
-  awk '/^MISSING/ {print $2} /not found/ {print $1}' "$logs/libraries.log" | sort -u | xargs)"; fi
-
-step nvidia-smi 60 nvidia-smi
-step version 60 "$here/bin/alexnet" version
-filter=${GPU_TEST_FILTER:-Gpu*:NcclCommunicator.*:CudaErrors.*}  # the suites that touch CUDA
-step gpu-tests 300 "$here/bin/alexnet_tests" --gtest_filter="$filter" --gtest_output="xml:$logs/gpu-tests.xml"
-if [ -f "$logs/gpu-tests.xml" ]; then
-  n=$(grep -c '<testcase' "$logs/gpu-tests.xml") s=$(grep -c '<skipped' "$logs/gpu-tests.xml")
-  steps[-1]+=" ($n tests: $(grep -c '<failure' "$logs/gpu-tests.xml") failed, $s skipped)"
-  if [ "$n" = 0 ]; then unset 'steps[-1]'; record gpu-tests "FAILED: no test matched $filter"; fi
-fi
-net=$here/experiments/alexnet.toml
-step time-split 200 "$here/bin/alexnet" time --net "$net" --placement split --devices cuda:0,cuda:0 \
-  --batch 128 --iterations 10 --write "$logs/time-split"
-step time-single 200 "$here/bin/alexnet" time --net "$net" --placement single --devices cuda:0 \
-  --batch 128 --iterations 10 --write "$logs/time-single"
-# One process per tower over NCCL (issue 15): needs two GPUs (two ranks on one GPU need NCCL >= 2.30).
-if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -ge 2 ]; then
-  step ranks-nccl 300 "$here/bin/alexnet" launch --nproc 2 -- time --net "$net" --placement split --devices cuda \
-    --batch 128 --iterations 10 --timeout 120s --write "$logs/ranks-nccl"
-else
-  steps+=("$(printf '%-12s %s' ranks-nccl "skipped: fewer than 2 GPUs (one rank per GPU)")")
-fi
-
-{ echo "=== summary ($HOSTNAME, $(date -u +%FT%TZ)): $([ $failed = 0 ] && echo all passed || echo FAILED)"
-  printf '  %s\n' "${steps[@]}"; echo "  logs: $logs"; } | tee "$logs/summary.txt"
-if [ -n "${OUT:-}" ] && [ "$logs" = "$(cd "$OUT" && pwd)" ]; then
-  tar -C "$logs" -czf "/tmp/gpu-logs.$$.tar.gz" --exclude=./summary.txt . &&
-    find "$logs" -mindepth 1 ! -name summary.txt -delete && mv "/tmp/gpu-logs.$$.tar.gz" "$logs/gpu-logs.tar.gz"
-fi
-exit $failed
-EOF
-chmod +x "$out/run-gpu.sh"
+cp tools/run-gpu.sh "$out/run-gpu.sh"
 
 size=$(bytes)
 du -h --max-depth=1 "$out" | sort -h | sed 's/^/  /'

@@ -2,7 +2,7 @@
 """Our trainer against PyTorch on the same net: training step time, peak memory, and logits.
 
     compare_torch.py [--net experiments/alexnet.toml] [--batch 32] [--threads 2] [--rounds 5]
-                     [--device cpu|cuda] [--math fp32|tf32] [--channels-last]
+                     [--device cpu|cuda] [--math fp32|tf32] [--channels-last] [--json FILE]
                      [--check-run RUN_DIR --check-data DATA.h5]
 
 The PyTorch model is built from our own placed net, `alexnet info --json --placement single`, so
@@ -15,6 +15,14 @@ process timing the same step, A B A B after each side's warm-up; each side is a 
 so its peak RSS (CPU) or peak device memory (GPU: PyTorch's max_memory_allocated, our buffers'
 peak as `alexnet time` prints it) is its own. Prints per-round
 figures, the medians, and ours / PyTorch's speed ratio (> 1: we are faster).
+
+--json FILE also writes the settings, every round's figures and the medians there, for logs
+that collect several runs (gpu-bundle's run-gpu.sh runs batch 128 and 256, FP32 and TF32).
+
+--math sets both sides alike: ours through `alexnet time --math`, PyTorch's through its TF32
+switches for cuBLAS and cuDNN (the fp32_precision settings where PyTorch has them, 2.9 and
+later, else allow_tf32; mixing the two is an error in those versions). fp32 is IEEE float32
+throughout; tf32 lets convolutions and matrix products round their inputs to TF32.
 
 PyTorch is Debian's python3-torch (`tools/setup.sh` installs it); run this script with
 /usr/bin/python3, which has it, h5py and numpy.
@@ -89,6 +97,17 @@ def build_model(net):
     return nn.Sequential(OrderedDict(layers))
 
 
+def set_tf32(torch, on):
+    """TF32 on or off for PyTorch's matrix products and convolutions, through the newer API when
+    this PyTorch has it (the older flags warn there, and mixing the two raises)."""
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        precision = "tf32" if on else "ieee"
+        torch.backends.cuda.matmul.fp32_precision = precision
+        torch.backends.cudnn.conv.fp32_precision = precision
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = on
+
+
 def torch_worker(a):
     """One timed PyTorch round in this process: prints 'ms=<mean step> peak=<bytes>'."""
     import resource
@@ -98,7 +117,7 @@ def torch_worker(a):
     device = torch.device(a.device)
     if a.device == "cuda":
         torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = a.math == "tf32"
+        set_tf32(torch, a.math == "tf32")
     net = placed_net(a)
     model = build_model(net).to(device)
     c, h, w = net["input"]
@@ -222,6 +241,7 @@ def main():
     p.add_argument("--math", choices=["fp32", "tf32"], default="fp32")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--alexnet", default=os.path.join(REPO, "build", "alexnet"))
+    p.add_argument("--json", help="also write the settings and figures here")
     p.add_argument("--check-run")
     p.add_argument("--check-data")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -230,8 +250,13 @@ def main():
         return torch_worker(a)
     import torch
 
+    device_name = "cpu"
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit(f"compare_torch: --device cuda, but PyTorch {torch.__version__} sees no CUDA device")
+        device_name = torch.cuda.get_device_name(0)
     print(f"PyTorch {torch.__version__} ({torch.__file__}); {os.path.basename(a.net)}, batch {a.batch}, "
-          f"{a.device}, {a.math}, {a.threads} threads, ours as `{a.placement}`")
+          f"{a.device} ({device_name}), {a.math}, {a.threads} threads, ours as `{a.placement}`")
     ours, theirs = [], []
     for r in range(a.rounds):
         ours.append(ours_round(a))
@@ -245,6 +270,14 @@ def main():
           f"({1000 * a.batch / t:.0f} images/s); ours is {t / o:.2f}x PyTorch's speed")
     ours_mem = f"{max(x[1] for x in ours) / 2**20:.0f} MiB"
     print(f"{mem}: ours {ours_mem}, PyTorch {max(x[1] for x in theirs) / 2**20:.0f} MiB")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"net": a.net, "batch": a.batch, "device": a.device, "device_name": device_name,
+                       "math": a.math, "threads": a.threads, "placement": a.placement,
+                       "iterations": a.iterations, "warmup": a.warmup, "torch": torch.__version__,
+                       "rounds": [{"ours_ms": o_, "ours_peak_bytes": op, "torch_ms": t_, "torch_peak_bytes": tp}
+                                  for (o_, op), (t_, tp) in zip(ours, theirs)],
+                       "median_ms": {"ours": o, "torch": t}, "ours_speed_vs_torch": t / o}, f, indent=1)
     if a.check_run:
         cross_check(a)
 

@@ -3,7 +3,10 @@
 // parts are cuda_memory.cu, device_ops.cu and rng_cuda.cu, the stub no_cuda_backend.cpp.
 #include "core/cuda_backend.h"
 
+#include <dlfcn.h>
+
 #include "core/cuda_check.h"
+#include "core/cuda_diagnosis.h"
 #include "core/cuda_libraries.h"
 #include "core/stream.h"
 
@@ -21,14 +24,27 @@ bool cuda_built() {
   return true;
 }
 
-int cuda_device_count() {
+int cuda_device_count(std::string* why_none) {
   int n = 0;
-  // No driver or no device is not an error here: it is the answer 0.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky error so later calls start clean
-    return 0;
+  const cudaError_t status = cudaGetDeviceCount(&n);
+  if (status == cudaSuccess) {
+    if (n == 0 && why_none) *why_none = "the NVIDIA driver sees no device";
+    return n;
   }
-  return n;
+  cudaGetLastError();  // clear the error so that later calls start clean
+  DeviceCountFailure f;
+  f.error_name = cudaGetErrorName(status);
+  f.description = cudaGetErrorString(status);
+  f.no_device = status == cudaErrorNoDevice;
+  f.driver_too_old = status == cudaErrorInsufficientDriver;
+  if (cudaDriverGetVersion(&f.driver_version) != cudaSuccess) f.driver_version = 0;
+  cudaRuntimeGetVersion(&f.runtime_version);
+  // No device, or no driver at all, is the answer 0. Anything else (a driver too old for this
+  // CUDA, devices prohibited or busy...) would otherwise read as "cuda:0 does not exist".
+  std::string reason = no_devices_reason(f);
+  if (reason.empty()) throw UserError(device_count_error(f));
+  if (why_none) *why_none = std::move(reason);
+  return 0;
 }
 
 std::string cuda_built_with() {
@@ -65,7 +81,13 @@ std::vector<std::string> cuda_describe_devices() {
 // --- page-locked host memory -----------------------------------------------------------------
 
 void* cuda_allocate_pinned(size_t bytes) {
-  if (cuda_device_count() == 0) return nullptr;
+  // Ordinary memory when no device can be used, whatever the reason: pinning only speeds copies
+  // to a device, and a CPU run should not fail on a broken driver it does not need.
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    cudaGetLastError();
+    return nullptr;
+  }
   void* p = nullptr;
   CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
   return p;
@@ -92,7 +114,22 @@ void cuda_stream_synchronize(CUstream_st* stream) {
   CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
+namespace {
+// The cuDNN this process loaded against the header the build was compiled with, once, before
+// the first handle: a mismatch otherwise surfaces later as a missing symbol or a wrong answer.
+void require_matching_cudnn() {
+  static const std::string mismatch = [] {
+    Dl_info where{};
+    const bool known = dladdr(reinterpret_cast<void*>(&cudnnGetVersion), &where) != 0 && where.dli_fname;
+    return cudnn_version_mismatch(CUDNN_VERSION, cudnnGetVersion(),
+                                  known ? where.dli_fname : "an unknown path");
+  }();
+  if (!mismatch.empty()) throw UserError(mismatch);
+}
+}  // namespace
+
 StreamLibraries* cuda_libraries_create(const Stream& stream) {
+  require_matching_cudnn();
   CudaDeviceGuard guard(stream.device().index);  // handles belong to the device current at creation
   return new StreamLibraries(stream);
 }

@@ -44,8 +44,10 @@ namespace detail {
 
 // --- the build and the machine ---------------------------------------------------------------
 bool cuda_built();
-// Devices usable now: 0 without a driver or a device.
-int cuda_device_count();
+// Devices usable now: 0 without a driver or a device (`why_none`, when given, then says which).
+// Any other failure of the runtime (a driver too old for this build's CUDA, devices prohibited or
+// busy) throws a UserError with CUDA's own words, rather than reading as "no GPU".
+int cuda_device_count(std::string* why_none = nullptr);
 // "cuDNN 9.x.y, NCCL 2.x.y" as found at build time; empty without CUDA.
 std::string cuda_built_with();
 // ("cuda runtime", ...), ("cuda driver", ...), ("cudnn", ...), ("nccl", ...) as loaded now.

@@ -27,14 +27,12 @@ void log_cuda_error(const char* library, const char* call, const char* file, int
 }
 
 void require_cuda_device(Device device) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    count = 0;
-  }
+  std::string why_none;
+  const int count = cuda_device_count(&why_none);  // throws what the runtime said, if not "none"
   if (device.index >= count) {
     throw CudaError("device " + device.str() + " requested, but " + std::to_string(count) +
-                    " CUDA device(s) are visible (check CUDA_VISIBLE_DEVICES and --devices)");
+                    " CUDA device(s) are visible (" + (why_none.empty() ? "" : why_none + "; ") +
+                    "check CUDA_VISIBLE_DEVICES and --devices)");
   }
 }
 

@@ -25,7 +25,8 @@ struct Device {
 
 // True when this build contains the CUDA backend.
 bool cuda_built();
-// Number of CUDA devices usable now: 0 without a driver, a device, or a CUDA build.
+// Number of CUDA devices usable now: 0 without a driver, a device, or a CUDA build. Throws a
+// UserError naming CUDA's error when the runtime fails otherwise (e.g. a driver too old for it).
 int cuda_device_count();
 
 }  // namespace alexnet

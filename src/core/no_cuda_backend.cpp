@@ -15,7 +15,8 @@ bool cuda_built() {
   return false;
 }
 
-int cuda_device_count() {
+int cuda_device_count(std::string* why_none) {
+  if (why_none) *why_none = "this build has no CUDA backend";
   return 0;
 }
 
