@@ -69,7 +69,13 @@ std::vector<std::pair<std::string, std::string>> cuda_library_versions() {
 
 std::vector<std::string> cuda_describe_devices() {
   std::vector<std::string> out;
-  for (int i = 0; i < cuda_device_count(); ++i) {
+  int count = 0;
+  try {
+    count = cuda_device_count();
+  } catch (const UserError& e) {  // a manifest or `version` reports a broken driver, it does not stop
+    return {std::string("none usable: ") + e.what()};
+  }
+  for (int i = 0; i < count; ++i) {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
     out.push_back("cuda:" + std::to_string(i) + " " + p.name + ", " + std::to_string(p.totalGlobalMem >> 20) +

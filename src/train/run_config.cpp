@@ -1,5 +1,6 @@
 #include "train/run_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 
@@ -31,7 +32,10 @@ std::vector<Device> resolve_devices(const std::string& text, int towers) {
     throw UserError("--devices: " + std::to_string(devices.size()) + " devices given for " +
                     std::to_string(towers) + " tower(s)");
   }
-  int gpus = cuda_device_count();
+  // Only a run that names a GPU asks the driver: a CPU run needs none (and a broken one is an
+  // error cuda_device_count() reports).
+  const bool any_gpu = std::any_of(devices.begin(), devices.end(), [](Device d) { return d.is_cuda(); });
+  const int gpus = any_gpu && cuda_built() ? cuda_device_count() : 0;
   for (Device d : devices) {
     if (d.is_cuda() && !cuda_built()) throw no_cuda_backend("--devices: " + d.str());
     if (d.is_cuda() && d.index >= gpus) {
