@@ -56,7 +56,8 @@ po::options_description cuda_options(RunConfig& c) {
     ("nccl-multi-rank-gpu", flag(c.nccl_multi_rank_gpu), "NCCL with both towers on one GPU (needs NCCL >= 2.30)")
     ("math", flag(c.math), "CUDA math for convolution and FC: fp32 or tf32")
     ("deterministic", flag(c.deterministic), "only deterministic cuDNN algorithms (true/false)")
-    ("workspace-mb", flag(c.workspace_mb), "scratch memory a cuDNN convolution algorithm may use, MiB");
+    ("workspace-mb", flag(c.workspace_mb), "scratch memory a cuDNN convolution algorithm may use, MiB")
+    ("nvtx", flag(c.nvtx)->implicit_value(true, "true"), "NVTX ranges for Nsight Systems, named as alexnet time's rows (true/false)");
   // clang-format on
   return d;
 }

@@ -19,6 +19,7 @@
 #include "core/device_ops.h"
 #include "core/errors.h"
 #include "core/host_buffer.h"
+#include "core/nvtx.h"
 #include "train/gradient_averager.h"
 #include "train/session.h"
 #include "train/sgd.h"
@@ -45,6 +46,7 @@ void average_gradients(Session& s, TimingReport* report) {
   if (report) net.synchronize();
   for (int t : net.local_towers()) {
     const Clock::time_point start = Clock::now();
+    NvtxRange range(nvtx_name(kAllReduceRow, "", t));
     s.replica->all_reduce({net.grads(t)}, {&net.stream(t)});
     scale_async(net.grads(t), scale, net.stream(t));
     if (!report) continue;

@@ -58,6 +58,8 @@ std::vector<std::string> cuda_describe_devices();
 // --- device memory ---------------------------------------------------------------------------
 // Throws naming the device and how many are visible when `device` is not there.
 void require_cuda_device(Device device);
+// use_device() (core/device.h) for a CUDA device.
+void cuda_use_device(Device device);
 void* cuda_allocate(size_t bytes, Device device);
 void cuda_free(void* p, Device device, size_t bytes) noexcept;
 // The most bytes our DeviceBuffers have held at once on `device` since the process started
@@ -69,6 +71,8 @@ void cuda_zero(void* p, Device device, size_t bytes);
 
 // --- page-locked host memory -----------------------------------------------------------------
 // Null when no device is visible (or without CUDA): the caller then uses ordinary memory.
+// Allocated with the portable flag, usable from every device's context; the calling thread's
+// current device (use_device()) is the one whose context the allocation may create.
 void* cuda_allocate_pinned(size_t bytes);
 void cuda_free_pinned(void* p) noexcept;
 
@@ -78,6 +82,10 @@ void cuda_copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64
                           int64_t rows, const Stream& stream);
 void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& stream);
 void cuda_scale_async(float* x, float factor, int64_t n, const Stream& stream);
+
+// --- NVTX ranges (core/nvtx.h): NVTX v3, header-only; nothing without CUDA -----------------
+void nvtx_push(const char* name) noexcept;
+void nvtx_pop() noexcept;
 
 // --- streams and events ----------------------------------------------------------------------
 CUstream_st* cuda_stream_create(Device device);

@@ -63,14 +63,20 @@ class CudaDeviceGuard {
  public:
   explicit CudaDeviceGuard(int device) {
     CUDA_CHECK(cudaGetDevice(&previous_));
-    if (device != previous_) CUDA_CHECK(cudaSetDevice(device));
+    changed_ = device != previous_;
+    if (changed_) CUDA_CHECK(cudaSetDevice(device));
   }
-  ~CudaDeviceGuard() { CUDA_CHECK_LOG(cudaSetDevice(previous_)); }
+  // Restores only what it changed: most guards find their device current already (use_device()),
+  // and then need no driver call at all.
+  ~CudaDeviceGuard() {
+    if (changed_) CUDA_CHECK_LOG(cudaSetDevice(previous_));
+  }
   CudaDeviceGuard(const CudaDeviceGuard&) = delete;
   CudaDeviceGuard& operator=(const CudaDeviceGuard&) = delete;
 
  private:
   int previous_ = 0;
+  bool changed_ = false;
 };
 
 }  // namespace alexnet

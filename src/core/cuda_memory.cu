@@ -36,6 +36,11 @@ void require_cuda_device(Device device) {
   }
 }
 
+void cuda_use_device(Device device) {
+  require_cuda_device(device);
+  CUDA_CHECK(cudaSetDevice(device.index));
+}
+
 namespace {
 // Bytes held now and at most, per device ordinal (enough for any node).
 constexpr int kMaxDevices = 64;

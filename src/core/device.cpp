@@ -35,6 +35,10 @@ int cuda_device_count() {
   return detail::cuda_device_count();
 }
 
+void use_device(Device device) {
+  if (device.is_cuda()) detail::cuda_use_device(device);
+}
+
 // --- Shape -------------------------------------------------------------------------------------
 
 Shape::Shape(std::initializer_list<int64_t> dims) {

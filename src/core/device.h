@@ -28,5 +28,10 @@ bool cuda_built();
 // Number of CUDA devices usable now: 0 without a driver, a device, or a CUDA build. Throws a
 // UserError naming CUDA's error when the runtime fails otherwise (e.g. a driver too old for it).
 int cuda_device_count();
+// Makes `device` the calling thread's current CUDA device (nothing for the CPU). A process calls
+// it once with its first device: a device guard then restores to a device the run uses, and the
+// first pinned allocation or library call creates its context there, never on cuda:0 for a run
+// on --devices cuda:1 (cudaSetDevice creates the context of the device it is given).
+void use_device(Device device);
 
 }  // namespace alexnet

@@ -45,7 +45,7 @@ void add_into_async(View dst, ConstView src, const Stream& stream) {
   if (dst.device.is_cpu()) {
     // Exchanges sum a few thousand floats: waking the thread pool would cost more than the sum.
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) dst.data[i] += src.data[i];
+    for (int64_t i = 0; i < n; ++i) dst.data[i] = add_element(dst.data[i], src.data[i]);
     return;
   }
   detail::cuda_add_into_async(dst.data, src.data, n, stream);
@@ -55,7 +55,7 @@ void scale_async(View x, float factor, const Stream& stream) {
   const int64_t n = x.numel();
   if (x.device.is_cpu()) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) x.data[i] *= factor;
+    for (int64_t i = 0; i < n; ++i) x.data[i] = scale_element(x.data[i], factor);
     return;
   }
   detail::cuda_scale_async(x.data, factor, n, stream);

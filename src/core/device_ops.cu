@@ -1,8 +1,7 @@
 // The CUDA side of core/cuda_backend.h, part three: the queued halves of device_ops.h.
-#include <algorithm>
-
 #include "core/cuda_backend.h"
 #include "core/cuda_check.h"
+#include "core/device_ops.h"
 #include "core/stream.h"
 
 namespace alexnet::detail {
@@ -11,12 +10,12 @@ namespace {
 __global__ void add_into_kernel(float* dst, const float* src, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
-    dst[i] += src[i];
+    dst[i] = add_element(dst[i], src[i]);
 }
 __global__ void scale_kernel(float* x, float factor, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
-    x[i] *= factor;
+    x[i] = scale_element(x[i], factor);
 }
 }  // namespace
 
@@ -36,18 +35,14 @@ void cuda_copy_rows_async(const float* src, int64_t src_pitch, float* dst, int64
 void cuda_add_into_async(float* dst, const float* src, int64_t n, const Stream& stream) {
   if (n == 0) return;
   CudaDeviceGuard guard(stream.device().index);
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 4096));
-  add_into_kernel<<<blocks, threads, 0, stream.handle()>>>(dst, src, n);
+  add_into_kernel<<<grid_blocks(n), 256, 0, stream.handle()>>>(dst, src, n);
   CUDA_CHECK(cudaGetLastError());
 }
 
 void cuda_scale_async(float* x, float factor, int64_t n, const Stream& stream) {
   if (n == 0) return;
   CudaDeviceGuard guard(stream.device().index);
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 4096));
-  scale_kernel<<<blocks, threads, 0, stream.handle()>>>(x, factor, n);
+  scale_kernel<<<grid_blocks(n), 256, 0, stream.handle()>>>(x, factor, n);
   CUDA_CHECK(cudaGetLastError());
 }
 

@@ -56,6 +56,10 @@ void cuda_zero(void*, Device device, size_t) {
   throw no_cuda_backend("device " + device.str());
 }
 
+void cuda_use_device(Device device) {
+  throw no_cuda_backend("device " + device.str());
+}
+
 // --- page-locked host memory -----------------------------------------------------------------
 
 void* cuda_allocate_pinned(size_t) {
@@ -122,5 +126,11 @@ std::vector<uint32_t> curand_philox_draws(uint64_t, uint64_t, uint64_t, int) {
 std::vector<uint32_t> device_philox_draws(uint64_t, uint64_t, uint64_t, int) {
   throw no_cuda_backend("Philox on a CUDA device");
 }
+
+// --- NVTX ranges: nothing to mark without the toolkit ------------------------------------------
+
+void nvtx_push(const char*) noexcept {}
+
+void nvtx_pop() noexcept {}
 
 }  // namespace alexnet::detail

@@ -11,11 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define ALEXNET_HD __host__ __device__
-#else
-#define ALEXNET_HD
-#endif
+#include "core/host_device.h"
 
 namespace alexnet {
 

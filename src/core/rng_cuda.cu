@@ -12,17 +12,19 @@ namespace alexnet::detail {
 namespace {
 __global__ void curand_draws_kernel(uint64_t seed, uint64_t subsequence, uint64_t offset, int count,
                                     uint32_t* out) {
-  int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= count) return;
-  curandStatePhilox4_32_10_t state;
-  curand_init(seed, subsequence, offset + i, &state);
-  out[i] = curand(&state);
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    curandStatePhilox4_32_10_t state;
+    curand_init(seed, subsequence, offset + i, &state);
+    out[i] = curand(&state);
+  }
 }
 
 __global__ void our_draws_kernel(uint64_t seed, uint64_t subsequence, uint64_t offset, int count,
                                  uint32_t* out) {
-  int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < count) out[i] = philox_draw(seed, subsequence, offset + i);
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = philox_draw(seed, subsequence, offset + i);
 }
 
 template <typename Kernel>
@@ -32,7 +34,7 @@ std::vector<uint32_t> run_draws(Kernel kernel, uint64_t seed, uint64_t subsequen
   CUDA_CHECK(cudaGetDevice(&device));
   DeviceBuffer buffer(sizeof(uint32_t) * count, Device::cuda(device));
   auto* out = static_cast<uint32_t*>(buffer.data());
-  kernel<<<(count + 255) / 256, 256>>>(seed, subsequence, offset, count, out);
+  kernel<<<grid_blocks(count), 256>>>(seed, subsequence, offset, count, out);
   CUDA_CHECK(cudaGetLastError());
   std::vector<uint32_t> host(count);
   CUDA_CHECK(cudaMemcpy(host.data(), out, sizeof(uint32_t) * count, cudaMemcpyDeviceToHost));

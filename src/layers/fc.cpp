@@ -3,7 +3,6 @@
 //   backward  dW[O,I] = dy^T x,  db = sum_n dy,  dx[N,I] = dy W
 #include "layers/fc.h"
 
-#include <cstring>
 #include <stdexcept>
 
 #include "core/blas.h"
@@ -40,8 +39,8 @@ class FcCpu final : public FcLayer {
     const int n = static_cast<int>(x.shape[0]), in = static_cast<int>(c_.in_features),
               out = static_cast<int>(c_.out_features);
     if (c_.bias) {
-      for (int i = 0; i < n; ++i)
-        std::memcpy(y.data + static_cast<int64_t>(i) * out, param(1).data, sizeof(float) * out);
+      const float* b = param(1).data;
+      for (int64_t i = 0; i < int64_t(n) * out; ++i) y.data[i] = fc_bias_broadcast(b, i, out);
     }
     blas::gemm(false, true, n, out, in, 1.0f, x.data, in, param(0).data, in, c_.bias ? 1.0f : 0.0f, y.data,
                out);
@@ -50,16 +49,14 @@ class FcCpu final : public FcLayer {
   void backward(const Pass& pass, ConstView x, ConstView, ConstView dy, View dx) override {
     const int n = static_cast<int>(x.shape[0]), in = static_cast<int>(c_.in_features),
               out = static_cast<int>(c_.out_features);
-    const float beta = pass.grad_mode == GradMode::kAccumulate ? 1.0f : 0.0f;
-    blas::gemm(true, false, out, in, n, 1.0f, dy.data, out, x.data, in, beta, grad(0).data, in);
+    const bool accumulate = pass.grad_mode == GradMode::kAccumulate;
+    // BLAS reads C only when beta != 0, so an overwrite of dW ignores what was there.
+    blas::gemm(true, false, out, in, n, 1.0f, dy.data, out, x.data, in, accumulate ? 1.0f : 0.0f,
+               grad(0).data, in);
     if (c_.bias) {
       float* db = grad(1).data;
 #pragma omp parallel for schedule(static)
-      for (int o = 0; o < out; ++o) {
-        double s = 0;
-        for (int i = 0; i < n; ++i) s += dy.data[static_cast<int64_t>(i) * out + o];
-        db[o] = static_cast<float>(s) + beta * db[o];
-      }
+      for (int o = 0; o < out; ++o) db[o] = fc_bias_grad(dy.data, n, out, o, accumulate, db);
     }
     if (!dx.empty())
       blas::gemm(false, false, n, in, out, 1.0f, dy.data, out, param(0).data, in, 0.0f, dx.data, in);

@@ -1,6 +1,5 @@
 #include "layers/softmax_loss.h"
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -24,11 +23,9 @@ class SoftmaxLossCpu final : public SoftmaxLoss {
     for (int64_t i = 0; i < n; ++i) {
       const float* in = x.data + i * classes;
       float* out = y.data + i * classes;
-      float top = *std::max_element(in, in + classes);
-      double sum = 0;
-      for (int64_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(in[c] - top));
-      for (int64_t c = 0; c < classes; ++c) out[c] = static_cast<float>(std::exp(in[c] - top) / sum);
-      if (pass.labels) total += std::log(sum) - (in[pass.labels[i]] - top);
+      const SoftmaxRowStats s = softmax_row_stats(in, classes);
+      for (int64_t c = 0; c < classes; ++c) out[c] = static_cast<float>(std::exp(in[c] - s.top) / s.sum);
+      if (pass.labels) total += softmax_item_loss(in, s, pass.labels[i], classes);
     }
     loss_ = n ? total / static_cast<double>(n) : 0.0;
   }
@@ -40,8 +37,8 @@ class SoftmaxLossCpu final : public SoftmaxLoss {
     check_labels(pass, n, classes);
     const float inv_n = 1.0f / static_cast<float>(n);
     for (int64_t i = 0; i < n; ++i) {
-      for (int64_t c = 0; c < classes; ++c) dx.data[i * classes + c] = y.data[i * classes + c] * inv_n;
-      dx.data[i * classes + pass.labels[i]] -= inv_n;
+      for (int64_t c = 0; c < classes; ++c)
+        dx.data[i * classes + c] = softmax_loss_grad(y.data[i * classes + c], inv_n, c == pass.labels[i]);
     }
   }
 

@@ -1,7 +1,8 @@
 // Softmax cross-entropy on the GPU: cuDNN's accurate softmax for the probabilities, and our
-// kernels for the loss (logsumexp(x) - x[label] per item, in double as the CPU reference does)
-// and for the gradient (y - onehot(label)) / N. The labels are on the device. loss() copies the
-// per-item losses back, so it waits for the forward to finish.
+// kernels for the loss (logsumexp(x) - x[label] per item, in double) and for the gradient
+// (y - onehot(label)) / N, each the CPU reference's own per-item function (softmax_loss.h).
+// The labels are on the device. loss() copies the per-item losses back, so it waits for the
+// forward to finish.
 #include <vector>
 
 #include "core/cuda_libraries.h"
@@ -12,19 +13,14 @@ namespace alexnet {
 
 namespace {
 
-// One thread per item; a label outside [0, classes) gives a NaN loss (the net checks labels on
-// the host before they get here).
+// One thread per item: softmax_loss.h's per-item loss, in double as on the CPU.
 __global__ void item_loss_kernel(const float* x, const int32_t* labels, int64_t n, int64_t classes,
                                  double* loss) {
-  int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  const float* row = x + i * classes;
-  float top = row[0];
-  for (int64_t c = 1; c < classes; ++c) top = fmaxf(top, row[c]);
-  double sum = 0;
-  for (int64_t c = 0; c < classes; ++c) sum += exp(static_cast<double>(row[c] - top));
-  const int32_t label = labels[i];
-  loss[i] = (label < 0 || label >= classes) ? nan("") : log(sum) - (row[label] - top);
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float* row = x + i * classes;
+    loss[i] = softmax_item_loss(row, softmax_row_stats(row, classes), labels[i], classes);
+  }
 }
 
 __global__ void loss_grad_kernel(const float* y, const int32_t* labels, int64_t n, int64_t classes,
@@ -33,7 +29,7 @@ __global__ void loss_grad_kernel(const float* y, const int32_t* labels, int64_t 
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n * classes;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t item = i / classes, c = i % classes;
-    dx[i] = y[i] * inv_n - (c == labels[item] ? inv_n : 0.0f);
+    dx[i] = softmax_loss_grad(y[i], inv_n, c == labels[item]);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
+#include "core/nvtx.h"
 #include "core/text_format.h"
 #include "layers/softmax_loss.h"
 
@@ -38,6 +39,9 @@ struct Net::NodeState {
   std::unique_ptr<Exchange> exchange;
   std::vector<Tensor> out;
   std::vector<Tensor> out_grad;
+  // The NVTX ranges' names (core/nvtx.h), per phase (forward, backward) and tower: made once here,
+  // not every step.
+  std::array<std::vector<std::string>, 2> nvtx;
 };
 
 // Timing events around one node on each tower.
@@ -98,6 +102,10 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     state->layers.resize(plan_.towers);
     state->out.resize(plan_.towers);
     state->out_grad.resize(plan_.towers);
+    for (int phase = 0; phase < 2; ++phase) {
+      for (int t = 0; t < plan_.towers; ++t)
+        state->nvtx[phase].push_back(nvtx_name(node.name, phase == 0 ? "forward" : "backward", t));
+    }
     for (int t : local_) {
       const TowerWork& w = node.tower[t];
       if (!w.active) continue;
@@ -366,6 +374,7 @@ void Net::backward(const StepContext& ctx, const std::function<void(size_t node)
 
 template <typename F>
 void Net::time_one(size_t node, int tower, bool forward, F&& work) {
+  NvtxRange range(nodes_[node]->nvtx[forward ? 0 : 1][tower]);
   if (!profiling_) {
     work();
     return;
@@ -381,19 +390,27 @@ void Net::time_one(size_t node, int tower, bool forward, F&& work) {
 
 template <typename F>
 void Net::time_all(size_t node, bool forward, F&& work) {
+  // An exchange is one collective seen from every tower held (a row each in the timing table):
+  // one NVTX range per tower, nested, closed innermost first.
+  std::vector<std::unique_ptr<NvtxRange>> ranges;
+  if (nvtx_on()) {
+    for (int t : local_)
+      ranges.push_back(std::make_unique<NvtxRange>(nodes_[node]->nvtx[forward ? 0 : 1][t]));
+  }
   if (!profiling_) {
     work();
-    return;
+  } else {
+    Stopwatch& w = *stopwatches_[node];
+    for (int t : local_) w.start[t].record(towers_[t]->stream);
+    work();
+    for (int t : local_) {
+      w.end[t].record(towers_[t]->stream);
+      w.end[t].synchronize();
+      (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
+          w.end[t].elapsed_ms_since(w.start[t]);
+    }
   }
-  Stopwatch& w = *stopwatches_[node];
-  for (int t : local_) w.start[t].record(towers_[t]->stream);
-  work();
-  for (int t : local_) {
-    w.end[t].record(towers_[t]->stream);
-    w.end[t].synchronize();
-    (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
-        w.end[t].elapsed_ms_since(w.start[t]);
-  }
+  while (!ranges.empty()) ranges.pop_back();
 }
 
 const int32_t* Net::tower_labels(int t) const {

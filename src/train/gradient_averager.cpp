@@ -7,7 +7,9 @@
 
 #include "comm/process_groups.h"
 #include "core/device_ops.h"
+#include "core/nvtx.h"
 #include "net/net.h"
+#include "train/timing_report.h"
 
 namespace alexnet {
 
@@ -17,6 +19,7 @@ struct GradientAverager::Tower {
   Stream grad_stream;  // GPU: the buckets' all-reduce
   Event ready, done;   // GPU: compute -> grad stream, grad stream -> compute
   int64_t sent = -1;   // [sent, end) of the flat buffer has been sent this step; -1: none yet
+  std::string nvtx;    // each bucket's NVTX range: the all-reduce row's name for this tower
 };
 
 GradientAverager::GradientAverager(Net& net, Communicator& replica, int replicas, int64_t bucket_bytes)
@@ -31,6 +34,7 @@ GradientAverager::GradientAverager(Net& net, Communicator& replica, int replicas
   for (int t : net.local_towers()) {
     auto s = std::make_unique<Tower>();
     s->tower = t;
+    s->nvtx = nvtx_name(kAllReduceRow, "", t);
     const Device d = net.device(t);
     s->cuda = d.is_cuda();
     any_cpu = any_cpu || !s->cuda;
@@ -106,6 +110,7 @@ void GradientAverager::send(Tower& t, int64_t lo, int64_t hi) {
   t.sent = lo;
   View bucket{net_.grads(t.tower).data + lo, {hi - lo}, net_.device(t.tower)};
   if (t.cuda) {
+    NvtxRange range(t.nvtx);  // the queueing; Nsight shows the kernels under it on the GPU
     t.ready.record(net_.stream(t.tower));
     t.ready.make_wait(t.grad_stream);
     replica_.all_reduce({bucket}, {&t.grad_stream});
@@ -114,7 +119,8 @@ void GradientAverager::send(Tower& t, int64_t lo, int64_t hi) {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back([this, bucket] {
+    queue_.push_back([this, bucket, name = &t.nvtx] {
+      NvtxRange range(*name);  // on the communication thread, which does the work
       replica_.all_reduce({bucket}, {&cpu_stream_});
       scale_async(bucket, scale_, cpu_stream_);
     });

@@ -113,7 +113,7 @@ std::string to_toml(const RunConfig& c) {
   o << "seed = " << c.seed << "\nthreads = " << c.threads << "\nlog-every = " << c.log_every << "\n";
   o << "keep-checkpoints = " << c.keep_checkpoints << "\n";
   str("checkpoint-every", c.checkpoint_every);
-  o << "profile-every = " << c.profile_every << "\n";
+  o << "profile-every = " << c.profile_every << "\nnvtx = " << (c.nvtx ? "true" : "false") << "\n";
   o << "bucket-kb = " << c.bucket_kb << "\n";
   o << "max-steps = " << c.max_steps << "\n";
   return o.str();

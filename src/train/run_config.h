@@ -52,6 +52,7 @@ struct RunConfig {
   int keep_checkpoints = 3;
   std::string checkpoint_every = "0";  // N steps, or a duration: 90s, 30m, 2h; 0: epoch ends only
   int profile_every = 0;               // 0: no per-layer profile
+  bool nvtx = false;                   // NVTX ranges per node, exchange and all-reduce (core/nvtx.h)
   int64_t max_steps = 0;               // stop (with a checkpoint) after this many steps in total; 0: never
   bool progress = true;
 };

@@ -4,7 +4,9 @@
 
 #include "core/blas.h"
 #include "core/cuda_backend.h"
+#include "core/device.h"
 #include "core/errors.h"
+#include "core/nvtx.h"
 
 namespace alexnet {
 
@@ -37,6 +39,9 @@ Plan make_session_plan(const RunConfig& c, Session& s, int classes, int channels
 // One process: every tower here; the replica and world groups are this process alone.
 void join_alone(const RunConfig& c, const Plan& plan, Session& s) {
   s.devices = resolve_devices(c.devices, plan.towers);
+  // Before anything touches CUDA (communicators, the net, the loader's pinned buffers): the
+  // contexts this process creates are its own devices', and guards restore to one of them.
+  use_device(s.devices[0]);
   if (plan.towers > 1) s.comm = make_communicator(c.comm, s.devices, c.nccl_multi_rank_gpu);
   s.replica = make_local_communicator({Device::cpu()});
   s.world = make_local_communicator({Device::cpu()});
@@ -47,6 +52,7 @@ void join_many(const RunConfig& c, const Plan& plan, const Processes& p, Session
   s.grid = make_rank_grid(p.launch.world_size, p.launch.rank, p.launch.local_rank, plan.towers);
   const Device device = rank_device(c.devices, p.launch.local_rank);
   s.devices = {device};
+  use_device(device);  // as in join_alone: no context on a device this rank does not use
   // GPUs: NCCL for the towers' and replicas' tensors; CPUs: Gloo. The world group is Gloo's.
   ProcessGroups groups = device.is_cuda()
                              ? connect_gpu_groups(p.launch, s.grid, p.options, device, c.nccl_multi_rank_gpu)
@@ -60,6 +66,7 @@ void join_many(const RunConfig& c, const Plan& plan, const Processes& p, Session
 Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int classes, int channels,
               const Processes& p) {
   blas::set_cpu_threads(c.threads);
+  set_nvtx(c.nvtx);
   Session s;
   s.data = std::move(data);
   Plan plan = make_session_plan(c, s, classes, channels);

@@ -19,10 +19,8 @@ void sgd_update(View w, ConstView g, View v, const SgdConfig& c, const Stream& s
   }
   const float decay = c.weight_decay * c.learning_rate;
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    v.data[i] = c.momentum * v.data[i] - decay * w.data[i] - c.learning_rate * g.data[i];
-    w.data[i] += v.data[i];
-  }
+  for (int64_t i = 0; i < n; ++i)
+    sgd_step(w.data[i], g.data[i], v.data[i], c.learning_rate, c.momentum, decay);
 }
 
 Sgd::Sgd(Net& net, SgdConfig config) : net_(net), config_(config), velocity_(net.towers()) {

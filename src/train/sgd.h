@@ -9,10 +9,18 @@
 
 #include <vector>
 
+#include "core/host_device.h"
 #include "core/stream.h"
 #include "core/tensor.h"
 
 namespace alexnet {
+
+// One element's update, the body of the CPU loop and of sgd_cuda.cu's kernel alike (so the CPU
+// tests check the GPU's arithmetic): `decay` is weight_decay * lr, computed once on the host.
+ALEXNET_HD inline void sgd_step(float& w, float g, float& v, float lr, float momentum, float decay) {
+  v = momentum * v - decay * w - lr * g;
+  w += v;
+}
 
 class Net;
 

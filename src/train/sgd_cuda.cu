@@ -1,4 +1,5 @@
-// The SGD update as one kernel over a tower's flat buffer: the CPU loop, element for element.
+// The SGD update as one kernel over a tower's flat buffer: the CPU loop's sgd_step() (sgd.h),
+// element for element.
 #include "core/cuda_check.h"
 #include "train/sgd.h"
 
@@ -9,8 +10,7 @@ __global__ void sgd_kernel(float* w, const float* g, float* v, int64_t n, float 
                            float decay) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    v[i] = momentum * v[i] - decay * w[i] - lr * g[i];
-    w[i] += v[i];
+    sgd_step(w[i], g[i], v[i], lr, momentum, decay);
   }
 }
 }  // namespace

@@ -276,7 +276,7 @@ std::string TimingReport::many_table() const {
   std::ostringstream o;
   char line[512];
   for (const AllReduceRow& r : all_reduce_) {
-    std::snprintf(line, sizeof line, "%-16s %-13s %5d %12s %12.3f %14lld\n", "grad all-reduce", "all-reduce",
+    std::snprintf(line, sizeof line, "%-16s %-13s %5d %12s %12.3f %14lld\n", kAllReduceRow, "all-reduce",
                   r.tower, "", r.ms[0], static_cast<long long>(r.bytes));
     o << line;
   }
@@ -320,7 +320,7 @@ std::string TimingReport::many_table() const {
 std::string TimingReport::many_csv() const {
   std::ostringstream o;
   for (const AllReduceRow& r : all_reduce_)
-    o << "grad all-reduce,all-reduce," << r.tower << ",," << r.ms[0] << "," << r.bytes << "\n";
+    o << kAllReduceRow << ",all-reduce," << r.tower << ",," << r.ms[0] << "," << r.bytes << "\n";
   for (size_t r = 0; r < rank_sum_ms_.size(); ++r)
     o << "sum_of_rows_rank_" << r << ",,," << rank_sum_ms_[r] << ",,\n";
   o << "full_step,,," << full_step_ms_ << ",,\n";

@@ -16,6 +16,9 @@
 
 namespace alexnet {
 
+// The node column of the gradient all-reduce's rows (and its NVTX ranges' names, core/nvtx.h).
+inline constexpr const char* kAllReduceRow = "grad all-reduce";
+
 class TimingReport {
  public:
   TimingReport(const Plan& plan, int batch);

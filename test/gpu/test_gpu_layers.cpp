@@ -1,8 +1,12 @@
 // Every CUDA layer against its CPU reference: same parameters, same x and dy, forward and
 // backward within tolerance. FP32 results differ from the CPU's only in summation order, so
 // rtol 1e-3 (about 10^4 float roundings of margin) is ample and still catches a wrong index or
-// a missing term, which err by O(1). TF32 keeps 10 mantissa bits in the products: 2e-2.
+// a missing term, which err by O(1). TF32 has its own bound, derived where it is tested.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "core/device_ops.h"
 #include "gpu_testing.h"
@@ -39,12 +43,71 @@ TEST(GpuLayers, GroupedPaddedConvMatchesCpu) {
   expect_gpu_matches_cpu(layers, {3, 8, 13, 13}, kFp32);
 }
 
+float max_abs(const std::vector<float>& v) {
+  float m = 0;
+  for (float x : v) m = std::max(m, std::abs(x));
+  return m;
+}
+
+// The largest error a sum of `terms` products a * b (|a| <= max_a, |b| <= max_b) can have when
+// the GPU rounds both inputs of each product to TF32 and both sides accumulate in FP32.
+//
+// TF32 keeps 10 of FP32's 23 mantissa bits: rounded to nearest, an input's relative error is at
+// most the unit roundoff u = 2^-11, and a tensor core fed FP32 may truncate instead, 2u = 2^-10,
+// which we allow. A product of two such inputs is then off by at most (2 * 2u + (2u)^2) |a b|,
+// and each side's FP32 sum of `terms` products by at most terms * 2^-24 of sum |a b|; sum |a b|
+// is at most terms * max_a * max_b. The bound holds for any data, so the test cannot flake, yet
+// at these sizes it stays far below the O(|y|) error of a wrong index or a missing term.
+float tf32_error_bound(int64_t terms, float max_a, float max_b) {
+  const double u = std::ldexp(1.0, -11), two_u = 2 * u;
+  const double per_product = 2 * two_u + two_u * two_u;
+  const double accumulation = 2 * static_cast<double>(terms) * std::ldexp(1.0, -24);
+  return static_cast<float>((per_product + accumulation) * static_cast<double>(terms) * max_a * max_b);
+}
+
+::testing::AssertionResult within(const std::vector<float>& gpu, const std::vector<float>& cpu, float bound) {
+  for (size_t i = 0; i < gpu.size(); ++i) {
+    if (!(std::abs(gpu[i] - cpu[i]) <= bound)) {
+      return ::testing::AssertionFailure()
+             << "element " << i << ": GPU " << gpu[i] << ", CPU " << cpu[i] << ", bound " << bound;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(GpuLayers, ConvInTf32IsCloseToCpu) {
   SKIP_WITHOUT_GPU();
   ConvConfig c{.in_channels = 16, .out_channels = 16, .kernel = 3, .stride = 1, .pad = 1};
   BackendOptions tf32{.math = MathMode::kTf32};
   LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, tf32); });
-  expect_gpu_matches_cpu(layers, {4, 16, 13, 13}, 2e-2f);
+  const Shape x_shape = {4, 16, 13, 13}, y_shape = {4, 16, 13, 13};
+  const Stream cs, gs(Device::cuda(0));
+  Pass cpu_pass{cs, true, 11, 3}, gpu_pass{gs, true, 11, 3};
+  Tensor x = testing::random_tensor(x_shape, 21), dy = testing::random_tensor(y_shape, 22);
+  Tensor xg = Tensor::from_host(x_shape, x.to_host(), Device::cuda(0));
+  Tensor dyg = Tensor::from_host(y_shape, dy.to_host(), Device::cuda(0));
+  Tensor y(y_shape), yg(y_shape, Device::cuda(0)), dx(x_shape), dxg(x_shape, Device::cuda(0));
+  layers.cpu.layer->forward(cpu_pass, x.view(), y.view());
+  layers.gpu->forward(gpu_pass, xg.view(), yg.view());
+  layers.cpu.layer->backward(cpu_pass, x.view(), y.view(), dy.view(), dx.view());
+  layers.gpu->backward(gpu_pass, xg.view(), yg.view(), dyg.view(), dxg.view());
+  gs.synchronize();
+
+  // The reduction lengths: y and dx sum over (in_channels / groups) x k x k and
+  // (out_channels / groups) x k x k taps, dW over the batch's N x H x W output positions.
+  const int64_t taps = c.kernel * c.kernel, positions = y_shape[0] * y_shape[2] * y_shape[3];
+  const float mx = max_abs(x.to_host()), mw = max_abs(layers.cpu.params[0].to_host()),
+              mdy = max_abs(dy.to_host());
+  EXPECT_TRUE(within(yg.to_host(), y.to_host(), tf32_error_bound(c.in_channels * taps, mx, mw)))
+      << "forward y";
+  EXPECT_TRUE(within(dxg.to_host(), dx.to_host(), tf32_error_bound(c.out_channels * taps, mdy, mw)))
+      << "backward dx";
+  EXPECT_TRUE(within(layers.gpu_grads[0].to_host(), layers.cpu.grads[0].to_host(),
+                     tf32_error_bound(positions, mx, mdy)))
+      << "weight gradient";
+  // The bias gradient sums dy in FP32 on both sides: no TF32 rounding, only the accumulation.
+  EXPECT_TRUE(gpu_agrees(layers.gpu_grads[1].to_host(), layers.cpu.grads[1].to_host(), kFp32))
+      << "bias gradient";
 }
 
 TEST(GpuLayers, DeterministicConvRepeatsBitForBit) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "layers/fc.h"
 #include "testing.h"
 
@@ -22,6 +24,29 @@ TEST(Fc, KnownAnswer) {
   EXPECT_EQ(dx.to_host(), (std::vector<float>{1 - 5, 2 - 6}));                 // dy W
   EXPECT_EQ(fc.grads[0].to_host(), (std::vector<float>{1, 2, 0, 0, -1, -2}));  // dy^T x
   EXPECT_EQ(fc.grads[1].to_host(), (std::vector<float>{1, 0, -1}));
+}
+
+// Overwrite (the default) must not read the gradient buffers: what a previous step or a fresh
+// allocation left there, Inf and NaN included, cannot leak in as 0 x Inf = NaN. Accumulate adds.
+TEST(Fc, OverwriteIgnoresWhatTheGradientsHeldAndAccumulateAdds) {
+  testing::BoundLayer fc(make_fc({.in_features = 2, .out_features = 3}, Device::cpu()));
+  fc.set_param(0, {1, 2, 3, 4, 5, 6});
+  fc.set_param(1, {0.5f, -1, 0});
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  fc.grads[0] = Tensor::from_host({3, 2}, {nan, inf, -inf, nan, inf, nan});
+  fc.grads[1] = Tensor::from_host({3}, {inf, nan, -inf});
+  fc.rebind();
+  Tensor x = Tensor::from_host({1, 2}, {1, 2}), dy = Tensor::from_host({1, 3}, {1, 0, -1});
+  Tensor y = fc.forward(Pass{kCpu}, x), dx({1, 2});
+  fc.layer->backward(Pass{kCpu}, x.view(), y.view(), dy.view(), dx.view());
+  EXPECT_EQ(fc.grads[0].to_host(), (std::vector<float>{1, 2, 0, 0, -1, -2}));
+  EXPECT_EQ(fc.grads[1].to_host(), (std::vector<float>{1, 0, -1}));
+
+  Pass accumulate{kCpu};
+  accumulate.grad_mode = GradMode::kAccumulate;
+  fc.layer->backward(accumulate, x.view(), y.view(), dy.view(), dx.view());
+  EXPECT_EQ(fc.grads[0].to_host(), (std::vector<float>{2, 4, 0, 0, -2, -4}));
+  EXPECT_EQ(fc.grads[1].to_host(), (std::vector<float>{2, 0, -2}));
 }
 
 TEST(Fc, FlattensNchwInChannelMajorOrder) {
