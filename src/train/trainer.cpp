@@ -302,11 +302,10 @@ void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point
   progress_.show(line);
 }
 
-// The end of an epoch: validation, the epoch's metrics, the schedule, a checkpoint.
-// Rank 0 rewrites the manifest with every rank's algorithm choices so far: after this process's
-// first step (the training batch's shapes) and at its end (the validation batches' too). Called
-// where every rank is together (it gathers over the world group). Not at each new shape: every
-// rewrite is a rename, and the crash tests count renames (core/crash_point.h).
+// Rank 0 rewrites the manifest with every rank's algorithm choices after this process's first
+// step, where every rank is together (it gathers over the world group). Validation runs the same
+// net at the same batch, so no later shape appears; and each rewrite is a rename, which the crash
+// tests count (core/crash_point.h).
 void Trainer::record_algorithms() {
   std::string mine;
   for (const std::string& choice : s_.net->algorithm_choices())
@@ -315,6 +314,7 @@ void Trainer::record_algorithms() {
   on_leader(s_, [&] { dir_.write_manifest(c_, s_, manifest_); });
 }
 
+// The end of an epoch: validation, the epoch's metrics, the schedule, a checkpoint.
 void Trainer::end_epoch() {
   ++state_.epoch;
   state_.position = 0;
@@ -397,7 +397,6 @@ void Trainer::stop_early(const std::string& why) {
 }
 
 void Trainer::finish() {
-  if (state_.step > first_step_) record_algorithms();  // with the validation batches' too
   progress_.end();
   if (!timing_) return;
   timing_->set_full_step(unprofiled_steps_ ? unprofiled_step_ms_ / unprofiled_steps_ : 0, unprofiled_steps_);

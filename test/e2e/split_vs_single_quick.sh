@@ -24,7 +24,7 @@ assert (t["profiled_steps"], t["full_steps"]) == (2, 2), (sys.argv[1], t["profil
     "$work/out/$v/timing.json"
 done
 # The manifest records each convolution's algorithms per tower and input shape (rewritten after the
-# first step and at the end), on the CPU its one fixed way.
+# first step), on the CPU its one fixed way.
 for v in split single dense; do
   "$python" -c 'import json, sys
 m = json.load(open(sys.argv[1]))
