@@ -292,12 +292,19 @@ std::string describe_peer_failure(Rendezvous& store, const GlooGroup& group, con
     return left;
   };
 
+  const std::string rank0_silent = "rank 0 did not answer within " + limit + during +
+                                   ", nor did the rendezvous store it serves (hung? --timeout)";
   bool stuck = timed_out;
   if (!timed_out) {
     // A closed connection is seen by Gloo and by the store at about the same moment, in either
-    // order: give the store a moment to notice.
-    const Rendezvous::Roster roster =
-        store.roster_after_a_departure(std::min(group.timeout, milliseconds(2000)));
+    // order: give the store a moment to notice. (With rank 0 hung, the others that timed out close
+    // their connections to this rank, and the store it serves does not answer.)
+    Rendezvous::Roster roster;
+    try {
+      roster = store.roster_after_a_departure(std::min(group.timeout, milliseconds(2000)));
+    } catch (const StoreSilent&) {
+      return rank0_silent;
+    }
     if (!roster.lost.empty()) return lost_text(roster.lost);
     if (const std::vector<int> left = left_unstuck(roster); !left.empty()) return ended_text(left);
     // Gloo closes the connections of an operation that timed out: a member stuck in one is a
@@ -311,8 +318,7 @@ std::string describe_peer_failure(Rendezvous& store, const GlooGroup& group, con
     try {
       roster = store.report_stuck(group.name, operation, group.members.ranks);
     } catch (const StoreSilent&) {
-      return "rank 0 did not answer within " + limit + during +
-             ", nor did the rendezvous store it serves (hung? --timeout)";
+      return rank0_silent;
     } catch (const PeerLost&) {
       return lost_text({0});
     }

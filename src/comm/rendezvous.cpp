@@ -81,6 +81,8 @@ Rendezvous::Roster Rendezvous::roster_after_a_departure(milliseconds patience) {
     while (r.lost.empty() && r.departed.empty() && r.stuck.empty() && left_until(deadline).count() > 0)
       r = roster(r.version, left_until(deadline));
     return r;
+  } catch (const StoreSilent&) {
+    throw;  // rank 0 is hung, not gone: the caller says so
   } catch (const PeerLost&) {
     Roster gone;  // the TCP store is gone, and with it rank 0, which serves it
     gone.lost = {0};

@@ -76,7 +76,8 @@ class Rendezvous : public gloo::rendezvous::Store {
   // The roster once some rank is lost, has departed or is stuck, waiting up to `patience` for that:
   // a peer's Gloo connection and its store connection close at about the same moment, in either
   // order (and Gloo closes a pair whose operation timed out, before that rank reports it). When the
-  // store cannot be reached, a roster whose only lost rank is 0.
+  // store closed the connection, a roster whose only lost rank is 0; StoreSilent when it stopped
+  // answering (rank 0 hung: its connections stay open).
   Roster roster_after_a_departure(std::chrono::milliseconds patience);
 
   // Tells the store that this rank's `operation` of `group` (its member ranks: `members`) ran out of

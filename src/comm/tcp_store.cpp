@@ -138,6 +138,9 @@ std::vector<char> TcpStore::request(const std::vector<char>& frame, milliseconds
   const std::string lost = "rank 0 was lost (the rendezvous store at " + address() +
                            ", which it serves, closed "
                            "the connection)";
+  // A connection this rank closed because the store went silent stays silent: a later request (from
+  // another thread, or a second look at the roster) must not read that as rank 0 being lost.
+  if (fd_ < 0 && !silent_.empty()) throw StoreSilent(silent_);
   if (fd_ < 0) throw PeerLost(lost);
   for (size_t sent = 0; sent < frame.size();) {
     const ssize_t n = send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
@@ -174,8 +177,9 @@ std::vector<char> TcpStore::request(const std::vector<char>& frame, milliseconds
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) {
       close_connection();  // a late reply would put the stream out of step
-      throw StoreSilent("no answer from the rendezvous store at " + address() + " (rank 0) within " +
-                        seconds_text(timeout_) + " (--timeout)");
+      silent_ = "no answer from the rendezvous store at " + address() + " (rank 0) within " +
+                seconds_text(timeout_) + " (--timeout)";
+      throw StoreSilent(silent_);
     }
     const ssize_t n = recv(fd_, buffer.data() + have, buffer.size() - have, 0);
     if (n < 0 && errno == EINTR) continue;

@@ -73,6 +73,7 @@ class TcpStore : public Rendezvous {
   std::unique_ptr<StoreServer> server_;  // rank 0 only
   std::mutex mutex_;                     // one request at a time on the connection
   int fd_ = -1;
+  std::string silent_;  // why the connection was closed when the store stopped answering, if it was
 };
 
 }  // namespace alexnet
