@@ -142,7 +142,9 @@ int time(int argc, char** argv) {
         std::make_unique<GradientAverager>(net, *s.replica, s.grid.replicas, int64_t(c.bucket_kb) * 1024);
   // A step as `train` takes it: this replica's items of the global batch, the world's agreement on
   // the loss (one small all-reduce), then the gradient all-reduce unless `all_reduce` is off.
-  auto step = [&](int64_t k, bool all_reduce, TimingReport* timed) {
+  // `wait`: return only once the step's work is done (a step timed alone); without it the next
+  // step's input copy runs beside this step's backward, as in `train`.
+  auto step = [&](int64_t k, bool all_reduce, TimingReport* timed, bool wait = true) {
     const StepContext ctx{.training = true,
                           .seed = c.seed,
                           .step = static_cast<uint64_t>(k),
@@ -159,7 +161,7 @@ int time(int argc, char** argv) {
       if (all_reduce) average_gradients(s, timed);
     }
     sgd.step();
-    net.synchronize();
+    if (wait) net.synchronize();
   };
   for (int k = 0; k < warmup; ++k) step(k, true, nullptr);
   TimingReport report(net.plan(), c.batch);
@@ -167,6 +169,7 @@ int time(int argc, char** argv) {
   for (int k = 0; k < iterations; ++k) {
     step(warmup + k, true, &report);
     report.add(net.timing());
+    report.add_input_copy(net.input_copy_ms());
   }
   net.set_profiling(false);
   if (s.many()) {
@@ -187,7 +190,8 @@ int time(int argc, char** argv) {
     return report_many(s, c, iterations, report, out);
   }
   auto start = Clock::now();
-  for (int k = 0; k < iterations; ++k) step(warmup + iterations + k, true, nullptr);
+  for (int k = 0; k < iterations; ++k) step(warmup + iterations + k, true, nullptr, false);
+  net.synchronize();
   report.set_full_step(ms_since(start) / iterations, iterations);
   std::string devices;
   for (Device d : s.devices) devices += (devices.empty() ? "" : ",") + d.str();

@@ -12,22 +12,27 @@ namespace {
 class SoftmaxLossCpu final : public SoftmaxLoss {
  public:
   using SoftmaxLoss::SoftmaxLoss;
-  double loss() const override { return loss_; }
+  LossSummary summary() const override { return summary_; }
 
   void forward(const Pass& pass, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
     const int64_t n = x.shape[0], classes = x.shape[1];
     if (pass.labels) check_labels(pass, n, classes);  // before the threads: they must not throw
     double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
+    int64_t top1 = 0, top5 = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total, top1, top5)
     for (int64_t i = 0; i < n; ++i) {
       const float* in = x.data + i * classes;
       float* out = y.data + i * classes;
       const SoftmaxRowStats s = softmax_row_stats(in, classes);
       for (int64_t c = 0; c < classes; ++c) out[c] = static_cast<float>(std::exp(in[c] - s.top) / s.sum);
-      if (pass.labels) total += softmax_item_loss(in, s, pass.labels[i], classes);
+      if (!pass.labels) continue;
+      total += softmax_item_loss(in, s, pass.labels[i], classes);
+      const ItemErrors e = softmax_item_errors(out, pass.labels[i], classes);
+      top1 += e.top1;
+      top5 += e.top5;
     }
-    loss_ = n ? total / static_cast<double>(n) : 0.0;
+    summary_ = pass.labels && n ? LossSummary{total / static_cast<double>(n), n, top1, top5} : LossSummary{};
   }
 
   void backward(const Pass& pass, ConstView x, ConstView y, ConstView, View dx) override {
@@ -53,7 +58,7 @@ class SoftmaxLossCpu final : public SoftmaxLoss {
     }
   }
 
-  double loss_ = 0;
+  LossSummary summary_;
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Softmax with cross-entropy loss, the network's head.
 //
 // forward: y = softmax(x) row by row, and loss() = mean over the batch of -log y[label], computed
-// as logsumexp(x) - x[label] so that it stays finite when a probability underflows.
+// as logsumexp(x) - x[label] so that it stays finite when a probability underflows; with it the
+// batch's top-1 and top-5 errors, so that a training step needs nothing else from the device.
 // backward: dx = (y - onehot(label)) / N, the gradient of that mean; dy is not read (the loss is
 // the end of the graph), so it may be empty. Labels come with the Pass.
 #pragma once
@@ -50,6 +51,26 @@ ALEXNET_HD inline float softmax_loss_grad(float y, float inv_n, bool is_label) {
   return is_label ? g - inv_n : g;
 }
 
+// Whether the label misses the top 1 and the top 5 of one item's probabilities y, ranked as
+// evaluate.h's top_k ranks them: by probability, ties to the lower class index. The label is
+// missed by the top k when k classes or more rank above it.
+struct ItemErrors {
+  bool top1, top5;
+};
+
+ALEXNET_HD inline ItemErrors softmax_item_errors(const float* y, int32_t label, int64_t classes) {
+  const float p = y[label];
+  int64_t above = 0;
+  for (int64_t c = 0; c < classes; ++c) above += y[c] > p || (y[c] == p && c < label);
+  return {above >= 1, above >= 5};
+}
+
+// What the last forward with labels measured, over its `items` items.
+struct LossSummary {
+  double loss = 0;  // mean cross-entropy
+  int64_t items = 0, top1_errors = 0, top5_errors = 0;
+};
+
 class SoftmaxLoss : public Layer {
  public:
   using Layer::Layer;
@@ -59,8 +80,11 @@ class SoftmaxLoss : public Layer {
       throw std::invalid_argument("softmax_loss: input " + in.str() + " is not [N, classes]");
     return in;
   }
-  // The mean cross-entropy of the last training or evaluation forward.
-  virtual double loss() const = 0;
+  // The last training or evaluation forward's mean cross-entropy and errors (zeros without
+  // labels). On a GPU this waits for the forward's end and nothing else: the figures come back in
+  // one small copy queued behind it.
+  virtual LossSummary summary() const = 0;
+  double loss() const { return summary().loss; }
 };
 
 std::unique_ptr<SoftmaxLoss> make_softmax_loss(Device device);

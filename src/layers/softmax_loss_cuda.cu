@@ -1,25 +1,32 @@
 // Softmax cross-entropy on the GPU: cuDNN's accurate softmax for the probabilities, and our
 // kernels for the loss (logsumexp(x) - x[label] per item, in double) and for the gradient
 // (y - onehot(label)) / N, each the CPU reference's own per-item function (softmax_loss.h).
-// The labels are on the device. loss() copies the per-item losses back, so it waits for the
-// forward to finish.
+// The labels are on the device. The forward queues one copy of the per-item losses and errors to
+// page-locked host memory behind the loss kernel; summary() waits for that copy (the forward's
+// end) and sums on the host, in item order as the CPU does.
 #include <vector>
 
 #include "core/cuda_libraries.h"
 #include "core/cuda_memory.h"
+#include "core/host_buffer.h"
+#include "core/stream.h"
 #include "layers/cuda_layers.h"
 
 namespace alexnet {
 
 namespace {
 
-// One thread per item: softmax_loss.h's per-item loss, in double as on the CPU.
-__global__ void item_loss_kernel(const float* x, const int32_t* labels, int64_t n, int64_t classes,
-                                 double* loss) {
+// One thread per item: softmax_loss.h's per-item loss, in double as on the CPU, and whether the
+// label misses the top 1 and top 5 of the probabilities y: three doubles per item.
+__global__ void item_loss_kernel(const float* x, const float* y, const int32_t* labels, int64_t n,
+                                 int64_t classes, double* out) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
     const float* row = x + i * classes;
-    loss[i] = softmax_item_loss(row, softmax_row_stats(row, classes), labels[i], classes);
+    out[3 * i] = softmax_item_loss(row, softmax_row_stats(row, classes), labels[i], classes);
+    const ItemErrors e = softmax_item_errors(y + i * classes, labels[i], classes);
+    out[3 * i + 1] = e.top1;
+    out[3 * i + 2] = e.top5;
   }
 }
 
@@ -37,15 +44,18 @@ class SoftmaxLossCuda final : public SoftmaxLoss {
  public:
   using SoftmaxLoss::SoftmaxLoss;
 
-  double loss() const override {
-    if (!stream_ || items_ == 0) return 0.0;
-    std::vector<double> host(items_);
-    stream_->synchronize();
-    CudaDeviceGuard guard(device().index);
-    CUDA_CHECK(cudaMemcpy(host.data(), losses_.data(), sizeof(double) * items_, cudaMemcpyDeviceToHost));
-    double total = 0;
-    for (double v : host) total += v;
-    return total / static_cast<double>(items_);
+  LossSummary summary() const override {
+    if (items_ == 0) return {};
+    copied_.synchronize();
+    const double* host = static_cast<const double*>(host_.data());
+    LossSummary s{0, items_, 0, 0};
+    for (int64_t i = 0; i < items_; ++i) {
+      s.loss += host[3 * i];
+      s.top1_errors += host[3 * i + 1] != 0;
+      s.top5_errors += host[3 * i + 2] != 0;
+    }
+    s.loss /= static_cast<double>(items_);
+    return s;
   }
 
   void forward(const Pass& pass, ConstView x, View y) override {
@@ -57,14 +67,20 @@ class SoftmaxLossCuda final : public SoftmaxLoss {
     CUDNN_CHECK(cudnnSoftmaxForward(pass.stream.libraries().cudnn(), CUDNN_SOFTMAX_ACCURATE,
                                     CUDNN_SOFTMAX_MODE_INSTANCE, &one, desc_.get(), x.data, &zero,
                                     desc_.get(), y.data));
-    stream_ = &pass.stream;
     items_ = 0;
     if (!pass.labels) return;
     const int64_t n = x.shape[0];
-    if (losses_.bytes() < sizeof(double) * n) losses_ = DeviceBuffer(sizeof(double) * n, device());
+    const size_t bytes = 3 * sizeof(double) * n;
+    if (per_item_.bytes() < bytes) {
+      per_item_ = DeviceBuffer(bytes, device());
+      host_ = HostBuffer(bytes);
+    }
     item_loss_kernel<<<grid_blocks(n, 128), 128, 0, pass.stream.handle()>>>(
-        x.data, pass.labels, n, x.shape[1], static_cast<double*>(losses_.data()));
+        x.data, y.data, pass.labels, n, x.shape[1], static_cast<double*>(per_item_.data()));
     CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK(
+        cudaMemcpyAsync(host_.data(), per_item_.data(), bytes, cudaMemcpyDeviceToHost, pass.stream.handle()));
+    copied_.record(pass.stream);
     items_ = n;
   }
 
@@ -80,9 +96,10 @@ class SoftmaxLossCuda final : public SoftmaxLoss {
 
  private:
   TensorDescriptor desc_;
-  DeviceBuffer losses_;  // double per item
+  DeviceBuffer per_item_;  // loss, top-1 miss, top-5 miss: three doubles per item
+  HostBuffer host_;        // their page-locked copy
+  Event copied_{device()};
   int64_t items_ = 0;
-  const Stream* stream_ = nullptr;
 };
 
 }  // namespace

@@ -28,8 +28,9 @@ struct Net::TowerState {
   std::array<Tensor, 2> input;
   std::array<DeviceBuffer, 2> labels;
   Event input_ready, compute_ready, exchanged;
-  Tensor params;  // flat
-  Tensor grads;   // flat, same layout
+  Event copy_started, copy_done;  // timing events around the batch's copy, when profiling
+  Tensor params;                  // flat
+  Tensor grads;                   // flat, same layout
 };
 
 // Per tower: a layer node's layer, or nothing for an exchange node (which has one Exchange
@@ -83,6 +84,8 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       t->input_ready = Event(d);
       t->compute_ready = Event(d);
       t->exchanged = Event(d);
+      t->copy_started = Event(d, true);
+      t->copy_done = Event(d, true);
       for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * batch, d);
     }
     for (Tensor& in : t->input)
@@ -319,11 +322,13 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   std::copy(labels, labels + batch_, host_labels);
   for (int tower : local_) {
     TowerState* t = towers_[tower].get();
+    if (profiling_) t->copy_started.record(t->copy_stream);
     copy_async(images, t->input[slot_].view(), t->copy_stream);
     if (t->device.is_cuda()) {
       copy_bytes_async(t->labels[slot_].data(), t->device, host_labels, Device::cpu(),
                        sizeof(int32_t) * batch_, t->copy_stream);
     }
+    if (profiling_) t->copy_done.record(t->copy_stream);
     t->input_ready.record(t->copy_stream);
     t->input_ready.make_wait(t->stream);  // the layers read the batch only once it is there
   }
@@ -344,9 +349,16 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   }
   // The host's images and labels may be reused once this returns.
   for (int t : local_) towers_[t]->input_ready.synchronize();
+  if (profiling_) {
+    input_copy_ms_ = 0;
+    for (int t : local_)
+      input_copy_ms_ =
+          std::max<double>(input_copy_ms_, towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started));
+  }
   const int t = plan_.nodes[loss_node_].home;
-  if (!holds(t)) return 0;
-  return static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->loss();
+  last_loss_ =
+      holds(t) ? static_cast<SoftmaxLoss*>(nodes_[loss_node_]->layers[t].get())->summary() : LossSummary{};
+  return last_loss_.loss;
 }
 
 void Net::backward(const StepContext& ctx, const std::function<void(size_t node)>& node_done) {

@@ -24,6 +24,7 @@
 #include "core/host_buffer.h"
 #include "core/tensor.h"
 #include "layers/layer.h"
+#include "layers/softmax_loss.h"
 #include "net/exchange.h"
 #include "net/param_layout.h"
 #include "net/plan.h"
@@ -79,6 +80,9 @@ class Net {
   // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward (0
   // where this process does not hold the loss).
   double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
+  // The last forward's loss with its top-1 and top-5 errors, from the same wait (zeros where this
+  // process does not hold the loss): a step reads no activation back.
+  const LossSummary& last_loss() const { return last_loss_; }
   // Gradients of the last forward's loss into the flat gradient buffers. `node_done(i)`, when
   // given, is called after node i's backward has been queued on every tower held (in reverse plan
   // order): the gradient all-reduce starts on what is final while the rest runs.
@@ -88,6 +92,10 @@ class Net {
   // each node to finish: a profiled step is slower than a plain one).
   void set_profiling(bool on);
   const std::vector<NodeTiming>& timing() const { return timing_; }
+  // The last profiled forward's copy of the batch from the host, in ms (the slowest tower held):
+  // timed alone, as the layers are, though on a GPU an unprofiled step runs it beside the previous step's
+  // backward.
+  double input_copy_ms() const { return input_copy_ms_; }
   // Waits for all work queued on the towers' streams.
   void synchronize() const;
   // Tower t's compute stream: the optimizer queues its update there.
@@ -148,7 +156,9 @@ class Net {
   std::array<HostBuffer, 2> host_labels_;
   int slot_ = 0;  // which of the two input buffers the current step reads
   int loss_node_ = -1;
+  LossSummary last_loss_;
   bool profiling_ = false;
+  double input_copy_ms_ = 0;
   std::vector<NodeTiming> timing_;
   struct Stopwatch;
   std::vector<std::unique_ptr<Stopwatch>> stopwatches_;  // per node, when profiling

@@ -23,6 +23,12 @@ class TimingReport {
  public:
   TimingReport(const Plan& plan, int batch);
   void add(const std::vector<NodeTiming>& step);  // one profiled step
+  // One profiled step's copy of the batch from the host (Net::input_copy_ms): a line of its own,
+  // outside the sum of rows, since on a GPU a full step runs it beside the previous step's backward.
+  void add_input_copy(double ms) {
+    input_copy_ms_ += ms;
+    ++input_copies_;
+  }
   void set_full_step(double mean_ms, int steps) {
     full_step_ms_ = mean_ms;
     full_steps_ = steps;
@@ -68,6 +74,8 @@ class TimingReport {
   std::vector<Row> rows_;
   std::vector<std::vector<int>> row_of_;  // node, tower -> row (-1 when inactive)
   int steps_ = 0;
+  double input_copy_ms_ = 0;  // summed over input_copies_ steps
+  int input_copies_ = 0;
   double full_step_ms_ = 0;
   int full_steps_ = 0;
   int batch_;

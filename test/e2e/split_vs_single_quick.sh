@@ -20,7 +20,8 @@ done
 for v in split single dense; do
   "$python" -c 'import json, sys
 t = json.load(open(sys.argv[1]))
-assert (t["profiled_steps"], t["full_steps"]) == (2, 2), (sys.argv[1], t["profiled_steps"], t["full_steps"])' \
+assert (t["profiled_steps"], t["full_steps"]) == (2, 2), (sys.argv[1], t["profiled_steps"], t["full_steps"])
+assert t["input_copy_ms"] > 0, (sys.argv[1], "the profiled steps time the input copy")' \
     "$work/out/$v/timing.json"
 done
 # The manifest records each convolution's algorithms per tower and input shape (rewritten after the

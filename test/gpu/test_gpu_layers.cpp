@@ -222,6 +222,9 @@ TEST(GpuLayers, SoftmaxLossMatchesCpu) {
   cpu->forward(cpu_pass, x.view(), y.view());
   gpu->forward(gpu_pass, xg.view(), yg.view());
   EXPECT_NEAR(gpu->loss(), cpu->loss(), 1e-5 * std::abs(cpu->loss()));
+  // The errors come back with the loss, counted by the same function on the device.
+  EXPECT_EQ(gpu->summary().top1_errors, cpu->summary().top1_errors);
+  EXPECT_EQ(gpu->summary().top5_errors, cpu->summary().top5_errors);
   cpu->backward(cpu_pass, x.view(), y.view(), ConstView{}, dx.view());
   gpu->backward(gpu_pass, xg.view(), yg.view(), ConstView{}, dxg.view());
   gs.synchronize();

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "layers/softmax_loss.h"
 #include "testing.h"
+#include "train/evaluate.h"
 
 namespace alexnet {
 namespace {
@@ -76,6 +79,42 @@ TEST(SoftmaxLoss, ALabelOutsideTheClassesNamesTheItem) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("label 10 of item 1"), std::string::npos) << e.what();
   }
+}
+
+// The errors that come with the loss rank classes as evaluation's top_k does, ties included (the
+// probabilities below are quantised to eighths, so many are equal).
+TEST(SoftmaxLoss, ErrorsAgreeWithTopKIncludingTies) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> eighths(0, 8);
+  for (int classes : {1, 3, 5, 6, 10}) {
+    for (int trial = 0; trial < 400; ++trial) {
+      std::vector<float> p(classes);
+      for (float& v : p) v = static_cast<float>(eighths(rng)) / 8;
+      const int32_t label = static_cast<int32_t>(rng() % classes);
+      const std::vector<int32_t> best = top_k(p.data(), classes, 5);
+      const ItemErrors e = softmax_item_errors(p.data(), label, classes);
+      EXPECT_EQ(e.top1, best[0] != label) << classes << " classes, trial " << trial;
+      EXPECT_EQ(e.top5, std::find(best.begin(), best.end(), label) == best.end())
+          << classes << " classes, trial " << trial;
+    }
+  }
+}
+
+TEST(SoftmaxLoss, SummaryCountsTheBatchsErrors) {
+  // Seven classes; logits rank class c at 7 - c. Labels 0 (top 1), 3 (4th: a top-1 miss only) and
+  // 6 (7th: both missed).
+  auto loss = make_softmax_loss(Device::cpu());
+  std::vector<float> logits;
+  for (int item = 0; item < 3; ++item)
+    for (int c = 0; c < 7; ++c) logits.push_back(static_cast<float>(7 - c));
+  std::vector<int32_t> labels = {0, 3, 6};
+  Tensor x = Tensor::from_host({3, 7}, logits), y({3, 7});
+  loss->forward(with_labels(labels), x.view(), y.view());
+  const LossSummary s = loss->summary();
+  EXPECT_EQ(s.items, 3);
+  EXPECT_EQ(s.top1_errors, 2);
+  EXPECT_EQ(s.top5_errors, 1);
+  EXPECT_DOUBLE_EQ(s.loss, loss->loss());
 }
 
 }  // namespace

@@ -93,6 +93,25 @@ TEST(TimingReport, SumsAreMeansWithEachExchangeOnce) {
   EXPECT_EQ(exchange_rows, 2 * exchanges);
 }
 
+TEST(TimingReport, TheInputCopyIsALineOfItsOwnOutsideTheSum) {
+  const Plan plan = mini_split();
+  TimingReport report(plan, 16);
+  report.add(uniform_step(plan, 1, 2));
+  const double sum = report.sum_ms();
+  EXPECT_EQ(report.table("t").find("input copy"), std::string::npos) << "no copy timed, no line";
+  report.add(uniform_step(plan, 1, 2));
+  report.add_input_copy(0.5);
+  report.add_input_copy(1.5);
+  EXPECT_DOUBLE_EQ(report.sum_ms(), sum);
+  const std::string table = report.table("t");
+  EXPECT_NE(table.find("input copy from the host, timed alone and left out of the sum: 1.000 ms (mean of 2;"),
+            std::string::npos)
+      << table;
+  const std::vector<std::string> csv = lines(report.csv());
+  EXPECT_NE(std::find(csv.begin(), csv.end(), "input_copy,,,1,,"), csv.end()) << report.csv();
+  EXPECT_NE(report.json("t").find("\"input_copy_ms\": 1,"), std::string::npos) << report.json("t");
+}
+
 TEST(TimingReport, CsvAndJsonQuoteOddNames) {
   Plan plan = mini_split();
   plan.nodes[0].name = "conv1 \"a\",b";
