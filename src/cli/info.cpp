@@ -1,4 +1,5 @@
 // alexnet info NETWORK.toml [--placement P] [--exchange LAYERS] [--classes N] [--input C,H,W] [--json]
+//              [--parallel S --world-size N --batch B]
 // alexnet info --data FILE.h5
 //
 // Prints, for each node of the placed network: its output shape on each tower, its parameters,
@@ -15,6 +16,7 @@
 #include "core/errors.h"
 #include "data/format.h"
 #include "net/plan.h"
+#include "train/parallel.h"
 
 namespace po = boost::program_options;
 
@@ -64,7 +66,8 @@ int print_dataset(const std::string& path) {
 int info(int argc, char** argv) {
   po::options_description options("alexnet info NETWORK.toml [options]\nalexnet info --data FILE.h5");
   std::string placement = "split", exchange, input, data;
-  int classes = 0, towers = 2;
+  std::string parallel = "auto";
+  int classes = 0, towers = 2, world = 1, batch = 128;
   bool json = false;
   options.add_options()("help,h", "print this help")(
       "placement", po::value(&placement)->default_value("split"), "single, split or dense")(
@@ -75,7 +78,11 @@ int info(int argc, char** argv) {
       "input", po::value(&input), "input as C,H,W (default: the network file's)")(
       "json", po::bool_switch(&json),
       "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)")(
-      "data", po::value(&data), "instead of a network, describe this dataset file (source, classes, splits)");
+      "data", po::value(&data), "instead of a network, describe this dataset file (source, classes, splits)")(
+      "parallel", po::value(&parallel)->default_value("auto"),
+      "with --world-size: the scheme whose bytes per step to print (auto, split, data, split+data)")(
+      "world-size", po::value(&world)->default_value(1), "processes in the job, for the bytes per step")(
+      "batch", po::value(&batch)->default_value(128), "images per step per replica, for the bytes per step");
   po::options_description hidden;
   std::string network;
   hidden.add_options()("network", po::value(&network));
@@ -153,6 +160,12 @@ int info(int argc, char** argv) {
   std::printf("\nparameters: %s\n", thousands(plan.parameter_count()).c_str());
   std::printf("forward MACs per image: %s\n", millions(plan.macs_per_item()).c_str());
   std::printf("exchange bytes per image: %s forward, as many backward\n", thousands(exchange_total).c_str());
+  if (world < 1) throw UserError("info: --world-size " + std::to_string(world) + ": need at least 1 process");
+  if (batch < 1) throw UserError("info: --batch " + std::to_string(batch) + ": need at least 1 image");
+  const Parallel scheme =
+      resolve_parallel(parse_parallel(parallel), plan.placement, plan.logical_towers, world);
+  std::printf("\nper step, on paper (bytes / link rate gives a lower bound on the time):\n%s",
+              describe(step_traffic(plan, scheme, world, batch)).c_str());
   return 0;
 }
 

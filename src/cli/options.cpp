@@ -38,6 +38,7 @@ po::options_description network_options(RunConfig& c) {
   d.add_options()
     ("net", flag(c.net), "network file (TOML)")
     ("placement", flag(c.placement), "split, single or dense")
+    ("parallel", flag(c.parallel), "how the net spreads over processes: auto, split, data (replicas of single/dense), split+data")
     ("towers", flag(c.towers), "K, the towers the net's kernels are split into (split: one device each; single: K groups)")
     ("devices", flag(c.devices), "auto, cpu, or cuda:0,cuda:1 / cuda:0,cuda:0")
     ("exchange", flag(c.exchange), "conv/fc layers that read all maps, e.g. conv3,fc6,fc7,fc8 (empty: the network file's)")
@@ -284,8 +285,14 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
   return args;
 }
 
-void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
-  std::vector<std::string> args = run_file_arguments(path, desc);
+void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
+                    const std::string& skip) {
+  std::vector<std::string> all = run_file_arguments(path, desc), args;
+  for (size_t i = 0; i + 1 < all.size(); i += 2) {
+    if (all[i] == "--" + skip) continue;
+    args.push_back(all[i]);
+    args.push_back(all[i + 1]);
+  }
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     po::notify(vm);
@@ -330,7 +337,9 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
                         "copy config.toml there from rank 0's machine)");
       }
     }
-    store_run_file(path, desc, vm);
+    // A run directory's own config.toml names where it was written; resumed, the run continues
+    // where it is now (a folder moved or copied resumes), so its `out` is not taken.
+    store_run_file(path, desc, vm, flag == "resume" ? "out" : "");
   }
   try {
     po::notify(vm);

@@ -79,6 +79,8 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc);
 
 // Stores a run file's values into `vm` where nothing earlier set them, then notifies.
-void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm);
+// `skip`: a key of the file not to take (e.g. a resumed run directory's own `out`).
+void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
+                    const std::string& skip = "");
 
 }  // namespace alexnet::cli

@@ -90,6 +90,7 @@ std::string to_toml(const RunConfig& c) {
   str("net", c.net);
   str("data", c.data);
   str("placement", c.placement);
+  str("parallel", c.parallel);
   o << "towers = " << c.towers << "\n";
   str("devices", c.devices);
   str("exchange", c.exchange);

@@ -18,6 +18,7 @@ struct RunConfig {
   std::string net = "experiments/alexnet.toml";
   std::string data;
   std::string placement = "split";
+  std::string parallel = "auto";  // how the placed net spreads over processes (train/parallel.h)
   int towers = 2;  // K: the logical net's towers (the paper's 2); split puts one on each device
   std::string devices = "auto";
   std::string exchange;  // comma-separated layers that read all maps; empty: the network file's

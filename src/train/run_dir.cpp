@@ -160,6 +160,7 @@ std::string manifest_json(const RunConfig& c, const Session& s, const ManifestFa
     << ",\n  \"started_at_step\": " << facts.started_at_step << ",\n  \"host\": " << json_quote(host)
     << ",\n  \"net\": " << json_quote(c.net) << ",\n  \"net_name\": " << json_quote(plan.net.name)
     << ",\n  \"placement\": " << json_quote(placement_name(plan.placement))
+    << ",\n  \"parallel\": " << json_quote(parallel_name(s.parallel))
     << ",\n  \"towers\": " << plan.logical_towers << ",\n  \"parameters\": " << plan.parameter_count()
     << ",\n  \"data\": " << json_quote(c.data)
     << ",\n  \"data_source\": " << json_quote(s.data ? s.data->info().source : "") << ",\n  \"devices\": [";

@@ -70,6 +70,8 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
   Session s;
   s.data = std::move(data);
   Plan plan = make_session_plan(c, s, classes, channels);
+  s.parallel =
+      resolve_parallel(parse_parallel(c.parallel), plan.placement, plan.logical_towers, p.launch.world_size);
   if (p.launch.world_size > 1) {
     join_many(c, plan, p, s);
   } else {

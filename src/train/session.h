@@ -20,6 +20,7 @@
 #include "comm/rank_grid.h"
 #include "data/format.h"
 #include "net/net.h"
+#include "train/parallel.h"
 #include "train/run_config.h"
 
 namespace alexnet {
@@ -33,6 +34,7 @@ struct Processes {
 struct Session {
   std::shared_ptr<const DatasetReader> data;  // null for `time`, which needs no dataset
   RankGrid grid;                              // rank 0 of 1 in one process
+  Parallel parallel = Parallel::kSplit;       // the scheme, resolved (never kAuto)
   std::shared_ptr<Rendezvous> store;          // the rendezvous store, with many processes
   std::vector<Device> devices;                // the devices of the towers this process holds
   std::unique_ptr<Communicator> comm;         // between the towers (null for one tower)

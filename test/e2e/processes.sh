@@ -12,6 +12,11 @@
 #              each launcher sets them (set here by the script): bit-identical to `alexnet launch`'s.
 #   mpirun     the same under a real `mpirun --oversubscribe` (Debian's openmpi-bin).
 #   torchrun   the same under a real `torchrun --no-python` (Debian's python3-torch brings it).
+#   schemes    every --parallel scheme against one process on the same global batch: data (2 and
+#              4 replicas of --placement single) and split+data (2 x 2) within atol + rtol,
+#              split over 4 processes (--towers 4) bit-identical to its 4 towers in one process;
+#              the test logits of the checkpoints too; and a data-parallel checkpoint resumed as
+#              split+data and as split.
 #   config     ranks whose flags differ stop before the first step, every one saying which rank
 #              differs and where (exit 2); and --resume on a machine of its own: rank 1 runs in a
 #              mount namespace where the run's path is another folder (its "machine"), so it
@@ -167,6 +172,67 @@ case "$mode" in
       "$alexnet" train "${common[@]}" --batch 10 --log-every 1 --out torchrun > torchrun.log 2>&1 ||
       { cat torchrun.log; exit 1; }
     compare four torchrun exact && same_steps four torchrun
+    ;;
+  schemes)
+    # Each --parallel scheme at K = 2 and 4 processes against one process on the same global
+    # batch (the same images in the same order; dropout keyed by the item's global index).
+    eval_logits() {  # RUN: the test split's logits of RUN's last checkpoint, into RUN.npy
+      "$alexnet" eval --checkpoint "$1" --data small.h5 --threads 1 --logits "$1.npy" > /dev/null
+    }
+    close_logits() {  # RUN_A RUN_B: within the parameters' tolerance, carried through the net
+      "$python" - "$1.npy" "$2.npy" <<'PY'
+import sys
+import numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert a.shape == b.shape, (a.shape, b.shape)
+# Parameters within rtol 1e-5 (see compare); a logit sums ~10^3 products of them and of the
+# activations they made, so its error may grow by that fan-in's rounding: 1e-4 relative.
+assert np.allclose(a, b, rtol=1e-4, atol=1e-5), float(np.abs(a - b).max())
+print(f"{sys.argv[2]} against {sys.argv[1]}: logits close, largest difference {float(np.abs(a - b).max()):.3g}")
+PY
+    }
+    launch() {  # N RUN FLAGS...
+      local n=$1 run=$2; shift 2
+      "$alexnet" launch --nproc "$n" -- train "${common[@]}" --log-every 1 --out "$run" "$@" > "$run.log" 2>&1 ||
+        { cat "$run.log"; echo "$run failed"; exit 1; }
+    }
+    # data: replicas of the grouped net (--placement single), --batch B per replica.
+    "$alexnet" train "${common[@]}" --placement single --batch 20 --log-every 1 --out single 2> single.log
+    eval_logits single
+    for k in 2 4; do
+      launch $k data$k --placement single --parallel data --batch $((20 / k))
+      compare single data$k close
+      eval_logits data$k && close_logits single data$k
+    done
+    # split: the 4-tower net, 4 processes against its 4 towers in one process: the same sums.
+    "$alexnet" train "${common[@]}" --towers 4 --batch 20 --log-every 1 --out split4one 2> split4one.log
+    launch 4 split4 --towers 4 --parallel split --batch 20
+    compare split4one split4 exact && same_steps split4one split4
+    # split+data: 2 replicas x 2 towers against the in-process split at twice the batch.
+    "$alexnet" train "${common[@]}" --batch 20 --log-every 1 --out split2one 2> split2one.log
+    launch 2 split2 --parallel split --batch 20
+    compare split2one split2 exact
+    launch 4 splitdata --parallel split+data --batch 10
+    compare split2one splitdata close
+    eval_logits split2one && eval_logits splitdata && close_logits split2one splitdata
+    grep -q '"parallel": "split+data"' splitdata/manifest.json || { echo "the manifest does not name the scheme"; exit 1; }
+    # Checkpoints stay logical: step 5 of data (4 processes) resumes as split+data (4) and as
+    # split in one process; each continues to step 8, and the two agree within tolerance.
+    cp -r data4 data4-as-split+data && cp -r data4 data4-as-split
+    "$alexnet" launch --nproc 4 -- train --resume data4-as-split+data --placement split --parallel split+data \
+      --batch 10 --max-steps 8 > resume-a.log 2>&1 || { cat resume-a.log; exit 1; }
+    "$alexnet" train --resume data4-as-split --placement split --parallel split --batch 20 --max-steps 8 \
+      > resume-b.log 2>&1 || { cat resume-b.log; exit 1; }
+    "$python" - data4-as-split+data data4-as-split <<'PY'
+import glob, sys
+import h5py, numpy as np
+runs = [h5py.File(sorted(glob.glob(r + "/checkpoints/*.h5"))[-1], "r") for r in sys.argv[1:]]
+assert [f.attrs["step"] for f in runs] == [8, 8], [f.attrs["step"] for f in runs]
+for name in runs[0]["params"]:
+    x, y = runs[0]["params"][name][:], runs[1]["params"][name][:]
+    assert np.allclose(x, y, rtol=1e-5, atol=1e-6), (name, float(np.abs(x - y).max()))
+print("a data-parallel checkpoint resumed as split+data (4 processes) and as split (1): step 8, close")
+PY
     ;;
   config)
     two_ranks() {  # RUN FLAGS_OF_RANK_1... : rank 0 with the common flags, rank 1 with more
