@@ -9,8 +9,11 @@
 //   data                    x     x           data, loader-threads
 //   training recipe         x                 epochs, lr, momentum, weight-decay, schedule, ...
 //   run directory           x                 out, log-every, keep-checkpoints, max-steps, ...
-//   evaluation                    x           checkpoint, views, split, predictions, logits
+//   evaluation                    x           checkpoint, views, split, predictions, logits, features
 //   timing                              x     iterations, warmup, classes, channels, seed, write
+//
+// `show` takes network and devices, CUDA backend and data, and its own "pictures" group
+// (checkpoint, output, pictures, images, neighbours, ...); it runs in one process.
 //
 // Run files are shared: a training run's config.toml feeds `eval --checkpoint RUN`, and `time
 // --config` reads a training run file. A key another subcommand owns is skipped; a key no
