@@ -170,13 +170,16 @@ int show(int argc, char** argv) {
   }
   if (examples) {
     const std::vector<int64_t> shown = choose(data->size(split), o.images, o.subset_seed, 0);
+    if (shown.empty()) throw UserError(c.data + ": split '" + split + "' has no images");
     std::vector<cv::Mat> images;
     std::vector<int32_t> labels;
     for (int64_t i : shown) {
       images.push_back(dataset_image(*data, split, i));
       labels.push_back(data->labels(split)[i]);
     }
-    const std::vector<std::string>& classes = data->info().classes;
+    std::vector<std::string> classes;  // the file's names, else the indices
+    for (size_t k = 0; k < data->info().classes.size(); ++k)
+      classes.push_back(class_name(data->info().classes, static_cast<int32_t>(k)));
     const std::string node = pictures.count("neighbours") ? o.feature_node : plan.nodes.back().name;
     std::vector<float> probs;
     const std::vector<float> features = node_outputs(*s.net, *data, split, shown, s.crop, node, &probs);
