@@ -10,5 +10,6 @@ int train(int argc, char** argv);
 int eval(int argc, char** argv);
 int time(int argc, char** argv);
 int launch(int argc, char** argv);
+int show(int argc, char** argv);
 
 }  // namespace alexnet::cli

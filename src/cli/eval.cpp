@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/features.h"
 #include "train/run_dir.h"
 #include "train/session.h"
 
@@ -49,6 +50,9 @@ int eval(int argc, char** argv) {
   const std::string& predictions = f.predictions;
   const std::string& logits_path = f.logits;
   if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
+  const std::vector<std::string> features = f.features;  // NODE FILE.npy
+  if (!features.empty() && features.size() != 2)
+    throw UserError("--features takes a node and a file: --features relu7 FILE.npy");
   if (!logits_path.empty() && views != 1) throw UserError("--logits is for the centre crop (--views 1)");
   if (c.data.empty()) throw UserError("eval: --data is required (a dataset file from alexnet pack)");
   auto data = std::make_shared<DatasetReader>(c.data);
@@ -57,6 +61,8 @@ int eval(int argc, char** argv) {
   if (views == 10 && c.batch % 10) c.batch = (c.batch / 10 + 1) * 10;
   Session s = make_session(c, data, resolve_processes(f.processes));
   agree_on_configuration(s, to_toml(c));
+  if (!features.empty() && s.many()) throw UserError("--features: run eval as one process");
+  if (!features.empty()) node_item_shape(*s.net, features[0]);  // UserError naming the nodes
   // Rank 0 reads the checkpoint and sends it to the others.
   CheckpointTensors tensors;
   std::string bytes;
@@ -83,6 +89,7 @@ int eval(int argc, char** argv) {
   if (!logits_path.empty())
     write_npy(logits_path, logits, static_cast<int64_t>(logits.size() / data->info().classes.size()),
               static_cast<int64_t>(data->info().classes.size()));
+  if (!features.empty()) write_node_outputs(*s.net, *data, split, s.crop, features[0], features[1]);
   return 0;
 }
 

@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  train     train a network on a packed dataset (alexnet train --help)\n"
     "  eval      evaluate a checkpoint: top-1/top-5 error, centre crop or ten views\n"
+    "  show      draw conv1's kernels per tower, predictions and fc7 neighbours as PNGs (Figures 3, 4)\n"
     "  time      per-layer forward/backward time on each tower, and each exchange's\n"
     "  info      print a placed network's layers, shapes, parameters, MACs and exchanges (--json too)\n"
     "  pack      pack images (Fashion-MNIST, CIFAR-10, an image folder tree) into an HDF5 dataset\n"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     if (command == "pack") return alexnet::cli::pack(argc - 1, argv + 1);
     if (command == "train") return alexnet::cli::train(argc - 1, argv + 1);
     if (command == "eval") return alexnet::cli::eval(argc - 1, argv + 1);
+    if (command == "show") return alexnet::cli::show(argc - 1, argv + 1);
     if (command == "time") return alexnet::cli::time(argc - 1, argv + 1);
     if (command == "launch") return alexnet::cli::launch(argc - 1, argv + 1);
     std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", argv[1], kUsage);

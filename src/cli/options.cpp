@@ -168,7 +168,8 @@ po::options_description eval_options(RunConfig& c, EvalFlags& f) {
     ("views", flag(f.views), "1 (centre crop) or 10 (corners, centre and their mirror images)")
     ("split", flag(f.split), "train, val or test (default: test when the file has one, else val)")
     ("predictions", flag(f.predictions), "write each image's top-5 classes and probabilities (CSV) here")
-    ("logits", flag(f.logits), "write the centre crop's logits, float32 [images, classes], as .npy here");
+    ("logits", flag(f.logits), "write the centre crop's logits, float32 [images, classes], as .npy here")
+    ("features", po::value(&f.features)->multitoken(), "NODE FILE.npy: write node NODE's output (e.g. relu7: fc7 after its ReLU) on the centre crop, float32 [images, its shape...], as .npy");
   // clang-format on
   po::options_description general("general");
   general.add_options()("help,h", "print this help")("config", flag(f.config),
@@ -199,6 +200,28 @@ po::options_description time_options(RunConfig& c, TimeFlags& f) {
       "config", flag(f.config), "run file (TOML) giving any of these options; a training run file will do");
   po::options_description d;
   d.add(own).add(network_options(c)).add(cuda_options(c)).add(process_options(f.processes)).add(general);
+  return d;
+}
+
+po::options_description show_options(RunConfig& c, ShowFlags& f) {
+  po::options_description own("pictures");
+  // clang-format off
+  own.add_options()
+    ("checkpoint", flag(f.checkpoint), "checkpoint file, or a run directory (its last checkpoint and config.toml); also the first bare argument")
+    ("output", flag(f.output), "folder for the PNGs (default: RUN_DIR/show, or show/ beside the checkpoint file)")
+    ("pictures", flag(f.pictures), "which to draw: conv1, predictions, neighbours (comma-separated)")
+    ("split", flag(f.split), "the images shown: val, else test (default: val when the file has one)")
+    ("images", flag(f.images), "N: images shown with their predictions and neighbours")
+    ("neighbours", flag(f.neighbours), "K: nearest training images per image")
+    ("train-images", flag(f.train_images), "training images searched for neighbours (a random subset)")
+    ("subset-seed", flag(f.subset_seed), "seed of the choice of the shown and the searched images")
+    ("feature-node", flag(f.feature_node), "the node whose outputs are compared (relu7: fc7 after its ReLU, the paper's features)");
+  // clang-format on
+  po::options_description general("general");
+  general.add_options()("help,h", "print this help")("config", flag(f.config),
+                                                     "run file (TOML) giving any of these options");
+  po::options_description d;
+  d.add(own).add(network_options(c)).add(data_options(c)).add(cuda_options(c)).add(general);
   return d;
 }
 

@@ -9,8 +9,11 @@
 //   data                    x     x           data, loader-threads
 //   training recipe         x                 epochs, lr, momentum, weight-decay, schedule, ...
 //   run directory           x                 out, log-every, keep-checkpoints, max-steps, ...
-//   evaluation                    x           checkpoint, views, split, predictions, logits
+//   evaluation                    x           checkpoint, views, split, predictions, logits, features
 //   timing                              x     iterations, warmup, classes, channels, seed, write
+//
+// `show` takes network and devices, CUDA backend and data, and its own "pictures" group
+// (checkpoint, output, pictures, images, neighbours, ...); it runs in one process.
 //
 // Run files are shared: a training run's config.toml feeds `eval --checkpoint RUN`, and `time
 // --config` reads a training run file. A key another subcommand owns is skipped; a key no
@@ -48,8 +51,15 @@ struct TrainFlags {
 };
 struct EvalFlags {
   std::string checkpoint, split, predictions, logits, config;
+  std::vector<std::string> features;  // NODE FILE.npy
   int views = 1;
   ProcessFlags processes;
+};
+struct ShowFlags {
+  std::string checkpoint, output, split, config, pictures = "conv1,predictions,neighbours";
+  std::string feature_node = "relu7";
+  int images = 8, neighbours = 6, train_images = 2000;
+  uint64_t subset_seed = 0;
 };
 struct TimeFlags {
   int iterations = 10, warmup = 2, classes = 0, channels = 0;
@@ -61,6 +71,7 @@ struct TimeFlags {
 po::options_description train_options(RunConfig& c, TrainFlags& f);
 po::options_description eval_options(RunConfig& c, EvalFlags& f);
 po::options_description time_options(RunConfig& c, TimeFlags& f);
+po::options_description show_options(RunConfig& c, ShowFlags& f);
 
 // Prints `usage`, a line on ALEXNET_* variables and run files, and the option groups.
 void print_help(const std::string& usage, const po::options_description& desc);

@@ -40,6 +40,9 @@ int pack(int argc, char** argv) {
       "shuffle", po::bool_switch(&o.shuffle), "store each split in a seeded random order")(
       "seed", po::value(&o.seed)->default_value(0), "seed for the val draw and --shuffle")(
       "strict", po::bool_switch(&o.strict), "fail on an undecodable image instead of skipping it")(
+      "colourise", po::value<uint64_t>(),
+      "SEED: tint each image (made grey) with a hue drawn around a class-specific centre, giving "
+      "three channels; a synthetic stand-in for colour data (docs/design.md)")(
       "force", po::bool_switch(&o.force), "replace an existing output file")(
       "threads", po::value(&o.threads)->default_value(0), "decoding threads (0: all cores)")(
       "no-progress", "no progress line");
@@ -54,6 +57,7 @@ int pack(int argc, char** argv) {
     std::cout << options;
     return 0;
   }
+  if (vm.count("colourise")) o.colourise = vm["colourise"].as<uint64_t>();
   if (o.source.empty()) throw UserError("pack: --source is required (fashion-mnist, cifar10 or folder)");
   o.progress = !vm.count("no-progress") && isatty(STDERR_FILENO);
   PackReport report = pack_dataset(o);

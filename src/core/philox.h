@@ -70,7 +70,7 @@ ALEXNET_HD inline float philox_normal(uint32_t bits_u, uint32_t bits_v) {
 
 // Subsequences by purpose, so that no two uses of one seed share draws. The top bits say what the
 // draws are for; the rest say which layer (id < 2^24), which step or which tensor.
-enum class RngPurpose : uint64_t { kDropout = 1, kInit = 2, kAugment = 3, kShuffle = 4 };
+enum class RngPurpose : uint64_t { kDropout = 1, kInit = 2, kAugment = 3, kShuffle = 4, kColourise = 5 };
 
 ALEXNET_HD inline uint64_t rng_subsequence(RngPurpose purpose, uint32_t id, uint32_t sub_id) {
   return (static_cast<uint64_t>(purpose) << 56) ^ (static_cast<uint64_t>(id) << 32) ^ sub_id;

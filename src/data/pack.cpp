@@ -15,6 +15,7 @@
 #include "core/philox.h"
 #include "core/progress_line.h"
 #include "core/stop_signals.h"
+#include "data/colourise.h"
 #include "data/shuffle.h"
 #include "data/sources.h"
 
@@ -211,7 +212,10 @@ PackReport pack_dataset(const PackOptions& o) {
   std::unique_ptr<ImageSource> source = open_source(o);
   const bool folder = source->native_size() == 0;
   const int size = o.size ? o.size : folder ? 256 : source->native_size();
-  const int channels = o.channels ? o.channels : source->native_channels();
+  if (o.colourise && o.channels == 1)
+    throw UserError("pack: --colourise makes three channels, not --channels 1");
+  const int channels = o.colourise ? 3 : o.channels ? o.channels : source->native_channels();
+  const int classes = static_cast<int>(source->classes().size());
   const size_t image_bytes = size_t(size) * size * channels;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 
@@ -245,7 +249,9 @@ PackReport pack_dataset(const PackOptions& o) {
       for (size_t i = begin; i < end; ++i) {
         errors[i - begin].clear();
         try {
-          cv::Mat image = to_channels(resize_and_crop(source->load(items[i]), size, folder), channels);
+          cv::Mat image =
+              to_channels(resize_and_crop(source->load(items[i]), size, folder), o.colourise ? 1 : channels);
+          if (o.colourise) image = colourise(image, items[i], classes, *o.colourise);
           CHECK(image.isContinuous() && image.total() * image.elemSize() == image_bytes);
           std::copy(image.data, image.data + image_bytes, pixels.data() + (i - begin) * image_bytes);
         } catch (const DecodeError& e) {
@@ -297,6 +303,9 @@ PackReport pack_dataset(const PackOptions& o) {
                                      " train images held out with seed " + std::to_string(o.seed)
                                : "") +
                 (o.shuffle ? ", shuffled with seed " + std::to_string(o.seed) : "") +
+                (o.colourise ? ", colourised with seed " + std::to_string(*o.colourise) +
+                                   " (synthetic: a class-centred hue per image)"
+                             : "") +
                 (report.skipped ? ", " + std::to_string(report.skipped) + " undecodable images skipped" : "");
   stats.fill(info);
   writer.finish(info);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct PackOptions {
   bool shuffle = false;  // store each split in a random order (seeded)
   uint64_t seed = 0;     // for the val draw and --shuffle
   bool strict = false;   // fail on the first undecodable image instead of skipping it
+  // Tint each image (made grey first) with a class-centred hue keyed by this seed: three channels
+  // (data/colourise.h). A synthetic stand-in for a colour dataset.
+  std::optional<uint64_t> colourise;
   bool force = false;    // replace an existing output
   int threads = 0;       // decoding threads; 0: all cores
   bool progress = true;  // a progress line on stderr

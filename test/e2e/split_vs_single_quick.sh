@@ -36,7 +36,7 @@ assert convs == want, (sys.argv[1], sorted(convs))
 assert all((a["forward"], a["chosen_by"]) == ("im2col+gemm", "fixed") for a in m["algorithms"])
 assert m["started_at_step"] == 0' "$work/out/$v/manifest.json"
 done
-for png in curves.png timing.png; do
+for png in curves.png timing.png conv1-split.png conv1-single.png conv1-dense.png; do
   [ -s "$work/out/report/$png" ] || { echo "report lacks $png"; exit 1; }
   grep -q "$png" "$work/out/report/report.md" || { echo "report.md does not show $png"; exit 1; }
 done
