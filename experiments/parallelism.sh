@@ -7,7 +7,9 @@
 #   PROCESSES="2 4" experiments/parallelism.sh --out runs/par -- --epochs 2
 # Schemes (train/parallel.h): split (the two-tower net, its towers in one process or one process
 # each: 1 and 2 processes), data (replicas of the same net grouped on one device, --placement
-# single: the same function as split), split+data (replicas of the two-process split: 4).
+# single: the same function as split), split+data (replicas of the two-process split: 4), and
+# hybrid (the 2014 scheme on the same grouped net: conv layers data-parallel over the processes,
+# fc layers sharded over them; at 1 process, one worker: the net itself).
 # --batch is per replica, so the global batch grows with the replicas, as in a real scale-out.
 # Environment: PROCESSES (default "1 2 4"), TIME_ITERATIONS (default 10). Flags as the other
 # experiments (experiments/lib/common.sh); train flags after -- (default --epochs 1).
@@ -58,10 +60,11 @@ run() {
 
 for n in $processes; do
   case $n in
-    1) run split 1 split; run data 1 single ;;
-    2) run split 2 split; run data 2 single ;;
+    1) run split 1 split; run data 1 single; run hybrid 1 single ;;
+    2) run split 2 split; run data 2 single; run hybrid 2 single ;;
     *) run data "$n" single
-       [ $((n % 2)) -ne 0 ] || run split+data "$n" split ;;
+       [ $((n % 2)) -ne 0 ] || run split+data "$n" split
+       run hybrid "$n" single ;;
   esac
 done
 "$python" "$repo/experiments/lib/parallelism_report.py" "$out" --title "Parallelism schemes ($(basename "$config" .toml), batch $batch per replica)"

@@ -12,8 +12,9 @@ and the step split into
   exchanges   the exchange rows (one collective, timed from tower 0's side);
   all-reduce  the gradient all-reduce, timed alone after the backward (the slowest tower's);
 and the bytes: an exchange row's bytes are what one tower receives forward (it sends as many,
-and as many again backward); an all-reduce row's are its tower's gradient buffer, of which a
-ring all-reduce over R replicas sends 2(R-1)/R per rank. The val error is the training run's
+and as many again backward); an all-reduce row's are its tower's gradient buffer (under hybrid:
+the conv layers' gradients, summed over the K workers), of which a ring all-reduce over N ranks
+sends 2(N-1)/N per rank. The val error is the training run's
 last epoch's (centre crop).
 """
 import argparse
@@ -38,6 +39,7 @@ def read(out, name):
     many = "processes" in t
     replicas = t["processes"]["replicas"] if many else 1
     global_batch = t["processes"]["global_batch"] if many else t["batch"]
+    # hybrid's rank grid is 1 x K: its K "towers" are workers, each on its own B items
     step = t["full_step_ms"]
     towers = sorted({r["tower"] for r in t["rows"]})
     layer = {k: 0.0 for k in towers}
@@ -53,7 +55,8 @@ def read(out, name):
     reduce_rows = t.get("all_reduce", [])
     all_reduce_ms = max((r["ms"] for r in reduce_rows), default=0.0)
     buffer = max((r["bytes_per_step"] for r in reduce_rows), default=0)
-    sent = 2 * (replicas - 1) * buffer / replicas if replicas > 1 else 0
+    ring = n if scheme == "hybrid" else replicas  # hybrid sums the conv gradients over its workers
+    sent = 2 * (ring - 1) * buffer / ring if ring > 1 else 0
     val = float(epochs[-1]["val_top1_error"]) if epochs else None
     return {
         "name": name, "scheme": scheme, "n": n, "placement": placement,

@@ -77,9 +77,9 @@ int eval(int argc, char** argv) {
   apply_checkpoint(tensors, *s.net, nullptr);
   std::vector<Prediction> rows;
   std::vector<float> logits;
-  EvalResult r = evaluate(*s.net, data, split, views, s.crop, c.loader_threads,
-                          predictions.empty() ? nullptr : &rows, logits_path.empty() ? nullptr : &logits,
-                          EvalShare{s.grid.replicas, s.grid.replica, s.world.get()});
+  EvalResult r =
+      evaluate(*s.net, data, split, views, s.crop, c.loader_threads, predictions.empty() ? nullptr : &rows,
+               logits_path.empty() ? nullptr : &logits, EvalShare{s.shards(), s.shard(), s.world.get()});
   if (!s.leader()) return 0;  // rank 0 reports for all
   std::printf("%s on %lld %s images (%s, %s): top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f\n",
               file.c_str(), static_cast<long long>(r.images), split.c_str(),

@@ -80,7 +80,7 @@ int info(int argc, char** argv) {
       "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)")(
       "data", po::value(&data), "instead of a network, describe this dataset file (source, classes, splits)")(
       "parallel", po::value(&parallel)->default_value("auto"),
-      "with --world-size: the scheme whose bytes per step to print (auto, split, data, split+data)")(
+      "with --world-size: the scheme whose bytes per step to print (auto, split, data, split+data, hybrid)")(
       "world-size", po::value(&world)->default_value(1), "processes in the job, for the bytes per step")(
       "batch", po::value(&batch)->default_value(128), "images per step per replica, for the bytes per step");
   po::options_description hidden;
@@ -125,6 +125,10 @@ int info(int argc, char** argv) {
       throw UserError("--input: expected three integers C,H,W, got '" + input + "'");
     }
   }
+  if (world < 1) throw UserError("info: --world-size " + std::to_string(world) + ": need at least 1 process");
+  if (batch < 1) throw UserError("info: --batch " + std::to_string(batch) + ": need at least 1 image");
+  const Parallel scheme = resolve_parallel(parse_parallel(parallel), plan_options.placement, towers, world);
+  if (scheme == Parallel::kHybrid) plan_options.hybrid_workers = world;  // a worker per process
   Plan plan = make_plan(load_network_file(network), plan_options);
   if (json) {
     std::fputs(plan_json(plan, network).c_str(), stdout);
@@ -159,11 +163,8 @@ int info(int argc, char** argv) {
   }
   std::printf("\nparameters: %s\n", thousands(plan.parameter_count()).c_str());
   std::printf("forward MACs per image: %s\n", millions(plan.macs_per_item()).c_str());
-  std::printf("exchange bytes per image: %s forward, as many backward\n", thousands(exchange_total).c_str());
-  if (world < 1) throw UserError("info: --world-size " + std::to_string(world) + ": need at least 1 process");
-  if (batch < 1) throw UserError("info: --batch " + std::to_string(batch) + ": need at least 1 image");
-  const Parallel scheme =
-      resolve_parallel(parse_parallel(parallel), plan.placement, plan.logical_towers, world);
+  std::printf("exchange bytes per image%s: %s forward, as many backward\n",
+              plan.hybrid() ? " of a worker's batch" : "", thousands(exchange_total).c_str());
   std::printf("\nper step, on paper (bytes / link rate gives a lower bound on the time):\n%s",
               describe(step_traffic(plan, scheme, world, batch)).c_str());
   return 0;

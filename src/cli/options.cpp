@@ -38,7 +38,7 @@ po::options_description network_options(RunConfig& c) {
   d.add_options()
     ("net", flag(c.net), "network file (TOML)")
     ("placement", flag(c.placement), "split, single or dense")
-    ("parallel", flag(c.parallel), "how the net spreads over processes: auto, split, data (replicas of single/dense), split+data")
+    ("parallel", flag(c.parallel), "how the net spreads over processes: auto, split, data (replicas of single/dense), split+data, hybrid (conv data-parallel, fc sharded; single/dense)")
     ("towers", flag(c.towers), "K, the towers the net's kernels are split into (split: one device each; single: K groups)")
     ("devices", flag(c.devices), "auto, cpu, or cuda:0,cuda:1 / cuda:0,cuda:0")
     ("exchange", flag(c.exchange), "conv/fc layers that read all maps, e.g. conv3,fc6,fc7,fc8 (empty: the network file's)")

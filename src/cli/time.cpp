@@ -88,10 +88,12 @@ int report_many(Session& s, const RunConfig& c, int iterations, const TimingRepo
     reports.push_back(parts[r].substr(end + 1));
   }
   const Plan& plan = s.net->plan();
-  const TimingReport report = TimingReport::merge(plan, c.batch, s.grid.replicas, reports);
+  TimingReport report = TimingReport::merge(plan, c.batch, s.grid.replicas, reports);
+  report.set_shards(s.shards());
   const std::string title = "alexnet time: " + c.net + ", placement " + placement_name(plan.placement) +
                             ", devices " + devices + " (by rank), batch " + std::to_string(c.batch) +
-                            " per replica, replicas x towers = " + std::to_string(s.grid.replicas) + " x " +
+                            " per replica, --parallel " + parallel_name(s.parallel) +
+                            ", replicas x towers = " + std::to_string(s.grid.replicas) + " x " +
                             std::to_string(s.grid.towers) + " = " + std::to_string(s.grid.world_size) +
                             " processes, " + std::to_string(iterations) + " iterations";
   std::fputs(report.table(title).c_str(), stdout);
@@ -170,6 +172,11 @@ int time(int argc, char** argv) {
     step(warmup + k, true, &report);
     report.add(net.timing());
     report.add_input_copy(net.input_copy_ms());
+    // Hybrid's conv gradients, summed over the workers inside backward: the all-reduce row.
+    if (net.plan().hybrid() && net.plan().towers > 1) {
+      for (int t : net.local_towers())
+        report.add_all_reduce(t, net.replicated_floats() * int64_t(sizeof(float)), net.replicated_sum_ms());
+    }
   }
   net.set_profiling(false);
   if (s.many()) {

@@ -188,11 +188,54 @@ class GatherToOne final : public Exchange {
   std::vector<Tensor> zeros_;
 };
 
+// --- BatchGather: hybrid's all-gather along the batch, backward reduce-scatter ----------------
+
+class BatchGather final : public Exchange {
+ public:
+  BatchGather(const std::vector<int>& local, Communicator& comm) : local_(local), comm_(comm) {}
+  const char* kind() const override { return "batch gather"; }
+
+  void forward(const std::vector<ConstView>& x, const std::vector<View>& y,
+               const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t : local_) {
+      send.push_back({x[t].data, {x[t].numel()}, x[t].device});
+      recv.push_back({y[t].data, {y[t].numel()}, y[t].device});
+    }
+    comm_.all_gather(send, recv, streams_of(streams));
+  }
+
+  void backward(const std::vector<ConstView>& dy, const std::vector<View>& dx,
+                const std::vector<ExchangeStreams>& streams) override {
+    CommScope scope(streams);
+    std::vector<ConstView> send;
+    std::vector<View> recv;
+    for (int t : local_) {
+      send.push_back({dy[t].data, {dy[t].numel()}, dy[t].device});
+      recv.push_back({dx[t].data, {dx[t].numel()}, dx[t].device});
+    }
+    comm_.reduce_scatter(send, recv, streams_of(streams));
+  }
+
+ private:
+  std::vector<const Stream*> streams_of(const std::vector<ExchangeStreams>& streams) const {
+    std::vector<const Stream*> out;
+    for (int t : local_) out.push_back(streams[t].comm);
+    return out;
+  }
+
+  std::vector<int> local_;
+  Communicator& comm_;
+};
+
 }  // namespace
 
 std::unique_ptr<Exchange> make_exchange(const PlanNode& node, int batch, const std::vector<Device>& devices,
                                         Communicator& comm) {
   CHECK(node.kind == PlanNode::Kind::kExchange) << node.name;
+  if (node.in_spread == Spread::kBatch) return std::make_unique<BatchGather>(comm.local(), comm);
   if (node.out_spread == Spread::kOneTower) return std::make_unique<GatherToOne>(node, batch, devices, comm);
   return std::make_unique<AllGather>(node, batch, devices, comm);
 }

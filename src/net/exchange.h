@@ -18,6 +18,14 @@
 //                written with the same collectives: the other towers also receive y and ignore
 //                it, and in backward they contribute explicit zeros to the reduce-scatter.
 //
+//   BatchGather  hybrid's gather before its first fc layer (net/plan.h): tower t holds x_t, ALL
+//                features of its own B items, and every tower consumes the whole batch.
+//                  forward   y^(t) = [x_0; x_1; ...; x_{K-1}] along the batch    (all-gather)
+//                  backward  dL/dx_t = sum over r of rows [t B, (t + 1) B) of dL/dy^(r)
+//                                                                              (reduce-scatter)
+//                tower-major [K][B][F] is item order, so the communicator's buffers are x and y
+//                themselves: no staging.
+//
 // Vectors indexed by tower have an entry for every tower; those of towers held by another process
 // are empty (a default ExchangeStreams, an empty view) and untouched.
 //
@@ -107,8 +115,9 @@ class Exchange {
                         const std::vector<ExchangeStreams>& streams) = 0;
 };
 
-// The exchange an exchange node of the plan asks for (AllGather, or GatherToOne for a consumer
-// that lives on one tower), for the towers comm.local() holds; `devices` is per tower.
+// The exchange an exchange node of the plan asks for (AllGather, GatherToOne for a consumer that
+// lives on one tower, BatchGather for hybrid's batch-spread input), for the towers comm.local()
+// holds; `devices` is per tower, `batch` the items each tower sends.
 std::unique_ptr<Exchange> make_exchange(const PlanNode& node, int batch, const std::vector<Device>& devices,
                                         Communicator& comm);
 

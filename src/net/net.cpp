@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/bytes.h"
@@ -59,6 +61,12 @@ struct Net::Stopwatch {
 
 Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, const BackendOptions& backend)
     : plan_(std::move(plan)), batch_(batch), comm_(comm), layout_(plan_) {
+  const bool exchanges = std::any_of(plan_.nodes.begin(), plan_.nodes.end(),
+                                     [](const PlanNode& n) { return n.kind == PlanNode::Kind::kExchange; });
+  if (!comm_ && plan_.towers == 1 && exchanges && devices.size() == 1) {
+    own_comm_ = make_local_communicator(devices);  // exchanges of one tower: copies
+    comm_ = own_comm_.get();
+  }
   CHECK(plan_.towers == 1 || comm_) << "a split net needs a communicator";
   if (comm_) CHECK_EQ(comm_->size(), plan_.towers) << "one communicator member per tower";
   local_ = comm_ ? comm_->local() : every_member(plan_.towers);
@@ -68,7 +76,8 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
                     std::to_string(devices.size()));
   }
   if (batch <= 0) throw UserError("--batch must be positive, got " + std::to_string(batch));
-  for (HostBuffer& b : host_labels_) b = HostBuffer(sizeof(int32_t) * batch);
+  label_count_ = plan_.hybrid() ? static_cast<int64_t>(batch) * plan_.towers : batch;
+  for (HostBuffer& b : host_labels_) b = HostBuffer(sizeof(int32_t) * label_count_);
   std::vector<Device> by_tower(plan_.towers, Device::cpu());  // placeholders for towers elsewhere
   for (size_t i = 0; i < local_.size(); ++i) by_tower[local_[i]] = devices[i];
   towers_.resize(plan_.towers);
@@ -86,7 +95,7 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       t->exchanged = Event(d);
       t->copy_started = Event(d, true);
       t->copy_done = Event(d, true);
-      for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * batch, d);
+      for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * label_count_, d);
     }
     for (Tensor& in : t->input)
       in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
@@ -112,13 +121,13 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     for (int t : local_) {
       const TowerWork& w = node.tower[t];
       if (!w.active) continue;
-      state->out[t] = Tensor(batched(w.out), by_tower[t]);
-      state->out_grad[t] = Tensor::zeros(batched(w.out), by_tower[t]);
+      state->out[t] = Tensor(batched(w.out, node.out_batch_factor), by_tower[t]);
+      state->out_grad[t] = Tensor::zeros(batched(w.out, node.out_batch_factor), by_tower[t]);
       if (node.kind == PlanNode::Kind::kLayer)
         state->layers[t] = layer_type(node.layer_kind).make(w.config, by_tower[t], backend);
     }
     if (node.kind == PlanNode::Kind::kExchange)
-      state->exchange = make_exchange(node, batch_, by_tower, *comm_);
+      state->exchange = make_exchange(node, batch_ * node.in_batch_factor, by_tower, *comm_);
     if (node.layer_kind == LayerKind::kSoftmaxLoss && node.kind == PlanNode::Kind::kLayer)
       loss_node_ = static_cast<int>(i);
     nodes_.push_back(std::move(state));
@@ -145,6 +154,14 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
     }
   }
   CHECK_GE(loss_node_, 0);
+  // Hybrid's replicated parameters come first in every flat buffer (the conv part's nodes precede
+  // the fc part's), so that one all-reduce of a prefix sums their gradients.
+  for (const LogicalParam& p : plan_.params)
+    if (p.replicated) replicated_floats_ += p.shape.numel();
+  for (size_t p = 0; p < plan_.params.size(); ++p) {
+    if (!plan_.params[p].replicated) continue;
+    for (int t : local_) CHECK_LE(layout_.flat_offset(p, t) + plan_.params[p].count[t], replicated_floats_);
+  }
 }
 
 Net::~Net() = default;
@@ -186,9 +203,16 @@ bool Net::holds_loss() const {
   return holds(plan_.nodes[loss_node_].home);
 }
 
-Shape Net::batched(const Shape& item) const {
-  if (item.rank() == 1) return {batch_, item[0]};
-  return {batch_, item[0], item[1], item[2]};
+Shape Net::batched(const Shape& item, int factor) const {
+  const int64_t n = static_cast<int64_t>(batch_) * factor;
+  if (item.rank() == 1) return {n, item[0]};
+  return {n, item[0], item[1], item[2]};
+}
+
+uint64_t Net::first_item(const StepContext& ctx, const PlanNode& node, int tower) const {
+  // Hybrid's conv part: tower t holds items [t B, (t + 1) B) of the global batch.
+  if (node.in_spread == Spread::kBatch) return ctx.first_item + static_cast<uint64_t>(tower) * batch_;
+  return ctx.first_item;
 }
 
 View Net::params(int tower) {
@@ -230,9 +254,9 @@ std::vector<std::string> Net::shares_of_all(const std::string& mine) const {
 std::vector<float> Net::gather(const std::string& name, const std::vector<ConstView>& flat) const {
   synchronize();  // read what the queued work leaves, not what is there now
   std::vector<float> out = layout_.gather(name, flat);  // the towers held
-  if (whole()) return out;
-  // The other towers' slices: each is a contiguous range of the flattened tensor.
   const LogicalParam& p = layout_.params()[layout_.find(name)];
+  if (whole() || p.replicated) return out;  // a replicated tensor is whole on every tower
+  // The other towers' slices: each is a contiguous range of the flattened tensor.
   const int mine = local_[0];
   std::vector<std::string> all = shares_of_all(as_bytes(out.data() + p.offset[mine], p.count[mine]));
   for (int t = 0; t < plan_.towers; ++t) {
@@ -288,17 +312,22 @@ std::vector<float> Net::activation(const std::string& name) const {
     if (node.out_spread == Spread::kOneTower) {
       return holds(node.home) ? nodes_[i]->out[node.home].to_host() : std::vector<float>();
     }
-    if (node.out_spread != Spread::kSplit || plan_.towers == 1) return nodes_[i]->out[local_[0]].to_host();
-    if (whole()) {
-      std::vector<std::vector<float>> shares;
-      for (const Tensor& out : nodes_[i]->out) shares.push_back(out.to_host());
-      return join_shares(shares, batch_);
-    }
-    // A split output with towers elsewhere: every tower sends its share.
-    const std::vector<float> mine = nodes_[i]->out[local_[0]].to_host();
+    const bool by_batch = node.out_spread == Spread::kBatch;
+    if ((node.out_spread != Spread::kSplit && !by_batch) || plan_.towers == 1)
+      return nodes_[i]->out[local_[0]].to_host();
     std::vector<std::vector<float>> shares;
-    for (const std::string& bytes : shares_of_all(as_bytes(mine))) shares.push_back(from_bytes<float>(bytes));
-    return join_shares(shares, batch_);
+    if (whole()) {
+      for (const Tensor& out : nodes_[i]->out) shares.push_back(out.to_host());
+    } else {  // towers elsewhere: every tower sends its share
+      const std::vector<float> mine = nodes_[i]->out[local_[0]].to_host();
+      for (const std::string& bytes : shares_of_all(as_bytes(mine)))
+        shares.push_back(from_bytes<float>(bytes));
+    }
+    if (!by_batch) return join_shares(shares, batch_ * node.out_batch_factor);
+    // Hybrid's conv part: tower t's items follow tower t - 1's.
+    std::vector<float> out;
+    for (const std::vector<float>& s : shares) out.insert(out.end(), s.begin(), s.end());
+    return out;
   }
   throw UserError("no layer named '" + name + "' in " + plan_.net.path);
 }
@@ -306,11 +335,15 @@ std::vector<float> Net::activation(const std::string& name) const {
 // --- forward and backward ----------------------------------------------------------------------
 
 double Net::forward(ConstView images, const int32_t* labels, const StepContext& ctx) {
-  Shape want = towers_[local_[0]]->input[0].shape();
+  // Under hybrid each tower held takes its own B items; otherwise every tower takes the batch.
+  const int towers_fed = plan_.hybrid() ? static_cast<int>(local_.size()) : 1;
+  const int items = batch_ * towers_fed;
+  const Shape per_tower = towers_[local_[0]]->input[0].shape();
+  const Shape want{items, per_tower[1], per_tower[2], per_tower[3]};
   if (images.shape != want) {
     throw UserError("images " + images.shape.str() + " do not match the network's input " + want.str());
   }
-  for (int i = 0; i < batch_; ++i) {
+  for (int i = 0; i < items; ++i) {
     if (labels[i] < 0 || labels[i] >= plan_.net.classes) {
       throw UserError("label " + std::to_string(labels[i]) + " of item " + std::to_string(i) +
                       " is outside [0, " + std::to_string(plan_.net.classes) + ")");
@@ -319,14 +352,25 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   // The other buffer: the previous step's backward may still be reading this one's twin.
   slot_ = 1 - slot_;
   int32_t* host_labels = static_cast<int32_t*>(host_labels_[slot_].data());
-  std::copy(labels, labels + batch_, host_labels);
-  for (int tower : local_) {
-    TowerState* t = towers_[tower].get();
+  if (items == label_count_) {
+    std::copy(labels, labels + items, host_labels);
+  } else {  // hybrid with towers elsewhere: the loss reads every worker's labels, in tower order
+    int64_t at = 0;
+    for (const std::string& bytes : shares_of_all(as_bytes(labels, batch_))) {
+      CHECK_EQ(bytes.size(), sizeof(int32_t) * batch_) << "a worker's labels";
+      std::memcpy(host_labels + at, bytes.data(), bytes.size());
+      at += batch_;
+    }
+  }
+  for (size_t i = 0; i < local_.size(); ++i) {
+    TowerState* t = towers_[local_[i]].get();
     if (profiling_) t->copy_started.record(t->copy_stream);
-    copy_async(images, t->input[slot_].view(), t->copy_stream);
+    ConstView mine = images;
+    if (plan_.hybrid()) mine = {images.data + i * per_tower.numel(), per_tower, images.device};
+    copy_async(mine, t->input[slot_].view(), t->copy_stream);
     if (t->device.is_cuda()) {
       copy_bytes_async(t->labels[slot_].data(), t->device, host_labels, Device::cpu(),
-                       sizeof(int32_t) * batch_, t->copy_stream);
+                       sizeof(int32_t) * label_count_, t->copy_stream);
     }
     if (profiling_) t->copy_done.record(t->copy_stream);
     t->input_ready.record(t->copy_stream);
@@ -341,9 +385,9 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
     for (int t : local_) {
       if (!node.tower[t].active) continue;
       Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
-      pass.first_item = ctx.first_item;
+      pass.first_item = first_item(ctx, node, t);
       ConstView x = node_input(i, t);
-      x.shape = batched(node.tower[t].in);
+      x.shape = batched(node.tower[t].in, node.in_batch_factor);
       time_one(i, t, true, [&] { nodes_[i]->layers[t]->forward(pass, x, nodes_[i]->out[t].view()); });
     }
   }
@@ -362,6 +406,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
 }
 
 void Net::backward(const StepContext& ctx, const std::function<void(size_t node)>& node_done) {
+  std::vector<size_t> conv_part_done;  // hybrid: reported once the sum over the towers is queued
   for (size_t i = plan_.nodes.size(); i-- > 0;) {
     const PlanNode& node = plan_.nodes[i];
     if (node.kind == PlanNode::Kind::kExchange) {
@@ -371,17 +416,48 @@ void Net::backward(const StepContext& ctx, const std::function<void(size_t node)
     for (int t : local_) {
       if (!node.tower[t].active) continue;
       Pass pass{towers_[t]->stream, ctx.training, ctx.seed, ctx.step, tower_labels(t)};
-      pass.first_item = ctx.first_item;
+      pass.first_item = first_item(ctx, node, t);
       ConstView x = node_input(i, t);
-      x.shape = batched(node.tower[t].in);
+      x.shape = batched(node.tower[t].in, node.in_batch_factor);
       View dx = node_input_grad(i, t);
       if (!dx.empty()) dx.shape = x.shape;
       ConstView dy = static_cast<int>(i) == loss_node_ ? ConstView{} : nodes_[i]->out_grad[t].cview();
       time_one(i, t, false,
                [&] { nodes_[i]->layers[t]->backward(pass, x, nodes_[i]->out[t].view(), dy, dx); });
     }
-    if (node_done) node_done(i);
+    if (!node_done) continue;
+    if (node.in_spread == Spread::kBatch) {
+      conv_part_done.push_back(i);
+    } else {
+      node_done(i);
+    }
   }
+  if (replicated_floats_) {
+    if (!profiling_) {
+      sum_replicated_grads();
+    } else {  // timed alone, as the replicas' all-reduce is in a profiled step
+      synchronize();
+      const auto start = std::chrono::steady_clock::now();
+      sum_replicated_grads();
+      synchronize();
+      replicated_sum_ms_ =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+  for (size_t i : conv_part_done) node_done(i);
+}
+
+// Hybrid: each worker's conv gradients are its own items' part of the gradient of the mean loss
+// over all K B items; their sum over the workers is the whole gradient, which every worker then
+// holds (as every worker holds the whole parameter), so the replicated copies stay identical.
+void Net::sum_replicated_grads() {
+  std::vector<View> buffers;
+  std::vector<const Stream*> streams;
+  for (int t : local_) {
+    buffers.push_back({towers_[t]->grads.data(), {replicated_floats_}, towers_[t]->device});
+    streams.push_back(&towers_[t]->stream);  // after the conv part's backward, before the update
+  }
+  comm_->all_reduce(buffers, streams);
 }
 
 template <typename F>

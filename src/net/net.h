@@ -11,6 +11,11 @@
 // Forward runs the nodes in order; backward runs them in reverse. An exchange node runs like a
 // layer whose tensors span the towers (net/exchange.h says what it computes each way); the flat
 // parameter layout is net/param_layout.h's.
+//
+// Under hybrid (net/plan.h) each tower is a worker with its own B = batch() items: forward takes
+// the held towers' items, the fc part and the loss see the whole batch of K B, and backward ends
+// by summing the replicated conv parameters' gradients over the towers, so that every tower then
+// holds the gradient of the mean loss over K B and the optimizer needs nothing of its own.
 #pragma once
 
 #include <array>
@@ -79,13 +84,18 @@ class Net {
   // previous step's backward), labels: batch class indices on the host, each in [0, classes)
   // (UserError otherwise). Returns the mean cross-entropy loss, which waits for the forward (0
   // where this process does not hold the loss).
+  // Under hybrid: the items of the towers held, B each in ascending tower order ([held B, C, H,
+  // W]: K B in one process); their labels reach the loss on tower 0 (a collective when towers are
+  // elsewhere), which returns the mean over K B. ctx.first_item is then the first item of the K B;
+  // tower t's conv part keys its draws by first_item + t B.
   double forward(ConstView images, const int32_t* labels, const StepContext& ctx);
   // The last forward's loss with its top-1 and top-5 errors, from the same wait (zeros where this
   // process does not hold the loss): a step reads no activation back.
   const LossSummary& last_loss() const { return last_loss_; }
   // Gradients of the last forward's loss into the flat gradient buffers. `node_done(i)`, when
   // given, is called after node i's backward has been queued on every tower held (in reverse plan
-  // order): the gradient all-reduce starts on what is final while the rest runs.
+  // order): the gradient all-reduce starts on what is final while the rest runs. Under hybrid the
+  // conv part's calls come after the sum over the towers that makes its gradients final.
   void backward(const StepContext& ctx, const std::function<void(size_t node)>& node_done = {});
 
   // With profiling on, forward() and backward() time every node on every tower (which waits for
@@ -96,6 +106,10 @@ class Net {
   // timed alone, as the layers are, though on a GPU an unprofiled step runs it beside the previous step's
   // backward.
   double input_copy_ms() const { return input_copy_ms_; }
+  // Hybrid: the floats of the replicated (conv) parameters whose gradients backward sums over the
+  // workers, and how long the last profiled backward's sum took, waited for alone (ms).
+  int64_t replicated_floats() const { return replicated_floats_; }
+  double replicated_sum_ms() const { return replicated_sum_ms_; }
   // Waits for all work queued on the towers' streams.
   void synchronize() const;
   // Tower t's compute stream: the optimizer queues its update there.
@@ -116,9 +130,9 @@ class Net {
   void scatter(const std::string& name, const std::vector<float>& values,
                const std::vector<View>& flat) const;
   // The logical output of node `name` in the last forward, [batch, item...] in logical channel
-  // order. For the loss node: the class probabilities. A split output is collective when towers
-  // are elsewhere; the output of a node living on one tower (fc8, the loss) is returned only
-  // where that tower is held, and is empty elsewhere.
+  // order (hybrid: [K batch, item...], every item of the global batch in order). For the loss node: the class
+  // probabilities. A split output is collective when towers are elsewhere; the output of a node living on one
+  // tower (fc8, the loss) is returned only where that tower is held, and is empty elsewhere.
   std::vector<float> activation(const std::string& name) const;
 
   // The algorithms each layer of the towers held here chose, one JSON object per layer, tower and
@@ -129,7 +143,10 @@ class Net {
  private:
   struct TowerState;
   struct NodeState;
-  Shape batched(const Shape& item) const;
+  // [batch * factor, item...]: factor is a node's batch factor (PlanNode::in/out_batch_factor).
+  Shape batched(const Shape& item, int factor = 1) const;
+  uint64_t first_item(const StepContext& ctx, const PlanNode& node, int tower) const;
+  void sum_replicated_grads();
   ConstView node_input(size_t node, int tower) const;
   View node_input_grad(size_t node, int tower);
   template <typename F>
@@ -145,7 +162,10 @@ class Net {
   Plan plan_;
   int batch_;
   Communicator* comm_;
-  std::vector<int> local_;                           // the towers held
+  std::unique_ptr<Communicator> own_comm_;  // a one-tower plan's exchanges (hybrid over one worker)
+  int64_t label_count_ = 0;                 // labels the loss reads: batch, or K batch under hybrid
+  int64_t replicated_floats_ = 0;           // hybrid: the replicated params, a prefix of each flat buffer
+  std::vector<int> local_;                  // the towers held
   std::vector<std::unique_ptr<TowerState>> towers_;  // per tower; null for those held elsewhere
   std::vector<std::unique_ptr<NodeState>> nodes_;
   ParamLayout layout_;
@@ -159,6 +179,7 @@ class Net {
   LossSummary last_loss_;
   bool profiling_ = false;
   double input_copy_ms_ = 0;
+  double replicated_sum_ms_ = 0;
   std::vector<NodeTiming> timing_;
   struct Stopwatch;
   std::vector<std::unique_ptr<Stopwatch>> stopwatches_;  // per node, when profiling

@@ -55,6 +55,7 @@ std::vector<float> ParamLayout::gather(const std::string& name, const std::vecto
     if (!lp.count[t] || !flat[t].data) continue;  // none, or held by another process
     copy(ConstView{flat[t].data + offset_[p][t], {lp.count[t]}, flat[t].device},
          View{out.data() + lp.offset[t], {lp.count[t]}, Device::cpu()});
+    if (lp.replicated) break;  // whole on the first tower held
   }
   return out;
 }

@@ -35,7 +35,9 @@ class ParamLayout {
   void initialise(uint64_t seed, const std::vector<View>& flat) const;
   // Whole logical tensors from the towers' slices and back. Synchronous copies: the caller makes
   // sure no queued work still writes (or reads) the buffers. Towers whose flat view is empty (held
-  // by another process) are skipped: their part of a gathered tensor stays 0.
+  // by another process) are skipped: their part of a gathered tensor stays 0. A replicated
+  // parameter (hybrid's conv part) is read from the first tower held and written to every one
+  // (initialise, too, draws the whole tensor on each: the same values).
   std::vector<float> gather(const std::string& name, const std::vector<ConstView>& flat) const;
   void scatter(const std::string& name, const std::vector<float>& values,
                const std::vector<View>& flat) const;

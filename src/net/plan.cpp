@@ -45,6 +45,8 @@ const char* spread_name(Spread s) {
       return "split";
     case Spread::kOneTower:
       return "one tower";
+    case Spread::kBatch:
+      return "batch";
   }
   return "?";
 }
@@ -87,8 +89,11 @@ class Planner {
       throw UserError("--towers must be between 1 and 64, got " + std::to_string(options.towers));
     }
     plan_.placement = options.placement;
+    if (options.hybrid_workers) check_hybrid(options);
+    hybrid_ = options.hybrid_workers > 0;
+    plan_.hybrid_workers = options.hybrid_workers;
     plan_.logical_towers = dense() ? 1 : options.towers;
-    plan_.towers = split() ? options.towers : 1;
+    plan_.towers = hybrid_ ? options.hybrid_workers : split() ? options.towers : 1;
     plan_.net = net;
     NetworkSpec& n = plan_.net;
     if (options.channels) n.channels = options.channels;
@@ -136,14 +141,40 @@ class Planner {
       if (l.has_weights()) l.weights.reads_all = wanted.count(l.name) > 0;
   }
 
+  static void check_hybrid(const PlanOptions& options) {
+    const int workers = options.hybrid_workers;
+    if (workers < 0 || workers > 64) {
+      throw UserError("hybrid: the number of workers must be between 1 and 64, got " +
+                      std::to_string(workers));
+    }
+    if (options.placement == Placement::kSplit) {
+      throw UserError(
+          "hybrid does not take --placement split: each hybrid worker runs the convolutional layers whole "
+          "on its own items; the two-tower net's form for hybrid is --placement single (or dense for the "
+          "one-column net)");
+    }
+    if (options.exchange) {
+      throw UserError(
+          "--exchange does not apply to hybrid: every fc layer reads all features of the gathered "
+          "batch, and the conv layers run whole on each worker");
+    }
+  }
+
+  // K: the logical net's channel groups (grouped layers of `single`, split shares of `split`).
   int k() const { return plan_.logical_towers; }
   bool split() const { return plan_.placement == Placement::kSplit; }
   bool dense() const { return plan_.placement == Placement::kDense; }
+  // Whether a split activation is spread over the device towers by features: under `split`,
+  // and in hybrid's fc part (sharded over plan_.towers, which is K under split).
+  bool sharded() const { return split() || fc_part_; }
+  // Hybrid's conv part: every worker runs the node whole on its own items.
+  bool conv_part() const { return hybrid_ && !fc_part_; }
+  int batch_factor() const { return fc_part_ ? plan_.towers : 1; }
 
   // The item shape device tower t holds of the current activation.
   Shape tower_shape(int t) const {
-    if (spread_ != Spread::kSplit || !split()) return logical_;
-    return with_channels(logical_, tower_share(logical_[0], k(), t).count);
+    if (spread_ != Spread::kSplit || !sharded()) return logical_;
+    return with_channels(logical_, tower_share(logical_[0], plan_.towers, t).count);
   }
   bool tower_holds(int t) const { return spread_ != Spread::kOneTower || t == home_; }
 
@@ -174,12 +205,39 @@ class Planner {
       node.tower[t].out = logical_;
     }
     // Every tower receives the others' shares (the gather to one tower moves as much: it is an
-    // all-gather whose other receivers ignore what they get).
+    // all-gather whose other receivers ignore what they get); under hybrid for K items per item
+    // of the per-worker batch.
+    node.in_batch_factor = node.out_batch_factor = batch_factor();
     node.exchange_bytes_per_item =
-        (plan_.towers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
+        batch_factor() * (plan_.towers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
     plan_.nodes.push_back(node);
     spread_ = node.out_spread;
     home_ = home;
+  }
+
+  // Hybrid, before its first fc layer: the workers' items meet, every worker receiving the other
+  // K - 1 workers' B items, all features: K (K - 1) F floats per step and item of B over all
+  // workers (net/exchange.h's BatchGather).
+  void add_batch_gather(const LayerSpec& consumer, int layer) {
+    PlanNode node;
+    node.kind = PlanNode::Kind::kExchange;
+    node.name = "exchange." + consumer.name;
+    node.layer = layer;
+    node.layer_kind = consumer.kind;
+    node.in_spread = Spread::kBatch;
+    node.out_spread = Spread::kReplicated;
+    node.tower.resize(plan_.towers);
+    for (TowerWork& work : node.tower) {
+      work.active = true;
+      work.in = work.out = logical_;
+    }
+    const int64_t workers = plan_.towers;
+    node.out_batch_factor = static_cast<int>(workers);
+    node.exchange_bytes_per_item =
+        workers * (workers - 1) * logical_.numel() * static_cast<int64_t>(sizeof(float));
+    plan_.nodes.push_back(node);
+    fc_part_ = true;
+    spread_ = Spread::kReplicated;  // every worker: all items, all features
   }
 
   void add_weighted(const LayerSpec& l, int index) {
@@ -212,6 +270,10 @@ class Planner {
       fail(l, "an fc layer reading only its own tower's maps is supported in the split placement only");
     }
     if (split() && spread_ == Spread::kSplit && w.reads_all) add_exchange(l, index, !w.split, w.tower);
+    // Hybrid shards every fc layer by outputs (its `split` and `tower` keys do not apply), each
+    // shard reading all features: a batch gather before the first, a feature gather before the rest.
+    if (hybrid_ && !conv && !fc_part_) add_batch_gather(l, index);
+    if (hybrid_ && !conv && spread_ == Spread::kSplit) add_exchange(l, index, false, 0);
 
     // Logical channels (or features) one output reads.
     const int64_t logical_in = own ? logical_[0] / k() : logical_[0];
@@ -221,7 +283,8 @@ class Planner {
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
-    node.in_spread = spread_;
+    node.in_spread = conv_part() ? Spread::kBatch : spread_;
+    node.in_batch_factor = node.out_batch_factor = batch_factor();
     node.home = home_;
     node.tower.resize(plan_.towers);
     Shape out_logical;
@@ -233,13 +296,15 @@ class Planner {
     } else {
       out_logical = {w.out};
     }
-    const bool tower_split = split() && w.split;
+    const bool tower_split = (split() && w.split) || fc_part_;
     for (int t = 0; t < plan_.towers; ++t) {
       if (split() && !w.split && w.tower != t) continue;
       TowerWork& work = node.tower[t];
       work.active = true;
       work.in = tower_shape(t);
-      const Share outs = tower_split ? tower_share(w.out, k(), t) : Share{0, w.out};
+      const Share outs = tower_split ? tower_share(w.out, plan_.towers, t) : Share{0, w.out};
+      // Hybrid's conv part computes each image on one worker only.
+      const bool counts = !conv_part() || t == 0;
       if (conv) {
         ConvConfig c = l.as<ConvConfig>();
         c.in_channels = static_cast<int>(work.in[0]);
@@ -247,23 +312,25 @@ class Planner {
         c.groups = own && !split() ? k() : 1;
         work.config = c;
         work.out = with_channels(out_logical, outs.count);
-        node.macs_per_item += work.out.numel() * logical_in * c.kernel * c.kernel;
+        if (counts) node.macs_per_item += work.out.numel() * logical_in * c.kernel * c.kernel;
       } else {
         work.config = FcConfig{.in_features = work.in.numel(), .out_features = outs.count};
         work.out = {outs.count};
-        node.macs_per_item += work.in.numel() * outs.count;
+        if (counts) node.macs_per_item += work.in.numel() * outs.count;
       }
     }
-    node.out_spread = dense() || (!split() && !w.split) ? Spread::kReplicated
-                      : w.split                         ? Spread::kSplit
-                                                        : Spread::kOneTower;
-    if (node.out_spread == Spread::kOneTower) node.home = w.tower;
+    const Spread out = fc_part_                            ? Spread::kSplit
+                       : dense() || (!split() && !w.split) ? Spread::kReplicated
+                       : w.split                           ? Spread::kSplit
+                                                           : Spread::kOneTower;
+    node.out_spread = conv_part() ? Spread::kBatch : out;
+    if (out == Spread::kOneTower) node.home = w.tower;
     plan_.nodes.push_back(node);
     const int kernel = conv ? l.as<ConvConfig>().kernel : 1;
     add_params(l, index, static_cast<int>(plan_.nodes.size()) - 1,
                conv ? Shape{w.out, logical_in, kernel, kernel} : Shape{w.out, fan_in_item},
                conv ? logical_in * kernel * kernel : fan_in_item);
-    spread_ = node.out_spread;
+    spread_ = out;  // in hybrid's conv part, the form's own spread (its channel groups)
     home_ = node.home;
     logical_ = out_logical;
   }
@@ -285,12 +352,15 @@ class Planner {
       param.offset.assign(plan_.towers, 0);
       param.count.assign(plan_.towers, 0);
       const int64_t row = param.shape.numel() / w.out;  // elements per output
-      if (split() && w.split) {
+      if ((split() && w.split) || fc_part_) {
         for (int t = 0; t < plan_.towers; ++t) {
-          const Share rows = tower_share(w.out, k(), t);
+          const Share rows = tower_share(w.out, plan_.towers, t);
           param.offset[t] = rows.begin * row;
           param.count[t] = rows.count * row;
         }
+      } else if (conv_part()) {
+        param.replicated = true;
+        param.count.assign(plan_.towers, param.shape.numel());
       } else {
         param.count[split() ? w.tower : 0] = param.shape.numel();
       }
@@ -304,11 +374,13 @@ class Planner {
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
-    node.in_spread = node.out_spread = spread_;
+    node.in_spread = node.out_spread = conv_part() ? Spread::kBatch : spread_;
+    node.in_batch_factor = node.out_batch_factor = batch_factor();
     node.home = home_;
     node.tower.resize(plan_.towers);
-    const bool grouped = !dense() && spread_ == Spread::kSplit;
-    const int groups = grouped && !split() ? k() : 1;
+    // Channel groups of the form on one device, or feature shares over the device towers.
+    const bool grouped = (!dense() || fc_part_) && spread_ == Spread::kSplit;
+    const int groups = grouped && !sharded() ? k() : 1;
     const LayerType& type = l.type();
     LayerConfig logical = l.config;
     if (type.adapt) type.adapt(logical, {.layer_index = static_cast<uint32_t>(index), .groups = groups});
@@ -322,9 +394,9 @@ class Planner {
       work.config = l.config;
       if (type.adapt) {
         TowerPlace place{.layer_index = static_cast<uint32_t>(index), .groups = groups};
-        if (grouped && split()) {
+        if (grouped && sharded()) {
           place.logical_width = logical_.numel();
-          place.feature_offset = tower_share(logical_[0], k(), t).begin * per_channel;
+          place.feature_offset = tower_share(logical_[0], plan_.towers, t).begin * per_channel;
         }
         type.adapt(work.config, place);
       }
@@ -339,14 +411,15 @@ class Planner {
       fail(l, "softmax_loss needs one score per class (" + std::to_string(plan_.net.classes) +
                   "), but its input is " + logical_.str());
     }
-    if (split() && spread_ == Spread::kSplit) add_exchange(l, index, true, 0);
+    if (sharded() && spread_ == Spread::kSplit) add_exchange(l, index, true, 0);
     PlanNode node;
     node.name = l.name;
     node.layer = index;
     node.layer_kind = l.kind;
     node.in_spread = spread_;
+    node.in_batch_factor = node.out_batch_factor = batch_factor();
     node.home = spread_ == Spread::kOneTower ? home_ : 0;
-    node.out_spread = split() ? Spread::kOneTower : Spread::kReplicated;
+    node.out_spread = sharded() ? Spread::kOneTower : Spread::kReplicated;
     node.tower.resize(plan_.towers);
     TowerWork& work = node.tower[node.home];
     work.active = true;
@@ -356,6 +429,8 @@ class Planner {
   }
 
   Plan plan_;
+  bool hybrid_ = false;
+  bool fc_part_ = false;  // hybrid, from the batch gather on
   Spread spread_ = Spread::kReplicated;
   int home_ = 0;   // the tower of a kOneTower activation
   Shape logical_;  // the current activation's logical item shape

@@ -21,6 +21,21 @@
 // Logical parameters keep one shape under every placement (conv2.weight [256, 48, 5, 5],
 // fc6.weight [4096, 9216]); a split layer's tower t holds its share of the rows of each, which is
 // one contiguous block of the logical tensor.
+//
+// Hybrid (Krizhevsky 2014, "one weird trick"; PlanOptions::hybrid_workers = K) is a way of
+// spreading the `single` or `dense` form over K device towers (workers), independent of the net's
+// logical towers:
+//   conv part  every node before the first fc layer runs WHOLE on every worker, as the one-device
+//              form builds it, on that worker's own B items of the global batch of K B (spread
+//              kBatch); its parameters are replicated (every tower holds the whole tensor), and
+//              their gradients are summed over the workers after backward;
+//   the gather before the first fc layer is an all-gather along the batch (forward; backward a
+//              reduce-scatter): every worker then holds all K B items, all features;
+//   fc part    every fc layer is sharded K ways by outputs (rows of its weight, as `split` shards
+//              it; uneven when a width does not divide by K), each shard reading all features of
+//              all K B items; an all-gather along features before each later fc layer, a gather to
+//              tower 0 before the loss, which takes the mean over the K B items.
+// A node's batch, per tower, is PlanNode::out_batch_factor times the per-worker batch B.
 #pragma once
 
 #include <optional>
@@ -37,7 +52,8 @@ Placement parse_placement(const std::string& text);  // throws UserError
 std::vector<std::string> split_commas(const std::string& text);
 const char* placement_name(Placement p);
 
-enum class Spread { kReplicated, kSplit, kOneTower };
+// kBatch (hybrid's conv part): each tower holds all channels of its own B items.
+enum class Spread { kReplicated, kSplit, kOneTower, kBatch };
 const char* spread_name(Spread s);
 
 // Tower t's share of `width` channels (or features) over K towers: [width t / K, width (t+1) / K).
@@ -54,6 +70,10 @@ struct PlanOptions {
   // When set, exactly these conv/fc layers read all maps (exchange points); the rest read their
   // own tower's. E.g. {"conv3", "fc6", "fc7", "fc8"} is the paper's.
   std::optional<std::vector<std::string>> exchange;
+  // K > 0: Krizhevsky's 2014 hybrid over K workers (see above), of the `dense` or `single` form
+  // (`split` and `exchange` are refused: each worker runs the conv layers whole, and every fc
+  // layer reads all features). 0: off.
+  int hybrid_workers = 0;
 };
 
 // What one device tower runs for one node: its layer's configuration and its per-item shapes.
@@ -75,10 +95,18 @@ struct PlanNode {
   int layer = -1;    // index into NetworkSpec::layers (for an exchange: its consumer)
   LayerKind layer_kind = LayerKind::kRelu;
   Spread in_spread = Spread::kReplicated, out_spread = Spread::kReplicated;
-  int home = 0;                         // the tower of a kOneTower output (for an exchange: its one consumer)
-  std::vector<TowerWork> tower;         // one per device tower (Plan::towers)
-  int64_t macs_per_item = 0;            // forward multiply-accumulates, all towers together
-  int64_t exchange_bytes_per_item = 0;  // forward bytes received over all towers (backward moves as many)
+  int home = 0;                  // the tower of a kOneTower output (for an exchange: its one consumer)
+  std::vector<TowerWork> tower;  // one per device tower (Plan::towers)
+  // The node's input and output batch on each tower, in units of the net's batch B (Net::batch()):
+  // 1, except in hybrid's fc part, where every worker holds the whole global batch (K).
+  int in_batch_factor = 1, out_batch_factor = 1;
+  // Forward multiply-accumulates per image, all towers together (each image once: hybrid's conv
+  // part runs an image on one worker only).
+  int64_t macs_per_item = 0;
+  // Forward bytes received over all towers per item of the net's batch B (bytes per step: this
+  // times B; backward moves as many). Under hybrid a step holds K B images, so an exchange of the
+  // fc part moves K times its per-image bytes per item of B.
+  int64_t exchange_bytes_per_item = 0;
 };
 
 struct LogicalParam {
@@ -93,13 +121,18 @@ struct LogicalParam {
   // Device tower t holds elements [offset[t], offset[t] + count[t]) of the flattened logical tensor.
   std::vector<int64_t> offset;
   std::vector<int64_t> count;
+  // Every tower holding it holds the whole tensor (hybrid's conv part): offset 0, count numel on
+  // each; a logical read takes the first tower's copy, a write goes to every tower.
+  bool replicated = false;
 };
 
 struct Plan {
   Placement placement = Placement::kSplit;
-  int towers = 2;          // device towers: K under split, 1 under single and dense
-  int logical_towers = 2;  // K: channel groups of the logical net (1 under dense)
-  NetworkSpec net;         // with the options' overrides applied
+  int towers = 2;          // device towers: K under split and hybrid, 1 under single and dense
+  int logical_towers = 2;  // channel groups of the logical net (1 under dense)
+  int hybrid_workers = 0;  // K under hybrid (= towers), 0 otherwise
+  bool hybrid() const { return hybrid_workers > 0; }
+  NetworkSpec net;  // with the options' overrides applied
   std::vector<PlanNode> nodes;
   std::vector<LogicalParam> params;
 

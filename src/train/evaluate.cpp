@@ -42,6 +42,32 @@ void gather_predictions(Communicator& world, std::vector<Prediction>& prediction
   predictions = std::move(all);
 }
 
+// One worker's images in a batch under hybrid: how many, their labels and their indices.
+struct WorkerItems {
+  int items = 0;
+  std::vector<int32_t> labels;
+  std::vector<int64_t> indices;
+};
+
+// Every worker's part of this batch, in worker (rank) order: each sends its count, labels and
+// indices.
+std::vector<WorkerItems> gather_worker_items(Communicator& world, const Batch& b) {
+  std::vector<int64_t> mine = {b.items};
+  for (int i = 0; i < b.items; ++i) mine.push_back(b.labels[i]);
+  for (int i = 0; i < b.items; ++i) mine.push_back(b.indices[i]);
+  std::vector<WorkerItems> all;
+  for (const std::string& part : world.all_gather_host(as_bytes(mine))) {
+    const std::vector<int64_t> v = from_bytes<int64_t>(part);
+    WorkerItems w;
+    w.items = static_cast<int>(v.at(0));
+    CHECK_EQ(v.size(), size_t(1 + 2 * w.items)) << "a worker's items";
+    for (int i = 0; i < w.items; ++i) w.labels.push_back(static_cast<int32_t>(v[1 + i]));
+    for (int i = 0; i < w.items; ++i) w.indices.push_back(v[1 + w.items + i]);
+    all.push_back(std::move(w));
+  }
+  return all;
+}
+
 // Each image's row came from one process; the others hold zeros there, so the sum is the whole.
 void gather_logits(Communicator& world, std::vector<float>& logits) {
   std::vector<float> sum(logits.size(), 0.0f);
@@ -100,35 +126,48 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
     // Every tower's process asks for the logits (collective where they are split); the loss's
     // tower holds the probabilities, and its process counts this replica's images.
     const std::vector<float> z = logits ? net.activation(logits_node) : std::vector<float>();
+    // Under hybrid the loss's rows are every worker's batch in worker order; the workers say which
+    // images theirs are (one small gather), and the loss's process counts them all.
+    std::vector<WorkerItems> workers;
+    if (net.plan().hybrid() && !net.whole()) {
+      workers = gather_worker_items(*share.world, *b);
+    } else {
+      workers.push_back({b->items, b->labels, b->indices});
+    }
     if (!net.holds_loss()) continue;
     std::vector<float> probs = net.activation(loss_node);
-    if (logits && !z.empty()) {
-      for (int i = 0; i < b->items; ++i)
-        std::copy(z.begin() + int64_t(i) * classes, z.begin() + int64_t(i + 1) * classes,
-                  logits->begin() + b->indices[i] * classes);
-    }
     std::vector<float> mean(classes);
-    for (int i = 0; i < b->items; ++i) {
-      std::fill(mean.begin(), mean.end(), 0.0f);
-      for (int v = 0; v < views; ++v)
-        for (int k = 0; k < classes; ++k) mean[k] += probs[(int64_t(i) * views + v) * classes + k] / views;
-      const int32_t label = b->labels[i];
-      std::vector<int32_t> best = top_k(mean.data(), classes, 5);
-      top1 += best[0] == label;
-      top5 += std::find(best.begin(), best.end(), label) != best.end();
-      loss += -std::log(std::max(mean[label], 1e-30f));
-      if (predictions) {
-        Prediction p;
-        p.index = b->indices[i];
-        p.label = label;
-        for (size_t j = 0; j < best.size(); ++j) {
-          p.top[j] = best[j];
-          p.probability[j] = mean[best[j]];
-        }
-        predictions->push_back(p);
+    for (size_t w = 0; w < workers.size(); ++w) {
+      const WorkerItems& part = workers[w];
+      const int64_t row0 = int64_t(w) * batch;  // this worker's first row of the loss's batch
+      if (logits && !z.empty()) {
+        for (int i = 0; i < part.items; ++i)
+          std::copy(z.begin() + (row0 + i) * classes, z.begin() + (row0 + i + 1) * classes,
+                    logits->begin() + part.indices[i] * classes);
       }
+      for (int i = 0; i < part.items; ++i) {
+        std::fill(mean.begin(), mean.end(), 0.0f);
+        for (int v = 0; v < views; ++v)
+          for (int k = 0; k < classes; ++k)
+            mean[k] += probs[(row0 + int64_t(i) * views + v) * classes + k] / views;
+        const int32_t label = part.labels[i];
+        std::vector<int32_t> best = top_k(mean.data(), classes, 5);
+        top1 += best[0] == label;
+        top5 += std::find(best.begin(), best.end(), label) != best.end();
+        loss += -std::log(std::max(mean[label], 1e-30f));
+        if (predictions) {
+          Prediction p;
+          p.index = part.indices[i];
+          p.label = label;
+          for (size_t j = 0; j < best.size(); ++j) {
+            p.top[j] = best[j];
+            p.probability[j] = mean[best[j]];
+          }
+          predictions->push_back(p);
+        }
+      }
+      r.images += part.items;
     }
-    r.images += b->items;
   }
   if (share.world) {
     std::vector<double> sums = {double(r.images), loss, double(top1), double(top5)};

@@ -13,7 +13,8 @@ Parallel parse_parallel(const std::string& text) {
   if (text == "split") return Parallel::kSplit;
   if (text == "data") return Parallel::kData;
   if (text == "split+data") return Parallel::kSplitData;
-  throw UserError("--parallel: '" + text + "' is not one of auto, split, data, split+data");
+  if (text == "hybrid") return Parallel::kHybrid;
+  throw UserError("--parallel: '" + text + "' is not one of auto, split, data, split+data, hybrid");
 }
 
 const char* parallel_name(Parallel p) {
@@ -26,6 +27,8 @@ const char* parallel_name(Parallel p) {
       return "data";
     case Parallel::kSplitData:
       return "split+data";
+    case Parallel::kHybrid:
+      return "hybrid";
   }
   return "?";
 }
@@ -69,6 +72,14 @@ Parallel resolve_parallel(Parallel requested, Placement placement, int towers, i
                         " towers: start a multiple of " + k);
       }
       return requested;
+    case Parallel::kHybrid:
+      if (split_net) {
+        throw UserError(
+            scheme + " runs each worker's convolutional layers whole, but --placement split " +
+            "spreads them over towers: use --placement dense (the 2014 paper's one-column net) or " +
+            "single (the two-tower net, grouped)");
+      }
+      return requested;
     case Parallel::kAuto:
       break;
   }
@@ -81,6 +92,7 @@ StepTraffic step_traffic(const Plan& plan, Parallel scheme, int world, int batch
   t.world = world;
   t.towers = plan.towers;
   t.replicas = world > plan.towers ? world / plan.towers : 1;
+  const bool hybrid = scheme == Parallel::kHybrid;
   t.global_batch = int64_t(batch) * t.replicas;
   int64_t exchanged_per_item = 0;  // received over all towers, forward
   for (const PlanNode& node : plan.nodes) exchanged_per_item += node.exchange_bytes_per_item;
@@ -88,30 +100,37 @@ StepTraffic step_traffic(const Plan& plan, Parallel scheme, int world, int batch
   const ParamLayout layout(plan);
   for (int tower = 0; tower < layout.towers(); ++tower)
     t.largest_tower_floats = std::max(t.largest_tower_floats, layout.flat_size(tower));
-  if (t.replicas > 1) {
-    t.all_reduce_bytes = 2 * (t.replicas - 1) * t.largest_tower_floats * int64_t(sizeof(float)) / t.replicas;
+  if (hybrid) {  // the workers' batches make the global one; the conv gradients are summed over them
+    t.global_batch = int64_t(batch) * plan.towers;
+    t.largest_tower_floats = 0;
+    for (const LogicalParam& p : plan.params)
+      if (p.replicated) t.largest_tower_floats += p.shape.numel();
   }
+  const int ring = hybrid ? plan.towers : t.replicas;
+  if (ring > 1) t.all_reduce_bytes = 2 * (ring - 1) * t.largest_tower_floats * int64_t(sizeof(float)) / ring;
   return t;
 }
 
 std::string describe(const StepTraffic& t) {
   char line[512];
   std::string out;
-  std::snprintf(
-      line, sizeof line, "--parallel %s on %d process%s: %d replica%s x %d tower%s, global batch %lld\n",
-      parallel_name(t.scheme), t.world, t.world == 1 ? "" : "es", t.replicas, t.replicas == 1 ? "" : "s",
-      t.towers, t.towers == 1 ? "" : "s", static_cast<long long>(t.global_batch));
+  std::snprintf(line, sizeof line, "--parallel %s on %d process%s: %d replica%s x %d %s, global batch %lld\n",
+                parallel_name(t.scheme), t.world, t.world == 1 ? "" : "es", t.replicas,
+                t.replicas == 1 ? "" : "s", t.towers,
+                t.scheme == Parallel::kHybrid ? (t.towers == 1 ? "worker" : "workers")
+                                              : (t.towers == 1 ? "tower" : "towers"),
+                static_cast<long long>(t.global_batch));
   out += line;
   std::snprintf(
       line, sizeof line,
       "  exchanges: %.1f MB sent per tower per step (all-gathers forward, reduce-scatters backward)\n",
       static_cast<double>(t.exchange_bytes) / 1e6);
   out += line;
-  std::snprintf(
-      line, sizeof line,
-      "  gradient all-reduce: %.1f MB sent per rank per step (ring, 2(R-1)/R of the largest tower's "
-      "%.2f M floats)\n",
-      static_cast<double>(t.all_reduce_bytes) / 1e6, static_cast<double>(t.largest_tower_floats) / 1e6);
+  std::snprintf(line, sizeof line,
+                "  gradient all-reduce: %.1f MB sent per rank per step (ring, 2(N-1)/N of %s%.2f M floats)\n",
+                static_cast<double>(t.all_reduce_bytes) / 1e6,
+                t.scheme == Parallel::kHybrid ? "the conv layers' " : "the largest tower's ",
+                static_cast<double>(t.largest_tower_floats) / 1e6);
   out += line;
   return out;
 }

@@ -10,6 +10,10 @@
 //   split+data   replicas of the split: world = replicas x K, the towers of a replica exchanging,
 //                each tower's gradients all-reduced over the replicas (in one process: one
 //                replica, as split).
+//   hybrid       Krizhevsky's 2014 scheme over the world's K processes (workers), of the single or
+//                dense form (net/plan.h): each worker runs the conv layers whole on its B items,
+//                the fc layers sharded K ways on all K B items; conv gradients summed over the
+//                workers. In one process: one worker (the one-device net itself).
 //
 // `auto` (the default) takes the scheme the placement and the world size imply: split for the
 // split placement with at most K processes, split+data with more, data otherwise. A scheme that
@@ -22,7 +26,7 @@
 
 namespace alexnet {
 
-enum class Parallel { kAuto, kSplit, kData, kSplitData };
+enum class Parallel { kAuto, kSplit, kData, kSplitData, kHybrid };
 
 Parallel parse_parallel(const std::string& text);  // throws UserError naming the choices
 const char* parallel_name(Parallel p);
@@ -40,8 +44,9 @@ struct StepTraffic {
   int64_t global_batch = 0;
   // The exchanges' all-gathers forward and reduce-scatters backward, sent per tower.
   int64_t exchange_bytes = 0;
-  // The gradient all-reduce over the replicas (a ring sends 2 (R - 1) / R of the buffer), sent by
-  // the rank holding the largest tower (which sets the pace), and that tower's gradient floats.
+  // The gradient all-reduce (a ring over N ranks sends 2 (N - 1) / N of the buffer): over the
+  // replicas, of the largest tower's gradients (that rank sets the pace); under hybrid over the K
+  // workers, of the replicated conv parameters' gradients only. `largest_tower_floats`: that buffer.
   int64_t all_reduce_bytes = 0, largest_tower_floats = 0;
 };
 StepTraffic step_traffic(const Plan& plan, Parallel scheme, int world, int batch);

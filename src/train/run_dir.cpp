@@ -166,7 +166,7 @@ std::string manifest_json(const RunConfig& c, const Session& s, const ManifestFa
     << ",\n  \"data_source\": " << json_quote(s.data ? s.data->info().source : "") << ",\n  \"devices\": [";
   for (size_t i = 0; i < s.devices.size(); ++i) o << (i ? ", " : "") << json_quote(s.devices[i].str());
   o << "],\n  \"processes\": {\"world\": " << s.grid.world_size << ", \"replicas\": " << s.grid.replicas
-    << ", \"towers\": " << s.grid.towers << ", \"global_batch\": " << int64_t(c.batch) * s.grid.replicas
+    << ", \"towers\": " << s.grid.towers << ", \"global_batch\": " << int64_t(c.batch) * s.shards()
     << ", \"ranks\": [";
   for (size_t r = 0; r < places.size(); ++r) {
     const size_t space = places[r].find(' ');

@@ -17,6 +17,8 @@ Plan make_session_plan(const RunConfig& c, Session& s, int classes, int channels
   PlanOptions o;
   o.placement = parse_placement(c.placement);
   o.towers = c.towers;
+  // Hybrid's workers are the job's processes (one in one process: the one-device net itself).
+  if (s.parallel == Parallel::kHybrid) o.hybrid_workers = s.grid.world_size;
   if (!c.exchange.empty()) o.exchange = split_commas(c.exchange);
   s.crop = c.crop ? c.crop : spec.height;
   o.classes = classes;
@@ -69,9 +71,10 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
   set_nvtx(c.nvtx);
   Session s;
   s.data = std::move(data);
+  s.grid.world_size = p.launch.world_size;  // the rest of the grid comes with joining; the plan needs this
+  s.parallel = resolve_parallel(parse_parallel(c.parallel), parse_placement(c.placement), c.towers,
+                                p.launch.world_size);
   Plan plan = make_session_plan(c, s, classes, channels);
-  s.parallel =
-      resolve_parallel(parse_parallel(c.parallel), plan.placement, plan.logical_towers, p.launch.world_size);
   if (p.launch.world_size > 1) {
     join_many(c, plan, p, s);
   } else {

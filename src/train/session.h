@@ -45,6 +45,10 @@ struct Session {
   int crop = 0;  // the input's height and width
 
   bool many() const { return grid.world_size > 1; }
+  // The parts each global batch is cut into, and this process's: one per replica, or under hybrid
+  // one per worker (the loader, the global batch, evaluation's share).
+  int shards() const { return parallel == Parallel::kHybrid ? grid.towers : grid.replicas; }
+  int shard() const { return parallel == Parallel::kHybrid ? grid.tower : grid.replica; }
   bool leader() const { return grid.rank == 0; }  // writes the run directory, prints progress
 };
 

@@ -4,7 +4,8 @@
 //   w <- w + v
 //
 // One loop over each tower's flat parameter buffer; every logical parameter lives on exactly one
-// tower, so each is updated once.
+// tower, so each is updated once, except hybrid's replicated conv parameters (net/plan.h), whose
+// copies on every worker see the same summed gradient and so take the same update.
 #pragma once
 
 #include <vector>

@@ -306,7 +306,7 @@ std::string TimingReport::many_table() const {
   for (size_t r = 0; r < rank_sum_ms_.size(); ++r)
     o << (r ? ", " : " ") << "rank " << r << " " << fixed_ms(rank_sum_ms_[r]);
   o << "\n";
-  const int global_batch = replicas_ * batch_;
+  const int global_batch = this->global_batch();
   std::snprintf(
       line, sizeof line,
       "full step, measured separately without per-layer timers, SGD update included: %.3f ms (the "
@@ -333,7 +333,7 @@ std::string TimingReport::many_csv() const {
   for (size_t r = 0; r < rank_sum_ms_.size(); ++r)
     o << "sum_of_rows_rank_" << r << ",,," << rank_sum_ms_[r] << ",,\n";
   o << "full_step,,," << full_step_ms_ << ",,\n";
-  o << "images_per_second,,," << replicas_ * batch_ / (full_step_ms_ / 1000.0) << ",,\n";
+  o << "images_per_second,,," << global_batch() / (full_step_ms_ / 1000.0) << ",,\n";
   if (replicas_ > 1) {
     o << "full_step_without_all_reduce,,," << without_ms_ << ",,\n";
     o << "scaling_efficiency,,," << scaling_efficiency() << ",,\n";
@@ -350,8 +350,8 @@ std::string TimingReport::many_json() const {
       << ", \"bytes_per_step\": " << r.bytes << "}";
   }
   o << "],\n  \"processes\": {\"world\": " << world_ << ", \"replicas\": " << replicas_
-    << ", \"global_batch\": " << replicas_ * batch_ << ", \"full_step\": \"the slowest rank's median\""
-    << ", \"images_per_second\": " << replicas_ * batch_ / (full_step_ms_ / 1000.0);
+    << ", \"global_batch\": " << global_batch() << ", \"full_step\": \"the slowest rank's median\""
+    << ", \"images_per_second\": " << global_batch() / (full_step_ms_ / 1000.0);
   if (replicas_ > 1)
     o << ", \"full_step_without_all_reduce_ms\": " << without_ms_
       << ", \"scaling_efficiency\": " << scaling_efficiency();

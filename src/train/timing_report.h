@@ -50,6 +50,9 @@ class TimingReport {
   // median over its profiled steps. The full step is the slowest rank's median.
   static TimingReport merge(const Plan& plan, int batch, int replicas, const std::vector<std::string>& parts);
   double full_step_ms() const { return full_step_ms_; }
+  // The parts the global batch is cut into when they are not the replicas (hybrid's workers).
+  void set_shards(int shards) { shards_ = shards; }
+  int global_batch() const { return (shards_ ? shards_ : replicas_) * batch_; }
   double step_without_all_reduce_ms() const { return without_ms_; }
   double scaling_efficiency() const { return full_step_ms_ > 0 ? without_ms_ / full_step_ms_ : 0; }
 
@@ -83,7 +86,7 @@ class TimingReport {
   // Many processes (world_ > 1 only after merge()).
   std::vector<AllReduceRow> all_reduce_;
   std::vector<double> with_ms_, without_samples_ms_;  // this rank's unprofiled steps
-  int world_ = 1, replicas_ = 1;
+  int world_ = 1, replicas_ = 1, shards_ = 0;
   double without_ms_ = 0;             // the slowest rank's median step without the all-reduce
   std::vector<double> rank_sum_ms_;   // each rank's own rows (means and medians), summed
   std::vector<double> rank_step_ms_;  // each rank's median step

@@ -40,8 +40,8 @@ LoaderConfig training_batches(const RunConfig& c, const Session& s) {
   LoaderConfig lc;
   lc.split = "train";
   lc.batch = c.batch;
-  lc.replicas = s.grid.replicas;
-  lc.replica = s.grid.replica;
+  lc.replicas = s.shards();
+  lc.replica = s.shard();
   lc.crop = s.crop;
   lc.mode = ViewMode::kTrain;
   lc.lighting_std = static_cast<float>(c.lighting);
@@ -74,7 +74,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
                                                   .weight_decay = static_cast<float>(c_.weight_decay)});
   state_.seed = c_.seed;
   state_.lr = c_.lr;
-  global_batch_ = int64_t(c_.batch) * s_.grid.replicas;
+  global_batch_ = int64_t(c_.batch) * s_.shards();
   if (s_.grid.replicas > 1) {
     if (c_.bucket_kb < 1)
       throw UserError("--bucket-kb must be at least 1, got " + std::to_string(c_.bucket_kb));
@@ -326,7 +326,7 @@ void Trainer::end_epoch() {
   em.has_val = s_.data->has_split("val");
   if (em.has_val) {
     em.val = evaluate(*s_.net, s_.data, "val", 1, s_.crop, c_.loader_threads, nullptr, nullptr,
-                      EvalShare{s_.grid.replicas, s_.grid.replica, s_.world.get()});
+                      EvalShare{s_.shards(), s_.shard(), s_.world.get()});
   }
   if (metrics_) metrics_->log(em);
 

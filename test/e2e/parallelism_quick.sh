@@ -21,7 +21,8 @@ for line in open(sys.argv[1]):
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
     if len(cells) == 13 and cells[1].isdigit():
         rows[(cells[0], int(cells[1]))] = cells
-want = {("split", 1), ("data", 1), ("split", 2), ("data", 2), ("data", 4), ("split+data", 4)}
+want = {("split", 1), ("data", 1), ("hybrid", 1), ("split", 2), ("data", 2), ("hybrid", 2), ("data", 4),
+        ("split+data", 4), ("hybrid", 4)}
 assert set(rows) == want, sorted(rows)
 for key, c in rows.items():
     assert float(c[4]) > 0 and c[12] != "—", (key, c)  # images/s, a val error
@@ -29,7 +30,11 @@ for key, c in rows.items():
 assert float(rows[("split", 2)][9]) > 0 and float(rows[("data", 2)][9]) == 0, rows
 assert float(rows[("data", 2)][10]) > 0 and float(rows[("split", 2)][10]) == 0, rows
 assert float(rows[("split+data", 4)][9]) > 0 and float(rows[("split+data", 4)][10]) > 0, rows
-# The grid: replicas x towers.
+# Hybrid moves both: the batch and fc gathers, and the conv layers' gradients over its workers.
+assert float(rows[("hybrid", 2)][9]) > 0 and float(rows[("hybrid", 2)][10]) > 0, rows
+assert float(rows[("hybrid", 4)][10]) > float(rows[("hybrid", 2)][10]), rows  # 2(K-1)/K grows with K
+# The grid: replicas x towers (hybrid: 1 x its workers).
 assert rows[("split+data", 4)][2] == "2 x 2" and rows[("data", 4)][2] == "4 x 1", rows
+assert rows[("hybrid", 4)][2] == "1 x 4" and rows[("hybrid", 4)][3] == "100", rows
 print(f"parallelism report: {len(rows)} configurations")
 PY

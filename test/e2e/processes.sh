@@ -12,11 +12,11 @@
 #              each launcher sets them (set here by the script): bit-identical to `alexnet launch`'s.
 #   mpirun     the same under a real `mpirun --oversubscribe` (Debian's openmpi-bin).
 #   torchrun   the same under a real `torchrun --no-python` (Debian's python3-torch brings it).
-#   schemes    every --parallel scheme against one process on the same global batch: data (2 and
-#              4 replicas of --placement single) and split+data (2 x 2) within atol + rtol,
-#              split over 4 processes (--towers 4) bit-identical to its 4 towers in one process;
-#              the test logits of the checkpoints too; and a data-parallel checkpoint resumed as
-#              split+data and as split.
+#   schemes    every --parallel scheme against one process on the same global batch: data and
+#              hybrid (2 and 4 processes, --placement single) and split+data (2 x 2) within atol
+#              + rtol, split over 4 processes (--towers 4) bit-identical to its 4 towers in one
+#              process; the test logits of the checkpoints too (hybrid's from eval run as hybrid);
+#              and checkpoints resumed across schemes.
 #   config     ranks whose flags differ stop before the first step, every one saying which rank
 #              differs and where (exit 2); and --resume on a machine of its own: rank 1 runs in a
 #              mount namespace where the run's path is another folder (its "machine"), so it
@@ -204,6 +204,20 @@ PY
       compare single data$k close
       eval_logits data$k && close_logits single data$k
     done
+    # hybrid: the 2014 scheme on the same grouped net, --batch B per worker: each worker's conv
+    # part on its B items, the fc layers sharded over the workers on all of them. Evaluation runs
+    # as hybrid too (the workers' items gathered to the loss's process).
+    for k in 2 4; do
+      launch $k hybrid$k --placement single --parallel hybrid --batch $((20 / k))
+      compare single hybrid$k close
+      "$alexnet" launch --nproc $k -- eval --checkpoint hybrid$k --data small.h5 --threads 1 --placement single \
+        --parallel hybrid --batch $((20 / k)) --logits hybrid$k-eval.npy > hybrid$k-eval.log 2>&1 ||
+        { cat hybrid$k-eval.log; exit 1; }
+      cp hybrid$k-eval.npy hybrid$k.npy && close_logits single hybrid$k
+      grep -q "top-1 error" hybrid$k-eval.log || { cat hybrid$k-eval.log; echo "hybrid eval printed no error"; exit 1; }
+    done
+    grep -q '"world": 4, "replicas": 1, "towers": 4, "global_batch": 20' hybrid4/manifest.json ||
+      { grep processes hybrid4/manifest.json; echo "hybrid's manifest does not record its 4 workers"; exit 1; }
     # split: the 4-tower net, 4 processes against its 4 towers in one process: the same sums.
     "$alexnet" train "${common[@]}" --towers 4 --batch 20 --log-every 1 --out split4one 2> split4one.log
     launch 4 split4 --towers 4 --parallel split --batch 20
@@ -216,22 +230,29 @@ PY
     compare split2one splitdata close
     eval_logits split2one && eval_logits splitdata && close_logits split2one splitdata
     grep -q '"parallel": "split+data"' splitdata/manifest.json || { echo "the manifest does not name the scheme"; exit 1; }
-    # Checkpoints stay logical: step 5 of data (4 processes) resumes as split+data (4) and as
-    # split in one process; each continues to step 8, and the two agree within tolerance.
-    cp -r data4 data4-as-split+data && cp -r data4 data4-as-split
+    # Checkpoints stay logical: step 5 of data (4 processes) resumes as split+data (4), as split
+    # in one process and as hybrid (2 workers); step 5 of hybrid (4 workers) as data (2). Each
+    # continues to step 8, and all agree within tolerance.
+    for run in data4-as-split+data data4-as-split data4-as-hybrid; do cp -r data4 $run; done
+    cp -r hybrid4 hybrid4-as-data
     "$alexnet" launch --nproc 4 -- train --resume data4-as-split+data --placement split --parallel split+data \
       --batch 10 --max-steps 8 > resume-a.log 2>&1 || { cat resume-a.log; exit 1; }
     "$alexnet" train --resume data4-as-split --placement split --parallel split --batch 20 --max-steps 8 \
       > resume-b.log 2>&1 || { cat resume-b.log; exit 1; }
-    "$python" - data4-as-split+data data4-as-split <<'PY'
+    "$alexnet" launch --nproc 2 -- train --resume data4-as-hybrid --placement single --parallel hybrid \
+      --batch 10 --max-steps 8 > resume-c.log 2>&1 || { cat resume-c.log; exit 1; }
+    "$alexnet" launch --nproc 2 -- train --resume hybrid4-as-data --placement single --parallel data \
+      --batch 10 --max-steps 8 > resume-d.log 2>&1 || { cat resume-d.log; exit 1; }
+    "$python" - data4-as-split+data data4-as-split data4-as-hybrid hybrid4-as-data <<'PY'
 import glob, sys
 import h5py, numpy as np
 runs = [h5py.File(sorted(glob.glob(r + "/checkpoints/*.h5"))[-1], "r") for r in sys.argv[1:]]
-assert [f.attrs["step"] for f in runs] == [8, 8], [f.attrs["step"] for f in runs]
-for name in runs[0]["params"]:
-    x, y = runs[0]["params"][name][:], runs[1]["params"][name][:]
-    assert np.allclose(x, y, rtol=1e-5, atol=1e-6), (name, float(np.abs(x - y).max()))
-print("a data-parallel checkpoint resumed as split+data (4 processes) and as split (1): step 8, close")
+assert [f.attrs["step"] for f in runs] == [8] * len(runs), [f.attrs["step"] for f in runs]
+for other in runs[1:]:
+    for name in runs[0]["params"]:
+        x, y = runs[0]["params"][name][:], other["params"][name][:]
+        assert np.allclose(x, y, rtol=1e-5, atol=1e-6), (other.filename, name, float(np.abs(x - y).max()))
+print("checkpoints resumed across schemes (data as split+data, split and hybrid; hybrid as data): step 8, close")
 PY
     ;;
   config)

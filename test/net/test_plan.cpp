@@ -237,5 +237,111 @@ type = "softmax_loss"
   EXPECT_FLOAT_EQ(std_of(split, "fc.weight"), 0.01f);                         // the default: normal, 0.01
 }
 
+// --- hybrid ---------------------------------------------------------------------------------------
+
+Plan hybrid(Placement form, int workers) {
+  return make_plan(preset("alexnet"), {.placement = form, .towers = 2, .hybrid_workers = workers});
+}
+
+const PlanNode& node_named(const Plan& plan, const std::string& name) {
+  for (const PlanNode& n : plan.nodes)
+    if (n.name == name) return n;
+  ADD_FAILURE() << "no node " << name;
+  return plan.nodes.front();
+}
+
+const LogicalParam& param_named(const Plan& plan, const std::string& name) {
+  for (const LogicalParam& p : plan.params)
+    if (p.name == name) return p;
+  ADD_FAILURE() << "no parameter " << name;
+  return plan.params.front();
+}
+
+TEST(HybridPlan, ConvPartWholeOnEveryWorkerFcPartShardedByOutputs) {
+  Plan plan = hybrid(Placement::kDense, 4);
+  EXPECT_EQ(plan.towers, 4);
+  EXPECT_TRUE(plan.hybrid());
+  // The function is the dense net's: same parameters, same MACs per image (each image's conv part
+  // runs on one worker).
+  Plan dense = placed("alexnet", Placement::kDense);
+  EXPECT_EQ(plan.parameter_count(), dense.parameter_count());
+  EXPECT_EQ(plan.macs_per_item(), dense.macs_per_item());
+  EXPECT_EQ(exchanges(plan),
+            (std::vector<std::string>{"exchange.fc6", "exchange.fc7", "exchange.fc8", "exchange.loss"}));
+  const PlanNode& conv2 = node_named(plan, "conv2");
+  EXPECT_EQ(conv2.in_spread, Spread::kBatch);
+  EXPECT_EQ(conv2.out_batch_factor, 1);
+  for (const TowerWork& w : conv2.tower) EXPECT_EQ(w.out, (Shape{256, 27, 27}));
+  const PlanNode& gather = node_named(plan, "exchange.fc6");
+  EXPECT_EQ(gather.in_spread, Spread::kBatch);
+  EXPECT_EQ(gather.out_spread, Spread::kReplicated);
+  EXPECT_EQ(gather.in_batch_factor, 1);
+  EXPECT_EQ(gather.out_batch_factor, 4);
+  const PlanNode& fc6 = node_named(plan, "fc6");
+  EXPECT_EQ(fc6.out_spread, Spread::kSplit);
+  EXPECT_EQ(fc6.out_batch_factor, 4);
+  EXPECT_EQ(fc6.tower[3].in, (Shape{256, 6, 6}));  // all of pool5
+  EXPECT_EQ(fc6.tower[3].out, (Shape{1024}));
+  // fc8 says split = false, tower 0 (the 2012 code's); hybrid shards it too.
+  EXPECT_EQ(node_named(plan, "fc8").tower[1].out, (Shape{250}));
+  EXPECT_EQ(node_named(plan, "loss").out_spread, Spread::kOneTower);
+  EXPECT_EQ(spread_name(Spread::kBatch), std::string("batch"));
+
+  const LogicalParam& conv1 = param_named(plan, "conv1.weight");
+  EXPECT_TRUE(conv1.replicated);
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_EQ(conv1.offset[t], 0);
+    EXPECT_EQ(conv1.count[t], 96 * 3 * 11 * 11);
+  }
+  const LogicalParam& fc6w = param_named(plan, "fc6.weight");
+  EXPECT_FALSE(fc6w.replicated);
+  EXPECT_EQ(fc6w.offset[1], 1024 * 9216);
+  EXPECT_EQ(fc6w.count[1], 1024 * 9216);
+}
+
+// Bytes per step are exchange_bytes_per_item times the per-worker batch B. The batch gather: each
+// of K workers receives (K - 1) B pool5 maps (9216 floats); an fc gather: each receives the other
+// workers' shares of K B items; the gather to the loss likewise (the others ignore theirs).
+TEST(HybridPlan, ExchangeBytesForKWorkers) {
+  for (int k : {2, 4, 8}) {
+    Plan plan = hybrid(Placement::kDense, k);
+    EXPECT_EQ(node_named(plan, "exchange.fc6").exchange_bytes_per_item, int64_t{k} * (k - 1) * 9216 * 4) << k;
+    EXPECT_EQ(node_named(plan, "exchange.fc7").exchange_bytes_per_item, int64_t{k} * (k - 1) * 4096 * 4) << k;
+    EXPECT_EQ(node_named(plan, "exchange.loss").exchange_bytes_per_item, int64_t{k} * (k - 1) * 1000 * 4)
+        << k;
+  }
+  EXPECT_EQ(node_named(hybrid(Placement::kDense, 2), "exchange.fc6").exchange_bytes_per_item, 73728);
+}
+
+TEST(HybridPlan, SingleFormKeepsTheGroupsAndUnevenWidthsShareUnevenly) {
+  Plan plan = hybrid(Placement::kSingle, 3);
+  EXPECT_EQ(plan.parameter_count(), 60965224);
+  EXPECT_EQ(plan.logical_towers, 2);
+  const PlanNode& conv2 = node_named(plan, "conv2");
+  for (const TowerWork& w : conv2.tower) {
+    EXPECT_EQ(w.as<ConvConfig>().groups, 2);
+    EXPECT_EQ(w.in, (Shape{96, 27, 27}));
+  }
+  const PlanNode& fc8 = node_named(plan, "fc8");
+  EXPECT_EQ(fc8.tower[0].out, (Shape{333}));
+  EXPECT_EQ(fc8.tower[2].out, (Shape{334}));
+  EXPECT_EQ(param_named(plan, "fc8.bias").offset[2], 666);
+}
+
+TEST(HybridPlan, RefusesSplitAndExchange) {
+  try {
+    hybrid(Placement::kSplit, 2);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("runs the convolutional layers whole"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--placement single"), std::string::npos) << e.what();
+  }
+  PlanOptions o{.placement = Placement::kSingle, .hybrid_workers = 2};
+  o.exchange = std::vector<std::string>{"fc6"};
+  EXPECT_THROW(make_plan(preset("alexnet"), o), UserError);
+  EXPECT_THROW(hybrid(Placement::kDense, 65), UserError);
+}
+
 }  // namespace
 }  // namespace alexnet
