@@ -33,23 +33,11 @@ int eval(int argc, char** argv) {
   }
   if (f.checkpoint.empty())
     throw UserError("eval: --checkpoint is required (a checkpoint file or a run directory)");
-  // A run directory means its last checkpoint, and its config.toml fills what the command line
-  // leaves out (its training-only keys are skipped). notify() re-assigns the bound variables, so
-  // keep the file and the extra run file in variables of their own.
-  const std::string checkpoint = f.checkpoint, config = f.config;
-  std::string file = checkpoint;
-  if (fs::is_directory(checkpoint)) {
-    std::vector<std::string> all = list_checkpoints(checkpoint);
-    if (all.empty()) throw UserError(checkpoint + ": holds no checkpoint");
-    file = all.back();
-    if (fs::exists(checkpoint + "/config.toml")) store_run_file(checkpoint + "/config.toml", desc, vm);
-  }
-  if (!config.empty()) store_run_file(config, desc, vm);
+  const std::string file = checkpoint_with_run_files(f.checkpoint, f.config, desc, vm);
   const int views = f.views;
   std::string split = f.split;
   const std::string& predictions = f.predictions;
   const std::string& logits_path = f.logits;
-  if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
   const std::vector<std::string> features = f.features;  // NODE FILE.npy
   if (!features.empty() && features.size() != 2)
     throw UserError("--features takes a node and a file: --features relu7 FILE.npy");
@@ -87,8 +75,9 @@ int eval(int argc, char** argv) {
               r.top1_error * 100, r.top5_error * 100, r.loss);
   if (!predictions.empty()) write_predictions(predictions, rows, data->info().classes);
   if (!logits_path.empty())
-    write_npy(logits_path, logits, static_cast<int64_t>(logits.size() / data->info().classes.size()),
-              static_cast<int64_t>(data->info().classes.size()));
+    write_npy(logits_path, logits,
+              {static_cast<int64_t>(logits.size() / data->info().classes.size()),
+               static_cast<int64_t>(data->info().classes.size())});
   if (!features.empty()) write_node_outputs(*s.net, *data, split, s.crop, features[0], features[1]);
   return 0;
 }

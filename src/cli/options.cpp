@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/text_format.h"
+#include "train/run_dir.h"
 
 namespace alexnet::cli {
 
@@ -322,6 +323,21 @@ void store_run_file(const std::string& path, const po::options_description& desc
   } catch (const po::error& e) {
     throw UserError(path + ": " + e.what());
   }
+}
+
+std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
+                                      const po::options_description& desc, po::variables_map& vm) {
+  std::string file = checkpoint;
+  if (std::filesystem::is_directory(checkpoint)) {
+    std::vector<std::string> all = list_checkpoints(checkpoint);
+    if (all.empty()) throw UserError(checkpoint + ": holds no checkpoint");
+    file = all.back();
+    if (std::filesystem::exists(checkpoint + "/config.toml"))
+      store_run_file(checkpoint + "/config.toml", desc, vm);
+  }
+  if (!config.empty()) store_run_file(config, desc, vm);
+  if (!std::filesystem::exists(file)) throw UserError(file + ": no such checkpoint");
+  return file;
 }
 
 po::variables_map parse_options(const std::string& command, int argc, char** argv,

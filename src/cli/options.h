@@ -94,4 +94,12 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
 void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
                     const std::string& skip = "");
 
+// `eval` and `show`: the checkpoint file `checkpoint` names. A run directory means its last
+// checkpoint, and its config.toml fills what the command line leaves out (its training-only keys
+// are skipped); `config`, when not empty, is a run file that fills what both leave out
+// (both copied: notify() re-assigns the bound flags). UserError when a directory holds no
+// checkpoint or the file does not exist.
+std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
+                                      const po::options_description& desc, po::variables_map& vm);
+
 }  // namespace alexnet::cli

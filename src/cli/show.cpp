@@ -97,16 +97,8 @@ int show(int argc, char** argv) {
   }
   if (f.checkpoint.empty())
     throw UserError("show: a checkpoint file or a run directory is required (alexnet show RUN_DIR)");
-  const std::string checkpoint = f.checkpoint, config = f.config;
-  std::string file = checkpoint;
-  if (fs::is_directory(checkpoint)) {
-    std::vector<std::string> all = list_checkpoints(checkpoint);
-    if (all.empty()) throw UserError(checkpoint + ": holds no checkpoint");
-    file = all.back();
-    if (fs::exists(checkpoint + "/config.toml")) store_run_file(checkpoint + "/config.toml", desc, vm);
-  }
-  if (!config.empty()) store_run_file(config, desc, vm);
-  if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
+  const std::string checkpoint = f.checkpoint;
+  const std::string file = checkpoint_with_run_files(checkpoint, f.config, desc, vm);
   const ShowFlags o = f;
   std::set<std::string> pictures;
   for (const std::string& p : split_commas(o.pictures)) {

@@ -183,22 +183,6 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
   return r;
 }
 
-void write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(cols) + "), }";
-  // Magic, version 1.0, then the header padded with spaces to a multiple of 64 bytes with the newline.
-  const size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  AtomicFile out(path);
-  const uint16_t length = static_cast<uint16_t>(header.size());
-  out.write("\x93NUMPY\x01\x00", 8);
-  out.write(&length, 2);
-  out.write(header);
-  out.write(values.data(), values.size() * sizeof(float));
-  out.commit();
-}
-
 void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,
                        const std::vector<std::string>& classes) {
   std::ostringstream out;

@@ -42,9 +42,6 @@ EvalResult evaluate(Net& net, std::shared_ptr<const DatasetReader> data, const s
                     int crop, int loader_threads, std::vector<Prediction>* predictions = nullptr,
                     std::vector<float>* logits = nullptr, const EvalShare& share = {});
 
-// Writes float32 [rows, cols] as a NumPy .npy file (numpy.load reads it), via a temporary name.
-void write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols);
-
 // Writes predictions as CSV: index, label, then top-5 class indices, names and probabilities.
 void write_predictions(const std::string& path, const std::vector<Prediction>& predictions,
                        const std::vector<std::string>& classes);
