@@ -34,5 +34,10 @@ for t in "${run[@]}"; do
   (cd "$build" && "./fuzz_$t" -seed="${FUZZ_SEED:-0}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     "corpus-$t" "../test/fuzz/corpus/$t" > "fuzz_$t.log" 2>&1) || rc=$?
   grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR:|SUMMARY:|crash-|timeout-|oom-" "$build/fuzz_$t.log" || true
-  [ "$rc" -eq 0 ] || { echo "fuzz_$t: a finding (exit $rc); its log: $build/fuzz_$t.log" >&2; exit 1; }
+  if [ "$rc" -ne 0 ]; then
+    # The stack and the input's name, so that a CI log alone says where to look.
+    echo "fuzz_$t: a finding (exit $rc); the end of its log ($build/fuzz_$t.log):" >&2
+    tail -n 40 "$build/fuzz_$t.log" | cut -c1-300 >&2
+    exit 1
+  fi
 done

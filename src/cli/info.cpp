@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/plan_json.h"
 #include "core/errors.h"
 #include "data/format.h"
@@ -94,8 +95,8 @@ int info(int argc, char** argv) {
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw UserError(std::string("info: ") + e.what());
+  } catch (po::error& e) {
+    throw UserError("info: " + option_error_text(e));
   }
   if (vm.count("help")) {
     std::cout << options;

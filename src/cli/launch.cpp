@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "comm/launcher.h"
 #include "core/errors.h"
 
@@ -51,8 +52,8 @@ int launch(int argc, char** argv) {
   try {
     po::store(po::command_line_parser(own).options(all).positional(positional).run(), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw UserError(std::string("launch: ") + e.what() +
+  } catch (po::error& e) {
+    throw UserError("launch: " + option_error_text(e) +
                     (split == argc
                          ? " (the command to run goes after '--': alexnet launch --nproc N -- train ...)"
                          : " (see alexnet launch --help)"));

@@ -266,6 +266,28 @@ void print_help(const std::string& usage, const po::options_description& desc) {
             << desc;
 }
 
+// ---- option errors ----------------------------------------------------------------------------
+
+namespace {
+
+// A derived class may name a protected member of its base; the pointer then reaches it in any
+// error_with_option_name, which is how the substitutions get fixed before what() runs.
+struct OptionErrorSubstitutions : po::error_with_option_name {
+  static auto member() { return &OptionErrorSubstitutions::m_substitutions; }
+};
+
+}  // namespace
+
+std::string option_error_text(po::error& e) {
+  if (auto* named = dynamic_cast<po::error_with_option_name*>(&e)) {
+    for (auto& [key, text] : named->*OptionErrorSubstitutions::member()) {
+      for (size_t at = text.find('%'); at != std::string::npos; at = text.find('%', at + 1))
+        text.insert(at + 1, "\u200b");
+    }
+  }
+  return e.what();
+}
+
 // ---- run files and precedence ---------------------------------------------------------------
 
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc) {
@@ -320,8 +342,8 @@ void store_run_file(const std::string& path, const po::options_description& desc
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw UserError(path + ": " + e.what());
+  } catch (po::error& e) {
+    throw UserError(path + ": " + option_error_text(e));
   }
 }
 
@@ -359,8 +381,8 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
                                       return desc.find_nothrow(name, false) ? name : "";
                                     }),
               vm);
-  } catch (const po::error& e) {
-    throw UserError(command + ": " + e.what() + " (see alexnet " + command + " --help)");
+  } catch (po::error& e) {
+    throw UserError(command + ": " + option_error_text(e) + " (see alexnet " + command + " --help)");
   }
   for (const std::string& flag : run_file_flags) {
     if (!vm.count(flag) || vm[flag].defaulted()) continue;
@@ -382,8 +404,8 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
   }
   try {
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw UserError(command + ": " + e.what());
+  } catch (po::error& e) {
+    throw UserError(command + ": " + option_error_text(e));
   }
   return vm;
 }

@@ -44,6 +44,13 @@ Processes resolve_processes(const ProcessFlags& flags);
 // --timeout: seconds, or a number with s, m or h.
 std::chrono::milliseconds parse_timeout(const std::string& text);
 
+// An option error's text. Boost.Program_options 1.74 fills its message by replacing each
+// placeholder (%value%, %option%, ...) until none is left, so a value or flag that contains its
+// own placeholder, e.g. `--log-every %value%`, never ends (fuzz_run_file found the hang). This
+// puts a zero-width space after each '%' of what the user typed, then asks for the text: it
+// reads as typed, and ends. Every `catch (po::error&)` reports through it.
+std::string option_error_text(po::error& e);
+
 // What each subcommand takes beyond the RunConfig.
 struct TrainFlags {
   std::string config, resume;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/errors.h"
 #include "data/sources.h"
 
@@ -50,8 +51,8 @@ int pack(int argc, char** argv) {
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw UserError(std::string("pack: ") + e.what());
+  } catch (po::error& e) {
+    throw UserError("pack: " + option_error_text(e));
   }
   if (vm.count("help")) {
     std::cout << options;

@@ -2,8 +2,15 @@
 // (keys another subcommand owns are skipped, keys nobody knows are errors), config.toml round trip.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/options.h"
 #include "core/errors.h"
@@ -137,6 +144,59 @@ TEST(Options, RunFilesSkipOtherSubcommandsKeysButNotUnknownOnes) {
     }
     // A run file does not name another run file (nor --resume): that is the command line's job.
     EXPECT_THROW(cli::store_run_file(dir.file("nested.toml"), desc, vm), UserError);
+  }
+}
+
+// Boost.Program_options 1.74 fills an error's placeholders (%value%, %option%, ...) until none is
+// left: a value holding its own placeholder hung the parser (fuzz_run_file). Each case must end
+// in a UserError that shows what was typed; a hang ends this test binary after 20 s.
+TEST(Options, ValuesThatLookLikePlaceholdersAreReportedNotHungOn) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("run.toml")) << "log-every = \"Z! su%value%') for %option%\"\n";
+  auto readable = [](std::string text) {
+    for (size_t at; (at = text.find("\u200b")) != std::string::npos;) text.erase(at, 3);
+    return text;
+  };
+  auto within = [](const char* what, auto body) {
+    auto done = std::async(std::launch::async, body);
+    if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      std::fprintf(stderr, "FAILED: %s: the option parser hung\n", what);
+      std::_Exit(1);
+    }
+    return done.get();
+  };
+  RunConfig c;
+  cli::TrainFlags f;
+  auto desc = cli::train_options(c, f);
+  std::string message = within("run file", [&] {
+    cli::po::variables_map vm;
+    try {
+      cli::store_run_file(dir.file("run.toml"), desc, vm);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  });
+  EXPECT_NE(readable(message).find("Z! su%value%') for %option%"), std::string::npos) << message;
+  EXPECT_NE(message.find("log-every"), std::string::npos) << message;
+  // The command line: each case and the text its message must show.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"train", "--log-every", "%value%"}, "%value%"},
+      {{"train", "--%canonical_option%"}, "%canonical_option%"},
+      {{"train", "--x%option%", "1"}, "x%option%"},
+      {{"train", "--batch", "%original_token%%prefix%"}, "%original_token%%prefix%"}};
+  for (auto [args, shown] : cases) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    message = within(shown.c_str(), [&] {
+      try {
+        cli::parse_options("train", static_cast<int>(argv.size()), argv.data(), desc, nullptr, {});
+      } catch (const UserError& e) {
+        return std::string(e.what());
+      }
+      return std::string("accepted");
+    });
+    EXPECT_NE(readable(message).find(shown), std::string::npos) << message;
   }
 }
 
