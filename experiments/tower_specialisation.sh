@@ -35,23 +35,26 @@ for seed in $seeds; do
     csv=$out/$name/show/colour.csv
     [ -f "$csv" ] || { echo "$(basename "$0"): $name: no colour statistic (one-channel data?)" >&2; exit 2; }
     val=$(awk -F, 'END {printf "%.2f", $5 * 100}' "$out/$name/metrics/epochs.csv")
-    rows+=("$(awk -F, -v s="$seed" -v p="$placement" -v v="$val" 'NR > 1 {c[$1] = $4; n++}
+    gap_p=$(awk -F, 'NR == 2 {printf "%.3g", $2}' "$out/$name/show/colour_gap.csv")
+    rows+=("$(awk -F, -v s="$seed" -v p="$placement" -v v="$val" -v g="$gap_p" 'NR > 1 {c[$1] = $4; n++}
       END {lo = c[0]; hi = c[0]; for (t = 1; t < n; t++) {if (c[t] < lo) lo = c[t]; if (c[t] > hi) hi = c[t]}
            printf "| %s | %s | %s |", s, p, v; for (t = 0; t < n; t++) printf " %.3f |", c[t]
-           printf " %.3f |\n", hi - lo}' "$csv")")
+           printf " %.3f | %s |\n", hi - lo, g}' "$csv")")
   done
 done
 report "Tower specialisation ($(basename "$config" .toml))" \
-  --note "Each tower's conv1 colour statistic per seed: the mean share of its kernels' energy off the grey axis (0 grey, 1 colour-opponent, 2/3 for random weights). See towers.md."
+  --note "Each tower's conv1 colour statistic per seed: the mean share of its kernels' energy off the grey axis (0 grey, 1 colour-opponent, 2/3 for random weights), the gap between towers and its permutation p-value. See towers.md."
 {
   echo "# Tower specialisation: conv1 colour statistic per tower"
   echo
   echo "Data: $(train_flag data). Seeds: $seeds. Placements: $placements."
   echo "Colour statistic: mean over a tower's kernels of the share of the kernel's energy off the grey"
   echo "axis (0 grey, 1 colour-opponent, 2/3 for random weights). Gap: the largest minus the smallest tower's."
+  echo "p: the share of 10,000 random splits of the same kernels into towers of the same sizes whose gap"
+  echo "is as large (a permutation test; small p: the kernels' colour depends on their tower)."
   echo
-  echo "| seed | placement | val top-1 % | tower 0 | tower 1 | gap |"
-  echo "|---|---|---|---|---|---|"
+  echo "| seed | placement | val top-1 % | tower 0 | tower 1 | gap | p |"
+  echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   for seed in $seeds; do

@@ -91,7 +91,8 @@ int show(int argc, char** argv) {
         "predictions.png (N images with their top-5 classes and probabilities) and neighbours.png\n"
         "(their K nearest training images by Euclidean distance of --feature-node's outputs). Prints\n"
         "each tower's colour statistic: the mean share of its kernels' energy off the grey axis\n"
-        "(0 grey, 1 colour-opponent, 2/3 for random weights; docs/design.md), also written as colour.csv.\n",
+        "(0 grey, 1 colour-opponent, 2/3 for random weights; docs/design.md), also written as colour.csv,\n"
+        "and the gap between the towers with its permutation p-value (colour_gap.csv).\n",
         desc);
     return 0;
   }
@@ -132,7 +133,7 @@ int show(int argc, char** argv) {
 
   // ---- draw everything, then write ----------------------------------------------------------
   std::vector<std::pair<std::string, cv::Mat>> out;
-  std::string colour_csv;
+  std::string colour_csv, colour_gap_csv;
   if (pictures.count("conv1")) {
     // The first convolution's weight: conv1 in the paper's net and its variants.
     size_t p = 0;
@@ -158,6 +159,16 @@ int show(int argc, char** argv) {
           << "\n";
     }
     if (colour) colour_csv = csv.str();
+    if (colour && towers > 1) {
+      const TowerGap g = tower_gap(tensors.params[p], kernels, channels, int64_t(kh) * kw, towers);
+      std::printf(
+          "  gap between towers: %.3f; p = %.3g (share of %d random splits of these kernels into "
+          "towers of the same sizes whose gap is as large)\n",
+          g.gap, g.p_value, g.draws);
+      std::ostringstream gap;
+      gap << "gap,p_value,draws\n" << g.gap << "," << g.p_value << "," << g.draws << "\n";
+      colour_gap_csv = gap.str();
+    }
     out.emplace_back("conv1.png", draw_kernels(tensors.params[p], kernels, channels, kh, kw, towers, colour));
   }
   if (examples) {
@@ -202,6 +213,7 @@ int show(int argc, char** argv) {
   fs::create_directories(output, ec);
   if (ec) throw UserError("--output " + output + ": cannot create the folder (" + ec.message() + ")");
   if (!colour_csv.empty()) write_file_atomically(output + "/colour.csv", colour_csv);
+  if (!colour_gap_csv.empty()) write_file_atomically(output + "/colour_gap.csv", colour_gap_csv);
   for (const auto& [name, image] : out) {
     write_png(output + "/" + name, image);
     std::printf("wrote %s/%s (%dx%d)\n", output.c_str(), name.c_str(), image.cols, image.rows);

@@ -36,4 +36,17 @@ struct TowerColour {
 std::optional<std::vector<TowerColour>> tower_colour(const std::vector<float>& weight, int out, int channels,
                                                      int64_t taps, int towers);
 
+// Is the towers' difference more than chance? The gap is the largest tower mean minus the
+// smallest; its p-value is the share of `draws` random assignments of the same kernels to towers
+// of the same sizes whose gap is at least as large, counting the observed one ((1 + hits) /
+// (1 + draws): never 0). A permutation test: it asks only whether the kernels' shares depend on
+// their tower, assuming nothing about their distribution. Drawn from Philox with a fixed key, so
+// the same weights give the same p-value. Needs two towers or more and colour kernels.
+struct TowerGap {
+  double gap = 0, p_value = 1;
+  int draws = 0;
+};
+TowerGap tower_gap(const std::vector<float>& weight, int out, int channels, int64_t taps, int towers,
+                   int draws = 10000);
+
 }  // namespace alexnet

@@ -14,7 +14,8 @@ SEEDS=1 "$repo/experiments/tower_specialisation.sh" --out "$work/out" --alexnet 
   --loader-threads 1
 table=$work/out/report/towers.md
 for p in split single; do
-  grep -qE "^\| 1 \| $p \| [0-9.]+ \| 0\.[0-9]{3} \| 0\.[0-9]{3} \| 0\.[0-9]{3} \|$" "$table" ||
+  # seed, placement, val error, tower 0, tower 1, gap, and the gap's p-value (in (0, 1]).
+  grep -qE "^\| 1 \| $p \| [0-9.]+ \| 0\.[0-9]{3} \| 0\.[0-9]{3} \| 0\.[0-9]{3} \| (1|0\.[0-9]+|[0-9.]+e-[0-9]+) \|$" "$table" ||
     { echo "no row for $p in $table:"; cat "$table"; exit 1; }
   [ -s "$work/out/report/conv1-$p-seed1.png" ] || { echo "no conv1 grid for $p"; exit 1; }
 done

@@ -88,6 +88,35 @@ TEST(ColourStatistic, EachTowerIsScoredOnItsOwnKernels) {
   EXPECT_NEAR((*uneven)[1].mean, 2.0 / 3.0, 1e-12);  // one grey, two opponent
 }
 
+TEST(ColourStatistic, TowerGapIsSignificantOnlyWhenTheTowersDiffer) {
+  // Figure 3's picture: 16 grey kernels in tower 0, 16 colour-opponent ones in tower 1. No random
+  // split of them into two 16s separates them as well, so p is the least a 2,000-draw test gives.
+  std::vector<float> figure3, mixed;
+  for (int k = 0; k < 32; ++k) {
+    const std::vector<float> w = k < 16 ? grey_kernel(k) : opponent_kernel(k);
+    figure3.insert(figure3.end(), w.begin(), w.end());
+    // The same kernels alternating between the towers: half of each kind in each.
+    const std::vector<float> v = k % 2 ? grey_kernel(k) : opponent_kernel(k);
+    mixed.insert(mixed.end(), v.begin(), v.end());
+  }
+  const TowerGap apart = tower_gap(figure3, 32, 3, kTaps, 2, 2000);
+  EXPECT_NEAR(apart.gap, 1.0, 1e-12);
+  EXPECT_EQ(apart.draws, 2000);
+  EXPECT_NEAR(apart.p_value, 1.0 / 2001, 1e-12);
+  const TowerGap together = tower_gap(mixed, 32, 3, kTaps, 2, 2000);
+  EXPECT_NEAR(together.gap, 0.0, 1e-12);
+  EXPECT_EQ(together.p_value, 1.0);  // every split's gap is at least 0
+  // Random kernels: no tower effect, so p is far from significant; and the same weights give
+  // the same p (the draws are keyed, not timed).
+  std::vector<float> random(32 * 3 * kTaps);
+  for (size_t i = 0; i < random.size(); ++i) random[i] = random_weight(500000 + i);
+  const TowerGap chance = tower_gap(random, 32, 3, kTaps, 2, 2000);
+  EXPECT_GT(chance.p_value, 0.05);
+  EXPECT_EQ(tower_gap(random, 32, 3, kTaps, 2, 2000).p_value, chance.p_value);
+  // Four towers: the gap is the largest tower mean minus the smallest.
+  EXPECT_NEAR(tower_gap(figure3, 32, 3, kTaps, 4, 200).gap, 1.0, 1e-12);
+}
+
 TEST(ColourStatistic, OneChannelHasNone) {
   std::vector<float> weight(4 * 25, 1.0f);
   EXPECT_FALSE(tower_colour(weight, 4, 1, 25, 2).has_value());
