@@ -6,7 +6,6 @@
 // any placement, so --placement single evaluates a split run's weights on one device. Launched as
 // many processes, the replicas share the images and rank 0 reads the checkpoint and reports.
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -14,10 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/features.h"
-#include "train/run_dir.h"
 #include "train/session.h"
-
-namespace fs = std::filesystem;
 
 namespace alexnet::cli {
 

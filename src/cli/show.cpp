@@ -22,7 +22,6 @@
 #include "report/pictures.h"
 #include "train/checkpoint.h"
 #include "train/features.h"
-#include "train/run_dir.h"
 #include "train/session.h"
 
 namespace fs = std::filesystem;

@@ -25,20 +25,28 @@ double kernel_colour_share(const float* w, int channels, int64_t taps) {
   return total > 0 ? off_grey / total : 0.0;
 }
 
+std::vector<double> kernel_colour_shares(const std::vector<float>& weight, int out, int channels,
+                                         int64_t taps) {
+  CHECK_EQ(static_cast<int64_t>(weight.size()), int64_t(out) * channels * taps);
+  std::vector<double> share(out);
+  for (int k = 0; k < out; ++k)
+    share[k] = kernel_colour_share(weight.data() + int64_t(k) * channels * taps, channels, taps);
+  return share;
+}
+
 std::optional<std::vector<TowerColour>> tower_colour(const std::vector<float>& weight, int out, int channels,
                                                      int64_t taps, int towers) {
-  CHECK_EQ(static_cast<int64_t>(weight.size()), int64_t(out) * channels * taps);
   if (channels < 2) return std::nullopt;
+  const std::vector<double> share = kernel_colour_shares(weight, out, channels, taps);
   std::vector<TowerColour> result;
   for (int t = 0; t < towers; ++t) {
-    const Share share = tower_share(out, towers, t);
+    const Share s = tower_share(out, towers, t);
     TowerColour tc;
-    tc.first_kernel = static_cast<int>(share.begin);
-    tc.kernels = static_cast<int>(share.count);
-    for (int64_t k = share.begin; k < share.begin + share.count; ++k) {
-      const double s = kernel_colour_share(weight.data() + k * channels * taps, channels, taps);
-      tc.mean += s;
-      tc.colourful += s > 2.0 / 3.0;
+    tc.first_kernel = static_cast<int>(s.begin);
+    tc.kernels = static_cast<int>(s.count);
+    for (int64_t k = s.begin; k < s.begin + s.count; ++k) {
+      tc.mean += share[k];
+      tc.colourful += share[k] > 2.0 / 3.0;
     }
     if (tc.kernels) tc.mean /= tc.kernels, tc.colourful /= tc.kernels;
     result.push_back(tc);
@@ -67,12 +75,9 @@ double gap_of(const std::vector<double>& share, const std::vector<int>& order, i
 
 TowerGap tower_gap(const std::vector<float>& weight, int out, int channels, int64_t taps, int towers,
                    int draws) {
-  CHECK_EQ(static_cast<int64_t>(weight.size()), int64_t(out) * channels * taps);
   CHECK_GE(towers, 2);
   CHECK_GE(channels, 2);
-  std::vector<double> share(out);
-  for (int k = 0; k < out; ++k)
-    share[k] = kernel_colour_share(weight.data() + int64_t(k) * channels * taps, channels, taps);
+  const std::vector<double> share = kernel_colour_shares(weight, out, channels, taps);
   std::vector<int> order(out);
   for (int k = 0; k < out; ++k) order[k] = k;
   TowerGap g;
@@ -81,7 +86,8 @@ TowerGap tower_gap(const std::vector<float>& weight, int out, int channels, int6
   int hits = 0;
   uint64_t counter = 0;
   for (int d = 0; d < draws; ++d) {
-    for (int i = out - 1; i > 0; --i) {  // Fisher-Yates; 2^32 draws make the modulo's bias negligible
+    for (int i = out - 1; i > 0;
+         --i) {  // Fisher-Yates; a 32-bit draw modulo i + 1 <= out is biased by < out / 2^32
       const uint64_t j = philox_draw(0xC0102, 0, counter++) % uint64_t(i + 1);
       std::swap(order[i], order[j]);
     }

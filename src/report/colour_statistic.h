@@ -25,6 +25,10 @@ namespace alexnet {
 // colour(w) of one kernel: `w` holds channels x taps values, channel-major ([C, kh, kw]).
 double kernel_colour_share(const float* w, int channels, int64_t taps);
 
+// colour(w) of each of conv1.weight's `out` kernels ([out, channels, kh, kw], row-major).
+std::vector<double> kernel_colour_shares(const std::vector<float>& weight, int out, int channels,
+                                         int64_t taps);
+
 struct TowerColour {
   int first_kernel = 0, kernels = 0;  // the tower's share of conv1's output channels
   double mean = 0;                    // mean colour share of its kernels
