@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <random>
@@ -17,6 +18,19 @@
 #include "layers/layer.h"
 
 namespace alexnet::testing {
+
+// The source tree the tests read their files from (experiments/*.toml): $ALEXNET_SOURCE_DIR when
+// set, so that a test binary moved to another machine (the GPU bundle: run-gpu.sh exports it)
+// finds the copies that travelled with it; else the tree it was built from.
+inline std::string source_dir() {
+  const char* moved = std::getenv("ALEXNET_SOURCE_DIR");
+  return moved && *moved ? moved : ALEXNET_SOURCE_DIR;
+}
+
+// experiments/NAME.toml of the source tree.
+inline std::string experiment_file(const std::string& name) {
+  return source_dir() + "/experiments/" + name + ".toml";
+}
 
 // The message of the UserError that `f` throws, or "(no UserError)".
 inline std::string error_of(const std::function<void()>& f) {

@@ -77,7 +77,7 @@ int info(int argc, char** argv) {
       "comma-separated conv/fc layers that read all maps (default: the network file's)")(
       "classes", po::value(&classes)->default_value(0), "number of classes (0: the network file's)")(
       "input", po::value(&input), "input as C,H,W (default: the network file's)")(
-      "json", po::bool_switch(&json),
+      "json", bool_flag(json),
       "print the placed net as JSON (layers, shapes, groups, exchanges, parameters)")(
       "data", po::value(&data), "instead of a network, describe this dataset file (source, classes, splits)")(
       "parallel", po::value(&parallel)->default_value("auto"),
@@ -93,7 +93,13 @@ int info(int argc, char** argv) {
   all.add(options).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    std::vector<std::string> args;
+    if (argc > 1) args.assign(argv + 1, argv + argc);
+    po::store(po::command_line_parser(join_boolean_values(std::move(args), all))
+                  .options(all)
+                  .positional(positional)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (po::error& e) {
     throw UserError("info: " + option_error_text(e));

@@ -36,7 +36,13 @@ int version() {
   std::printf("backends: %s\n", alexnet::backends().c_str());
   std::printf("cpu threads: %d\n", alexnet::blas::cpu_threads());
   std::printf("cpu kernels (OpenBLAS): %s\n", alexnet::blas::kernels());
+  // The libraries as loaded now, beside the versions the build was made with, and each device's
+  // identity: what a GPU session reads first.
+  for (const auto& [name, version] : alexnet::library_versions()) {
+    if (name != "alexnet" && name != "openblas") std::printf("%s: %s\n", name.c_str(), version.c_str());
+  }
   std::printf("cuda devices visible: %d\n", alexnet::cuda_device_count());
+  for (const std::string& d : alexnet::describe_cuda_devices()) std::printf("  %s\n", d.c_str());
   return 0;
 }
 

@@ -13,6 +13,40 @@
 
 namespace alexnet::cli {
 
+po::typed_value<bool>* bool_flag(bool& v) {
+  return po::value(&v)->default_value(v, v ? "true" : "false")->implicit_value(true, "true");
+}
+
+namespace {
+// The words Boost.Program_options reads as a bool (its validate() for bool), in lower case.
+bool is_boolean_word(std::string word) {
+  for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  static const std::set<std::string> words{"true", "false", "1", "0", "yes", "no", "on", "off"};
+  return words.count(word) > 0;
+}
+}  // namespace
+
+std::vector<std::string> join_boolean_values(std::vector<std::string> args, const po::options_description& desc) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {  // the rest is not ours to read
+      out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    const po::option_description* option = nullptr;
+    if (a.size() > 2 && a.compare(0, 2, "--") == 0 && a.find('=') == std::string::npos)
+      option = desc.find_nothrow(a.substr(2), /*approx=*/true);
+    const bool is_bool = option && dynamic_cast<const po::typed_value<bool>*>(option->semantic().get());
+    if (is_bool && i + 1 < args.size() && is_boolean_word(args[i + 1])) {
+      out.push_back(a + "=" + args[++i]);
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // A flag bound to `v`, defaulting to its current value as written: 0.9 and 5e-4 (never
@@ -25,7 +59,7 @@ po::typed_value<double>* flag(double& v) {
   return po::value(&v)->default_value(v, shortest_double(v));
 }
 po::typed_value<bool>* flag(bool& v) {
-  return po::value(&v)->default_value(v, v ? "true" : "false");
+  return bool_flag(v);
 }
 po::typed_value<std::string>* flag(std::string& v) {
   return v.empty() ? po::value(&v) : po::value(&v)->default_value(v);
@@ -59,7 +93,7 @@ po::options_description cuda_options(RunConfig& c) {
     ("math", flag(c.math), "CUDA math for convolution and FC: fp32 or tf32")
     ("deterministic", flag(c.deterministic), "only deterministic cuDNN algorithms (true/false)")
     ("workspace-mb", flag(c.workspace_mb), "scratch memory a cuDNN convolution algorithm may use, MiB")
-    ("nvtx", flag(c.nvtx)->implicit_value(true, "true"), "NVTX ranges for Nsight Systems, named as alexnet time's rows (true/false)");
+    ("nvtx", flag(c.nvtx), "NVTX ranges for Nsight Systems, named as alexnet time's rows (true/false)");
   // clang-format on
   return d;
 }
@@ -340,7 +374,7 @@ void store_run_file(const std::string& path, const po::options_description& desc
     args.push_back(all[i + 1]);
   }
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::store(po::command_line_parser(join_boolean_values(args, desc)).options(desc).run(), vm);
     po::notify(vm);
   } catch (po::error& e) {
     throw UserError(path + ": " + option_error_text(e));
@@ -368,7 +402,9 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
                                 const std::vector<std::string>& run_file_flags) {
   po::variables_map vm;
   try {
-    po::command_line_parser parser(argc, argv);
+    std::vector<std::string> args;
+    if (argc > 1) args.assign(argv + 1, argv + argc);  // argv[0]: the subcommand
+    po::command_line_parser parser(join_boolean_values(std::move(args), desc));
     parser.options(desc);
     if (positional) parser.positional(*positional);
     po::store(parser.run(), vm);

@@ -74,6 +74,14 @@ struct TimeFlags {
   ProcessFlags processes;
 };
 
+// A boolean flag bound to `v`: `--flag` alone means true; `--flag true|false` (or 1/0, yes/no,
+// on/off) and `--flag=VALUE` set it, as does a run file's `flag = true`.
+po::typed_value<bool>* bool_flag(bool& v);
+// Command-line tokens for `desc` with each boolean flag's "--flag WORD" joined into "--flag=WORD"
+// where WORD is a boolean word: Boost reads an option with an implicit value (the bare form) only
+// from an adjacent "=VALUE", so both forms parse this way. Tokens after "--" are left alone.
+std::vector<std::string> join_boolean_values(std::vector<std::string> args, const po::options_description& desc);
+
 // Each subcommand's options, bound to `c` and the flags and defaulting to their current values.
 po::options_description train_options(RunConfig& c, TrainFlags& f);
 po::options_description eval_options(RunConfig& c, EvalFlags& f);

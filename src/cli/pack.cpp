@@ -38,18 +38,20 @@ int pack(int argc, char** argv) {
       "keep the first N images per class and split (0: all)")(
       "val", po::value(&o.val)->default_value(-1, "a twelfth of train"),
       "train images held out as the val split, drawn by --seed (0: none; a folder source brings its own)")(
-      "shuffle", po::bool_switch(&o.shuffle), "store each split in a seeded random order")(
+      "shuffle", bool_flag(o.shuffle), "store each split in a seeded random order")(
       "seed", po::value(&o.seed)->default_value(0), "seed for the val draw and --shuffle")(
-      "strict", po::bool_switch(&o.strict), "fail on an undecodable image instead of skipping it")(
+      "strict", bool_flag(o.strict), "fail on an undecodable image instead of skipping it")(
       "colourise", po::value<uint64_t>(),
       "SEED: tint each image (made grey) with a hue drawn around a class-specific centre, giving "
       "three channels; a synthetic stand-in for colour data (docs/design.md)")(
-      "force", po::bool_switch(&o.force), "replace an existing output file")(
+      "force", bool_flag(o.force), "replace an existing output file")(
       "threads", po::value(&o.threads)->default_value(0), "decoding threads (0: all cores)")(
       "no-progress", "no progress line");
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, options), vm);
+    std::vector<std::string> args;
+    if (argc > 1) args.assign(argv + 1, argv + argc);
+    po::store(po::command_line_parser(join_boolean_values(std::move(args), options)).options(options).run(), vm);
     po::notify(vm);
   } catch (po::error& e) {
     throw UserError("pack: " + option_error_text(e));

@@ -3,8 +3,11 @@
 // ncclGroupStart/ncclGroupEnd, as NCCL requires when one thread owns several ranks.
 //
 // NCCL reports failures of the collectives themselves (a peer lost, a network error)
-// asynchronously; after each call we ask every communicator (ncclCommGetAsyncError) and, on an
-// error, abort them all, so that no stream waits forever on a collective that cannot complete.
+// asynchronously; after each call, and between the polls of every host wait on the GPU
+// (core/gpu_wait.h), we ask every communicator (ncclCommGetAsyncError) and, on an error, abort them
+// all, so that no stream waits forever on a collective that cannot complete. A collective that
+// stalls without an error ends the wait at --timeout, the message naming each tower's node and
+// this group's last collective.
 #include <glog/logging.h>
 
 #include <cstdlib>
@@ -14,7 +17,9 @@
 #include "comm/communicator.h"
 #include "core/cuda_backend.h"
 #include "core/cuda_check.h"
+#include "core/cuda_diagnosis.h"
 #include "core/errors.h"
+#include "core/gpu_wait.h"
 
 namespace alexnet {
 
@@ -49,15 +54,10 @@ class NcclComm {
   ncclComm_t comm_ = nullptr;
 };
 
-std::string version_text(int code) {
-  // Since NCCL 2.9 the code is major * 10000 + minor * 100 + patch.
-  return std::to_string(code / 10000) + "." + std::to_string(code / 100 % 100) + "." +
-         std::to_string(code % 100);
-}
-
 class NcclCommunicator final : public OneProcessHost {
  public:
   NcclCommunicator(const std::vector<Device>& devices, bool multi_rank_gpu) : devices_(devices) {
+    detail::require_usable_nccl();
     if (multi_rank_gpu) {
       // Refused up front, before any device is touched: the flag cannot work with this NCCL.
       int code = 0;
@@ -65,7 +65,7 @@ class NcclCommunicator final : public OneProcessHost {
       if (code < kMultiRankGpuVersion) {
         throw UserError(
             "--nccl-multi-rank-gpu needs NCCL >= 2.30 (two ranks on one GPU); this process loaded NCCL " +
-            version_text(code) + "; use --comm local for two towers on one GPU");
+            detail::nccl_version_text(code) + "; use --comm local for two towers on one GPU");
       }
     }
     std::set<int> distinct;
@@ -87,7 +87,11 @@ class NcclCommunicator final : public OneProcessHost {
     std::vector<ncclComm_t> raw(devices.size(), nullptr);
     NCCL_CHECK(ncclCommInitAll(raw.data(), static_cast<int>(raw.size()), ordinals.data()));
     for (ncclComm_t c : raw) comms_.emplace_back(c);
+    wait_check_ = add_wait_check([this] { check_async_errors(); });
   }
+  ~NcclCommunicator() override { remove_wait_check(wait_check_); }
+  NcclCommunicator(const NcclCommunicator&) = delete;
+  NcclCommunicator& operator=(const NcclCommunicator&) = delete;
 
   int size() const override { return static_cast<int>(comms_.size()); }
   std::vector<int> local() const override { return every_member(size()); }
@@ -97,7 +101,7 @@ class NcclCommunicator final : public OneProcessHost {
                   const std::vector<const Stream*>& streams) override {
     check(send.size(), recv.size(), streams.size());
     const size_t count = static_cast<size_t>(send[0].numel());
-    grouped([&](int t) {
+    grouped("all-gather", count, [&](int t) {
       CHECK_EQ(recv[t].numel(), send[t].numel() * size()) << "all_gather: tower " << t << " receive buffer";
       return ncclAllGather(send[t].data, recv[t].data, count, ncclFloat, comms_[t].get(),
                            streams[t]->handle());
@@ -108,7 +112,7 @@ class NcclCommunicator final : public OneProcessHost {
                       const std::vector<const Stream*>& streams) override {
     check(send.size(), recv.size(), streams.size());
     const size_t count = static_cast<size_t>(recv[0].numel());
-    grouped([&](int t) {
+    grouped("reduce-scatter", count * size(), [&](int t) {
       CHECK_EQ(send[t].numel(), recv[t].numel() * size()) << "reduce_scatter: tower " << t << " send buffer";
       return ncclReduceScatter(send[t].data, recv[t].data, count, ncclFloat, ncclSum, comms_[t].get(),
                                streams[t]->handle());
@@ -117,7 +121,7 @@ class NcclCommunicator final : public OneProcessHost {
 
   void all_reduce(const std::vector<View>& buffers, const std::vector<const Stream*>& streams) override {
     check(buffers.size(), buffers.size(), streams.size());
-    grouped([&](int t) {
+    grouped("all-reduce", static_cast<size_t>(buffers[0].numel()), [&](int t) {
       return ncclAllReduce(buffers[t].data, buffers[t].data, static_cast<size_t>(buffers[t].numel()),
                            ncclFloat, ncclSum, comms_[t].get(), streams[t]->handle());
     });
@@ -126,7 +130,7 @@ class NcclCommunicator final : public OneProcessHost {
   void broadcast(int root, const std::vector<View>& buffers,
                  const std::vector<const Stream*>& streams) override {
     check(buffers.size(), buffers.size(), streams.size());
-    grouped([&](int t) {
+    grouped("broadcast", static_cast<size_t>(buffers[0].numel()), [&](int t) {
       return ncclBroadcast(buffers[t].data, buffers[t].data, static_cast<size_t>(buffers[t].numel()),
                            ncclFloat, root, comms_[t].get(), streams[t]->handle());
     });
@@ -143,7 +147,9 @@ class NcclCommunicator final : public OneProcessHost {
 
   // One call per tower inside a group, then the asynchronous error check.
   template <typename Call>
-  void grouped(Call call) {
+  void grouped(const char* operation, size_t floats, Call call) {
+    note_collective("NCCL towers", std::string(operation) + " #" + std::to_string(++sequence_) + " of " +
+                                       std::to_string(floats * sizeof(float)) + " bytes per tower");
     NCCL_CHECK(ncclGroupStart());
     for (int t = 0; t < size(); ++t) {
       ncclResult_t r = call(t);
@@ -153,7 +159,12 @@ class NcclCommunicator final : public OneProcessHost {
       }
     }
     NCCL_CHECK(ncclGroupEnd());
+    check_async_errors();
+  }
+
+  void check_async_errors() {
     for (int t = 0; t < size(); ++t) {
+      if (!comms_[t].get()) continue;  // aborted
       ncclResult_t state = ncclSuccess;
       NCCL_CHECK(ncclCommGetAsyncError(comms_[t].get(), &state));
       if (state != ncclSuccess && state != ncclInProgress) fail(t, state);
@@ -168,6 +179,8 @@ class NcclCommunicator final : public OneProcessHost {
 
   std::vector<Device> devices_;
   std::vector<NcclComm> comms_;
+  uint64_t sequence_ = 0;  // collectives issued, for the messages
+  int wait_check_ = -1;
 };
 
 }  // namespace

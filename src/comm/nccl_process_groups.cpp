@@ -11,7 +11,9 @@
 // NCCL reports a lost peer asynchronously and a collective waiting for it never finishes, so each
 // communicator has a watchdog thread: every 100 ms it asks NCCL (ncclCommGetAsyncError) and, every
 // second, the store whether a rank was lost; on either it aborts the communicator, which releases
-// the kernels (and any host waiting on them), and the next call throws PeerLost with its message.
+// the kernels, and the next call throws PeerLost with its message, as does the next poll of a
+// host waiting on the GPU (core/gpu_wait.h). A collective that stalls with no error and no rank
+// lost (a peer hung) ends that wait at --timeout, naming the node and this group's last collective.
 #include <cuda_runtime.h>
 #include <glog/logging.h>
 #include <nccl.h>
@@ -24,11 +26,14 @@
 #include <mutex>
 #include <thread>
 
+#include "comm/gpu_identity.h"
 #include "comm/process_groups.h"
 #include "comm/rendezvous.h"
 #include "core/cuda_backend.h"
 #include "core/cuda_check.h"
+#include "core/cuda_diagnosis.h"
 #include "core/errors.h"
+#include "core/gpu_wait.h"
 
 namespace alexnet {
 
@@ -45,9 +50,15 @@ class NcclProcessCommunicator final : public Communicator {
         device_(device),
         host_(std::move(host)),
         store_(std::move(store)),
-        watchdog_([this] { watch(); }) {}
+        watchdog_([this] { watch(); }) {
+    wait_check_ = add_wait_check([this] {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_.empty()) throw PeerLost(failure_);
+    });
+  }
 
   ~NcclProcessCommunicator() override {
+    remove_wait_check(wait_check_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
@@ -71,7 +82,7 @@ class NcclProcessCommunicator final : public Communicator {
                   const std::vector<const Stream*>& streams) override {
     one(send.size(), recv.size(), streams.size());
     CHECK_EQ(recv[0].numel(), send[0].numel() * size()) << name_ << " all-gather: receive buffer";
-    issue("all-gather", [&](ncclComm_t c) {
+    issue("all-gather", recv[0].numel(), [&](ncclComm_t c) {
       return ncclAllGather(send[0].data, recv[0].data, static_cast<size_t>(send[0].numel()), ncclFloat, c,
                            streams[0]->handle());
     });
@@ -81,7 +92,7 @@ class NcclProcessCommunicator final : public Communicator {
                       const std::vector<const Stream*>& streams) override {
     one(send.size(), recv.size(), streams.size());
     CHECK_EQ(send[0].numel(), recv[0].numel() * size()) << name_ << " reduce-scatter: send buffer";
-    issue("reduce-scatter", [&](ncclComm_t c) {
+    issue("reduce-scatter", send[0].numel(), [&](ncclComm_t c) {
       return ncclReduceScatter(send[0].data, recv[0].data, static_cast<size_t>(recv[0].numel()), ncclFloat,
                                ncclSum, c, streams[0]->handle());
     });
@@ -89,7 +100,7 @@ class NcclProcessCommunicator final : public Communicator {
 
   void all_reduce(const std::vector<View>& buffers, const std::vector<const Stream*>& streams) override {
     one(buffers.size(), buffers.size(), streams.size());
-    issue("all-reduce", [&](ncclComm_t c) {
+    issue("all-reduce", buffers[0].numel(), [&](ncclComm_t c) {
       return ncclAllReduce(buffers[0].data, buffers[0].data, static_cast<size_t>(buffers[0].numel()),
                            ncclFloat, ncclSum, c, streams[0]->handle());
     });
@@ -98,7 +109,7 @@ class NcclProcessCommunicator final : public Communicator {
   void broadcast(int root, const std::vector<View>& buffers,
                  const std::vector<const Stream*>& streams) override {
     one(buffers.size(), buffers.size(), streams.size());
-    issue("broadcast", [&](ncclComm_t c) {
+    issue("broadcast", buffers[0].numel(), [&](ncclComm_t c) {
       return ncclBroadcast(buffers[0].data, buffers[0].data, static_cast<size_t>(buffers[0].numel()),
                            ncclFloat, root, c, streams[0]->handle());
     });
@@ -116,7 +127,9 @@ class NcclProcessCommunicator final : public Communicator {
   }
 
   template <typename Call>
-  void issue(const char* operation, Call call) {
+  void issue(const char* operation, int64_t floats, Call call) {
+    note_collective("NCCL " + name_ + " group", std::string(operation) + " #" + std::to_string(++sequence_) +
+                                                    " of " + std::to_string(floats * 4) + " bytes");
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.empty()) throw PeerLost(failure_);
     CudaDeviceGuard guard(device_.index);
@@ -171,6 +184,8 @@ class NcclProcessCommunicator final : public Communicator {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::string failure_;
+  uint64_t sequence_ = 0;  // collectives issued, for the messages
+  int wait_check_ = -1;
   std::thread watchdog_;  // last: starts once the rest is set
 };
 
@@ -178,24 +193,22 @@ std::string id_bytes(const ncclUniqueId& id) {
   return std::string(reinterpret_cast<const char*>(&id), sizeof id);
 }
 
-// Two ranks of one host on one GPU need NCCL >= 2.30 and --nccl-multi-rank-gpu. Every rank sees
-// every rank's (host, GPU) and decides alike, so none is left waiting in NCCL's initialisation.
+// Two ranks on one GPU need NCCL >= 2.30 and --nccl-multi-rank-gpu. The GPU is told by its UUID,
+// not its ordinal (comm/gpu_identity.h); every rank sees every rank's and decides alike, so none is
+// left waiting in NCCL's initialisation.
 void check_shared_gpus(Communicator& world, Device device, bool multi_rank_gpu) {
   char host[256] = "";
   gethostname(host, sizeof host - 1);
-  const std::vector<std::string> all =
-      world.all_gather_host(std::string(host) + " cuda:" + std::to_string(device.index));
-  std::string shared;
-  for (size_t a = 0; a < all.size() && shared.empty(); ++a)
-    for (size_t b = a + 1; b < all.size() && shared.empty(); ++b)
-      if (all[a] == all[b])
-        shared = "ranks " + std::to_string(a) + " and " + std::to_string(b) + " share " + all[b];
+  const RankGpu mine{detail::cuda_device_uuid(device), host, device.index};
+  std::vector<RankGpu> all;
+  for (const std::string& line : world.all_gather_host(encode_rank_gpu(mine))) all.push_back(decode_rank_gpu(line));
+  const std::string shared = shared_gpu(all);
   if (shared.empty()) return;
   int code = 0;
   NCCL_CHECK(ncclGetVersion(&code));
   if (code < 23000 || !multi_rank_gpu) {
     throw UserError(shared + ": two ranks on one GPU need NCCL >= 2.30 (this process loaded " +
-                    std::to_string(code / 10000) + "." + std::to_string(code / 100 % 100) +
+                    detail::nccl_version_text(code) +
                     ") and --nccl-multi-rank-gpu; give each rank a GPU of its own (--devices)");
   }
   setenv("NCCL_MULTI_RANK_GPU_ENABLE", "1", 1);  // before this process's first NCCL communicator
@@ -206,6 +219,7 @@ void check_shared_gpus(Communicator& world, Device device, bool multi_rank_gpu) 
 ProcessGroups connect_gpu_groups(const LaunchInfo& launch, const RankGrid& grid,
                                  const ProcessOptions& options, Device device, bool multi_rank_gpu) {
   detail::require_cuda_device(device);
+  detail::require_usable_nccl();
   ProcessGroups groups = connect_cpu_groups(launch, grid, options);
   check_shared_gpus(*groups.world, device, multi_rank_gpu);
   CudaDeviceGuard guard(device.index);

@@ -4,17 +4,22 @@
 #include "core/cuda_backend.h"
 
 #include <dlfcn.h>
+#include <nccl.h>
 #include <nvtx3/nvToolsExt.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include "core/cuda_check.h"
 #include "core/cuda_diagnosis.h"
 #include "core/cuda_libraries.h"
+#include "core/gpu_wait.h"
 #include "core/stream.h"
 
 namespace alexnet::detail {
 
 namespace {
-std::string dotted(size_t major, size_t minor, size_t patch) {
+std::string dotted(int major, int minor, int patch) {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 }  // namespace
@@ -52,20 +57,48 @@ std::string cuda_built_with() {
   return std::string("cuDNN ") + ALEXNET_CUDNN_VERSION + ", NCCL " + ALEXNET_NCCL_VERSION;
 }
 
+namespace {
+// Where the library that defines `symbol` was loaded from, or "an unknown path".
+std::string loaded_from(void* symbol) {
+  Dl_info where{};
+  return dladdr(symbol, &where) != 0 && where.dli_fname ? where.dli_fname : "an unknown path";
+}
+std::string beside_build(const std::string& loaded, const std::string& built) {
+  return loaded == built ? loaded + " (built with the same)" : loaded + " (built with " + built + ")";
+}
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> cuda_library_versions() {
   std::vector<std::pair<std::string, std::string>> v;
   int runtime = 0, driver = 0;
   cudaRuntimeGetVersion(&runtime);
   if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
-  auto cuda_version = [](int x) { return std::to_string(x / 1000) + "." + std::to_string(x % 1000 / 10); };
-  v.emplace_back("cuda runtime", cuda_version(runtime));
-  v.emplace_back("cuda driver", driver ? cuda_version(driver) : "none");
-  size_t cudnn = cudnnGetVersion();
-  v.emplace_back("cudnn", dotted(cudnn / 10000, cudnn / 100 % 100, cudnn % 100));
+  v.emplace_back("cuda runtime", beside_build(cuda_version_text(runtime), cuda_version_text(CUDART_VERSION)) +
+                                     ", " + loaded_from(reinterpret_cast<void*>(&cudaRuntimeGetVersion)));
+  v.emplace_back("cuda driver", driver ? cuda_version_text(driver) + " (the newest CUDA it supports)" : "none");
+  const size_t cudnn = cudnnGetVersion();
+  v.emplace_back("cudnn", beside_build(decode_cudnn_version(cudnn).str(), decode_cudnn_version(CUDNN_VERSION).str()) +
+                              ", " + loaded_from(reinterpret_cast<void*>(&cudnnGetVersion)));
+  int major = 0, minor = 0, patch = 0;
+  cublasGetProperty(MAJOR_VERSION, &major);
+  cublasGetProperty(MINOR_VERSION, &minor);
+  cublasGetProperty(PATCH_LEVEL, &patch);
+  v.emplace_back("cublas", beside_build(dotted(major, minor, patch),
+                                        dotted(CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH)) +
+                               ", " + loaded_from(reinterpret_cast<void*>(&cublasGetProperty)));
   int nccl = 0;
   ncclGetVersion(&nccl);
-  v.emplace_back("nccl", dotted(nccl / 10000, nccl / 100 % 100, nccl % 100));
+  v.emplace_back("nccl", beside_build(nccl_version_text(nccl), nccl_version_text(NCCL_VERSION_CODE)) + ", " +
+                             loaded_from(reinterpret_cast<void*>(&ncclGetVersion)));
   return v;
+}
+
+std::string cuda_device_uuid(Device device) {
+  cudaDeviceProp p{};
+  CUDA_CHECK(cudaGetDeviceProperties(&p, device.index));
+  unsigned char bytes[16];
+  std::memcpy(bytes, p.uuid.bytes, sizeof bytes);
+  return gpu_uuid_text(bytes);
 }
 
 std::vector<std::string> cuda_describe_devices() {
@@ -79,8 +112,14 @@ std::vector<std::string> cuda_describe_devices() {
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    unsigned char bytes[16];
+    std::memcpy(bytes, p.uuid.bytes, sizeof bytes);
+    char pci[32];
+    std::snprintf(pci, sizeof pci, "%04x:%02x:%02x.0", p.pciDomainID, p.pciBusID, p.pciDeviceID);
     out.push_back("cuda:" + std::to_string(i) + " " + p.name + ", " + std::to_string(p.totalGlobalMem >> 20) +
-                  " MiB, sm_" + std::to_string(p.major) + std::to_string(p.minor));
+                  " MiB, compute capability " + std::to_string(p.major) + "." + std::to_string(p.minor) +
+                  " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + "), " + gpu_uuid_text(bytes) +
+                  ", PCI " + pci);
   }
   return out;
 }
@@ -129,26 +168,33 @@ void cuda_stream_destroy(CUstream_st* stream) noexcept {
   CUDA_CHECK_LOG(cudaStreamDestroy(stream));
 }
 
+// Host waits poll (core/gpu_wait.h): a collective that never completes ends the run at --timeout
+// with a message, not a process blocked in cudaStreamSynchronize for ever.
+namespace {
+bool finished(cudaError_t status, const char* call) {
+  if (status == cudaErrorNotReady) return false;
+  if (status != cudaSuccess) throw_cuda_error("CUDA", call, __FILE__, __LINE__, cudaGetErrorString(status));
+  return true;
+}
+}  // namespace
+
 void cuda_stream_synchronize(CUstream_st* stream) {
-  CUDA_CHECK(cudaStreamSynchronize(stream));
+  wait_until([&] { return finished(cudaStreamQuery(stream), "cudaStreamQuery(stream)"); },
+             "a stream's queued work");
 }
 
 namespace {
-// The cuDNN this process loaded against the header the build was compiled with, once, before
-// the first handle: a mismatch otherwise surfaces later as a missing symbol or a wrong answer.
-void require_matching_cudnn() {
-  static const std::string mismatch = [] {
-    Dl_info where{};
-    const bool known = dladdr(reinterpret_cast<void*>(&cudnnGetVersion), &where) != 0 && where.dli_fname;
-    return cudnn_version_mismatch(CUDNN_VERSION, cudnnGetVersion(),
-                                  known ? where.dli_fname : "an unknown path");
-  }();
-  if (!mismatch.empty()) throw UserError(mismatch);
+// The cuDNN this process loaded against what the build needs of it, once, before the first
+// handle: a mismatch otherwise surfaces later as a missing symbol or a wrong answer.
+void require_usable_cudnn() {
+  static const std::string problem = cudnn_version_problem(
+      CUDNN_VERSION, cudnnGetVersion(), loaded_from(reinterpret_cast<void*>(&cudnnGetVersion)));
+  if (!problem.empty()) throw UserError(problem);
 }
 }  // namespace
 
 StreamLibraries* cuda_libraries_create(const Stream& stream) {
-  require_matching_cudnn();
+  require_usable_cudnn();
   CudaDeviceGuard guard(stream.device().index);  // handles belong to the device current at creation
   return new StreamLibraries(stream);
 }
@@ -176,18 +222,31 @@ void cuda_event_make_wait(CUevent_st* event, CUstream_st* stream) {
   if (stream) {
     CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
   } else {
-    CUDA_CHECK(cudaEventSynchronize(event));
+    cuda_event_synchronize(event);
   }
 }
 
 void cuda_event_synchronize(CUevent_st* event) {
-  CUDA_CHECK(cudaEventSynchronize(event));
+  wait_until([&] { return finished(cudaEventQuery(event), "cudaEventQuery(event)"); }, "an event's work");
 }
 
 float cuda_event_elapsed_ms(CUevent_st* start, CUevent_st* end) {
   float ms = 0;
   CUDA_CHECK(cudaEventElapsedTime(&ms, start, end));
   return ms;
+}
+
+}  // namespace alexnet::detail
+
+namespace alexnet::detail {
+
+void require_usable_nccl() {
+  static const std::string problem = [] {
+    int loaded = 0;
+    ncclGetVersion(&loaded);
+    return nccl_version_problem(loaded, loaded_from(reinterpret_cast<void*>(&ncclGetVersion)));
+  }();
+  if (!problem.empty()) throw UserError(problem);
 }
 
 }  // namespace alexnet::detail

@@ -50,10 +50,17 @@ bool cuda_built();
 int cuda_device_count(std::string* why_none = nullptr);
 // "cuDNN 9.x.y, NCCL 2.x.y" as found at build time; empty without CUDA.
 std::string cuda_built_with();
-// ("cuda runtime", ...), ("cuda driver", ...), ("cudnn", ...), ("nccl", ...) as loaded now.
+// ("cuda runtime", ...), ("cuda driver", ...), ("cudnn", ...), ("cublas", ...), ("nccl", ...):
+// each as loaded now, beside the version the build was compiled with, and the file it came from.
 std::vector<std::pair<std::string, std::string>> cuda_library_versions();
-// One line per visible device: index, name, memory, compute capability.
+// One line per visible device: index, name, memory, compute capability, UUID, PCI bus id.
 std::vector<std::string> cuda_describe_devices();
+// The device's UUID, "GPU-8d6a3f2e-...": the same in every process that sees the GPU, whatever
+// its ordinal there (comm/gpu_identity.h).
+std::string cuda_device_uuid(Device device);
+// Throws a UserError, once decided per process, when the loaded NCCL lacks a call we make
+// (core/cuda_diagnosis.h's kNcclNeeds), naming the call and the version it needs.
+void require_usable_nccl();
 
 // --- device memory ---------------------------------------------------------------------------
 // Throws naming the device and how many are visible when `device` is not there.

@@ -35,9 +35,36 @@ struct CudnnVersion {
   std::string str() const;
 };
 CudnnVersion decode_cudnn_version(size_t encoded);
-// Empty when the cuDNN loaded at run time serves a program compiled against `built`: the same
-// major version and a minor version no older (PyTorch's rule; an older minor may lack what the
-// header declared). Otherwise the mismatch, naming both versions and where the loaded one is.
-std::string cudnn_version_mismatch(size_t built, size_t loaded, const std::string& loaded_from);
+// What this program calls in cuDNN and the oldest cuDNN that has it. All of it is the legacy API
+// (cudnnConvolutionForward, cudnnFind*/cudnnGet*_v7, cudnnLRNCrossChannel*, cudnnPooling*,
+// cudnnActivation*, cudnnSoftmaxForward), present since 9.0.0; a call that needs a later 9.x joins
+// this table with the version that brought it.
+struct LibraryNeed {
+  size_t version;  // in the library's own encoding
+  const char* calls;
+};
+extern const LibraryNeed kCudnnNeeds[];
+extern const size_t kCudnnNeedCount;
+
+// Empty when the cuDNN loaded at run time can run this program: the major version it was compiled
+// against (cuDNN's ABI: libcudnn.so.9) and at least what each call in kCudnnNeeds needs. A minor
+// version older than the headers' is fine: nothing newer than the table says is called.
+// Otherwise the problem, naming both versions, where the loaded one came from and, for one too
+// old, the calls that need more.
+std::string cudnn_version_problem(size_t built, size_t loaded, const std::string& loaded_from);
+
+// NCCL's version number (ncclGetVersion, NCCL_VERSION_CODE): from 2.9 on major * 10000 + minor *
+// 100 + patch, before it major * 1000 + minor * 100 + patch. "2.28.9".
+std::string nccl_version_text(int encoded);
+// The calls this program makes in NCCL that a release brought: ncclCommSplit (2.18.1, the tower
+// and replica groups of one process per GPU) and ncclCommInitRankConfig (2.14.3).
+extern const LibraryNeed kNcclNeeds[];
+extern const size_t kNcclNeedCount;
+// Empty when the loaded NCCL has every call of kNcclNeeds; otherwise which call needs what.
+std::string nccl_version_problem(int loaded, const std::string& loaded_from);
+
+// The 16 bytes of cudaDeviceProp::uuid as nvidia-smi prints them:
+// "GPU-8d6a3f2e-0c1b-4a57-9e2d-1f0a6b7c8d9e".
+std::string gpu_uuid_text(const unsigned char (&bytes)[16]);
 
 }  // namespace alexnet::detail

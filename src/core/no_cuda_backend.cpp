@@ -32,6 +32,14 @@ std::vector<std::string> cuda_describe_devices() {
   return {};
 }
 
+std::string cuda_device_uuid(Device device) {
+  throw no_cuda_backend("device " + device.str());
+}
+
+void require_usable_nccl() {
+  throw no_cuda_backend("NCCL");
+}
+
 // --- device memory ---------------------------------------------------------------------------
 
 void require_cuda_device(Device device) {

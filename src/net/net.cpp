@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
+#include "core/gpu_wait.h"
 #include "core/nvtx.h"
 #include "core/text_format.h"
 #include "layers/softmax_loss.h"
@@ -462,7 +463,9 @@ void Net::sum_replicated_grads() {
 
 template <typename F>
 void Net::time_one(size_t node, int tower, bool forward, F&& work) {
-  NvtxRange range(nodes_[node]->nvtx[forward ? 0 : 1][tower]);
+  const std::string& name = nodes_[node]->nvtx[forward ? 0 : 1][tower];
+  NvtxRange range(name);
+  if (towers_[tower]->device.is_cuda()) note_queued(tower, name);  // for a wait that expires
   if (!profiling_) {
     work();
     return;
@@ -481,6 +484,8 @@ void Net::time_all(size_t node, bool forward, F&& work) {
   // An exchange is one collective seen from every tower held (a row each in the timing table):
   // one NVTX range per tower, nested, closed innermost first.
   std::vector<std::unique_ptr<NvtxRange>> ranges;
+  for (int t : local_)
+    if (towers_[t]->device.is_cuda()) note_queued(t, nodes_[node]->nvtx[forward ? 0 : 1][t]);
   if (nvtx_on()) {
     for (int t : local_)
       ranges.push_back(std::make_unique<NvtxRange>(nodes_[node]->nvtx[forward ? 0 : 1][t]));

@@ -1,12 +1,17 @@
 #include "train/session.h"
 
+#include <glog/logging.h>
+
+#include <algorithm>
 #include <sstream>
 
 #include "core/blas.h"
 #include "core/cuda_backend.h"
 #include "core/device.h"
 #include "core/errors.h"
+#include "core/gpu_wait.h"
 #include "core/nvtx.h"
+#include "core/versions.h"
 
 namespace alexnet {
 
@@ -69,6 +74,7 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
               const Processes& p) {
   blas::set_cpu_threads(c.threads);
   set_nvtx(c.nvtx);
+  set_gpu_wait_timeout(p.options.timeout);  // every host wait on the GPU ends by then
   Session s;
   s.data = std::move(data);
   s.grid.world_size = p.launch.world_size;  // the rest of the grid comes with joining; the plan needs this
@@ -81,6 +87,12 @@ Session build(const RunConfig& c, std::shared_ptr<const DatasetReader> data, int
     join_alone(c, plan, s);
   }
   s.backend = backend_options(c);
+  if (std::any_of(s.devices.begin(), s.devices.end(), [](Device d) { return d.is_cuda(); })) {
+    // What ran, in the log's first lines: the libraries loaded beside those built with, the GPUs.
+    for (const auto& [name, version] : library_versions())
+      if (name.rfind("cu", 0) == 0 || name == "nccl") LOG(INFO) << name << ": " << version;
+    for (const std::string& d : describe_cuda_devices()) LOG(INFO) << d;
+  }
   s.net = std::make_unique<Net>(std::move(plan), s.devices, s.comm.get(), c.batch, s.backend);
   return s;
 }

@@ -72,8 +72,71 @@ TEST(Options, DefaultsPrintAsWritten) {
   EXPECT_NE(help.find("--weight-decay arg (=5e-4)"), std::string::npos) << help;
   EXPECT_NE(help.find("--lr arg (=0.01)"), std::string::npos) << help;
   EXPECT_NE(help.find("--lr-factor arg (=0.1)"), std::string::npos) << help;
-  EXPECT_NE(help.find("--deterministic arg (=false)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--deterministic [=arg(=true)] (=false)"), std::string::npos) << help;
   EXPECT_EQ(help.find("0000"), std::string::npos) << help;  // no float noise, anywhere
+}
+
+// Every boolean flag takes the bare form (`--deterministic` = `--deterministic true`) beside the
+// spaced and `=` forms, on the command line, in run files and in ALEXNET_* variables; a bare flag
+// before another flag or a positional argument does not swallow it.
+TEST(Options, BooleanFlagsTakeTheBareForm) {
+  auto parse = [](std::vector<std::string> args, RunConfig& c) {
+    cli::TimeFlags f;
+    auto desc = cli::time_options(c, f);
+    args.insert(args.begin(), "time");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    cli::parse_options("time", static_cast<int>(argv.size()), argv.data(), desc, nullptr, {});
+  };
+  struct Case {
+    std::vector<std::string> args;
+    bool deterministic, nvtx;
+    int batch;
+  };
+  const std::vector<Case> cases = {
+      {{"--deterministic"}, true, false, RunConfig().batch},
+      {{"--deterministic", "--batch", "8"}, true, false, 8},
+      {{"--deterministic", "true", "--nvtx"}, true, true, RunConfig().batch},
+      {{"--deterministic", "false", "--nvtx", "0"}, false, false, RunConfig().batch},
+      {{"--deterministic=yes", "--nvtx=off", "--batch", "3"}, true, false, 3},
+      {{"--nccl-multi-rank-gpu", "--nvtx", "--deterministic", "on"}, true, true, RunConfig().batch},
+  };
+  for (const Case& k : cases) {
+    RunConfig c;
+    std::string joined;
+    for (const auto& a : k.args) joined += a + " ";
+    ASSERT_NO_THROW(parse(k.args, c)) << joined;
+    EXPECT_EQ(c.deterministic, k.deterministic) << joined;
+    EXPECT_EQ(c.nvtx, k.nvtx) << joined;
+    EXPECT_EQ(c.batch, k.batch) << joined;
+  }
+  {
+    RunConfig c;
+    parse({"--nccl-multi-rank-gpu"}, c);
+    EXPECT_TRUE(c.nccl_multi_rank_gpu);
+  }
+  {
+    RunConfig c;  // a word that is not a boolean is the flag's value, and refused
+    EXPECT_THROW(parse({"--deterministic=maybe"}, c), UserError);
+  }
+  {
+    testing::TempDir dir;  // run files write `key = true`: the spaced form
+    std::ofstream(dir.file("run.toml")) << "deterministic = true\nnvtx = false\nbatch = 5\n";
+    RunConfig c;
+    cli::TimeFlags f;
+    auto desc = cli::time_options(c, f);
+    cli::po::variables_map vm;
+    cli::store_run_file(dir.file("run.toml"), desc, vm);
+    EXPECT_TRUE(c.deterministic);
+    EXPECT_FALSE(c.nvtx);
+    EXPECT_EQ(c.batch, 5);
+  }
+  // The joining leaves everything else alone: values of other flags, '=' forms, and all after "--".
+  cli::TimeFlags f;
+  RunConfig c;
+  auto desc = cli::time_options(c, f);
+  EXPECT_EQ(cli::join_boolean_values({"--batch", "true", "--nvtx", "true", "--", "--nvtx", "1"}, desc),
+            (std::vector<std::string>{"--batch", "true", "--nvtx=true", "--", "--nvtx", "1"}));
 }
 
 TEST(Options, ConfigTomlIsCleanAndReadsBackExactly) {

@@ -57,16 +57,44 @@ TEST(CudaDiagnosis, CudnnVersionsDecodeInBothEncodings) {
   EXPECT_EQ(decode_cudnn_version(8907).str(), "8.9.7");
 }
 
-TEST(CudaDiagnosis, CudnnLoadedMustBeTheSameMajorAndNoOlderMinor) {
-  EXPECT_EQ(cudnn_version_mismatch(91900, 91900, "/x/libcudnn.so.9"), "");
-  EXPECT_EQ(cudnn_version_mismatch(91000, 91902, "/x/libcudnn.so.9"), "");  // newer minor serves
-  const std::string older = cudnn_version_mismatch(91900, 90100, "/wheel/nvidia/cudnn/lib/libcudnn.so.9");
-  EXPECT_TRUE(has(older, "compiled against cuDNN 9.19.0")) << older;
-  EXPECT_TRUE(has(older, "loaded cuDNN 9.1.0 from /wheel/nvidia/cudnn/lib/libcudnn.so.9")) << older;
-  EXPECT_TRUE(has(older, "is older")) << older;
-  const std::string major = cudnn_version_mismatch(91900, 8907, "/usr/lib/libcudnn.so.8");
-  EXPECT_TRUE(has(major, "cuDNN 8.9.7")) << major;
+// cuDNN: the same major version, and what the calls need (9.0 for the legacy API), not the
+// header's minor: a wheel's 9.1 runs a build made against 9.19.
+TEST(CudaDiagnosis, CudnnLoadedMustBeTheSameMajorAndHaveWhatTheCallsNeed) {
+  EXPECT_EQ(cudnn_version_problem(91900, 91900, "/x/libcudnn.so.9"), "");
+  EXPECT_EQ(cudnn_version_problem(91000, 91902, "/x/libcudnn.so.9"), "");  // newer minor serves
+  EXPECT_EQ(cudnn_version_problem(91900, 90100, "/wheel/nvidia/cudnn/lib/libcudnn.so.9"), "");  // older too
+  EXPECT_EQ(cudnn_version_problem(91900, 90000, "/x/libcudnn.so.9"), "");
+  const std::string major = cudnn_version_problem(91900, 8907, "/usr/lib/libcudnn.so.8");
+  EXPECT_TRUE(has(major, "compiled against cuDNN 9.19.0")) << major;
+  EXPECT_TRUE(has(major, "loaded cuDNN 8.9.7 from /usr/lib/libcudnn.so.8")) << major;
   EXPECT_TRUE(has(major, "another major version")) << major;
+  // Every need in the table is met by the version it names, and refused one below it, by name.
+  for (size_t i = 0; i < kCudnnNeedCount; ++i) {
+    const size_t v = kCudnnNeeds[i].version;
+    EXPECT_EQ(cudnn_version_problem(v, v, "/x"), "");
+    if (v % 10000 == 0) continue;  // x.0.0: one below is another major version, checked above
+    const std::string old = cudnn_version_problem(v, v - 1, "/x");
+    EXPECT_TRUE(has(old, kCudnnNeeds[i].calls)) << old;
+  }
+}
+
+TEST(CudaDiagnosis, NcclLoadedMustHaveTheCallsWeMake) {
+  EXPECT_EQ(nccl_version_text(22809), "2.28.9");
+  EXPECT_EQ(nccl_version_text(2804), "2.8.4");
+  EXPECT_EQ(nccl_version_problem(22809, "/x/libnccl.so.2"), "");
+  EXPECT_EQ(nccl_version_problem(21801, "/x/libnccl.so.2"), "");
+  const std::string old = nccl_version_problem(21703, "/usr/lib/libnccl.so.2");
+  EXPECT_TRUE(has(old, "loaded NCCL 2.17.3 from /usr/lib/libnccl.so.2")) << old;
+  EXPECT_TRUE(has(old, "ncclCommSplit")) << old;
+  EXPECT_FALSE(has(old, "ncclCommInitRankConfig")) << old;  // 2.17 has that one
+  EXPECT_TRUE(has(old, "NCCL 2.18.1 or newer")) << old;
+  EXPECT_TRUE(has(nccl_version_problem(21300, "/x"), "ncclCommInitRankConfig")) << nccl_version_problem(21300, "/x");
+}
+
+TEST(CudaDiagnosis, GpuUuidsPrintAsNvidiaSmiDoes) {
+  const unsigned char b[16] = {0x8d, 0x6a, 0x3f, 0x2e, 0x0c, 0x1b, 0x4a, 0x57,
+                               0x9e, 0x2d, 0x1f, 0x0a, 0x6b, 0x7c, 0x8d, 0x9e};
+  EXPECT_EQ(gpu_uuid_text(b), "GPU-8d6a3f2e-0c1b-4a57-9e2d-1f0a6b7c8d9e");
 }
 
 TEST(CudaDiagnosis, DeviceCountGivesAReasonWhenThereAreNone) {

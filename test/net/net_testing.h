@@ -19,7 +19,7 @@ namespace alexnet::testing {
 constexpr uint64_t kNetSeed = 2012;
 
 inline NetworkSpec preset_network(const std::string& name) {
-  return load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/" + name + ".toml");
+  return load_network_file(testing::experiment_file(name));
 }
 
 // A net and the communicator that joins its towers.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
+#include "testing.h"
 #include "net/network_file.h"
 
 namespace alexnet {
@@ -25,11 +26,11 @@ std::string error_of(const std::string& text) {
 
 TEST(NetworkFile, PresetsParse) {
   for (const char* name : {"alexnet", "alexnet-dense", "alexnet-mini"}) {
-    NetworkSpec net = load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/" + name + ".toml");
+    NetworkSpec net = load_network_file(testing::experiment_file(name));
     EXPECT_EQ(net.name, name);
     EXPECT_EQ(net.layers.back().kind, LayerKind::kSoftmaxLoss);
   }
-  NetworkSpec paper = load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet.toml");
+  NetworkSpec paper = load_network_file(testing::experiment_file("alexnet"));
   EXPECT_EQ(paper.layers.size(), 23u);
   EXPECT_TRUE(paper.find("conv3")->weights.reads_all);
   EXPECT_FALSE(paper.find("conv2")->weights.reads_all);

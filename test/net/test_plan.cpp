@@ -5,13 +5,14 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "testing.h"
 #include "net/plan.h"
 
 namespace alexnet {
 namespace {
 
 NetworkSpec preset(const char* name) {
-  return load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/" + name + ".toml");
+  return load_network_file(testing::experiment_file(name));
 }
 
 Plan placed(const char* name, Placement p, std::optional<std::vector<std::string>> exchange = std::nullopt) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "data_testing.h"
+#include "testing.h"
 #include "train/timing_report.h"
 
 namespace alexnet {
@@ -14,7 +15,7 @@ namespace {
 Plan mini_split() {
   PlanOptions o;
   o.placement = Placement::kSplit;
-  return make_plan(load_network_file(std::string(ALEXNET_SOURCE_DIR) + "/experiments/alexnet-mini.toml"), o);
+  return make_plan(load_network_file(testing::experiment_file("alexnet-mini")), o);
 }
 
 // Every active (node, tower) takes `forward` and `backward` ms.
