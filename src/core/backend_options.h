@@ -20,6 +20,11 @@ struct BackendOptions {
   bool deterministic = false;
   // The most scratch memory one convolution algorithm may ask for.
   size_t workspace_limit = size_t{512} << 20;
+  // cuDNN's number of a convolution algorithm to use (cudnnConvolutionFwdAlgo_t, ...BwdDataAlgo_t,
+  // ...BwdFilterAlgo_t) instead of choosing one; -1 chooses. For the GPU tests, which check each
+  // algorithm against the CPU in turn: a pinned one that cuDNN does not offer for a shape throws
+  // AlgorithmUnavailable (layers/conv.h).
+  int conv_forward_algo = -1, conv_data_algo = -1, conv_filter_algo = -1;
 };
 
 // "fp32" or "tf32"; throws UserError naming the flag otherwise.

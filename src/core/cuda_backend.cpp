@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "core/cuda_check.h"
 #include "core/cuda_diagnosis.h"
@@ -157,15 +159,42 @@ void nvtx_pop() noexcept {
 
 // --- streams and events ----------------------------------------------------------------------
 
+// Every stream we made, by device, so that a synchronous copy can wait for all of them: ours are
+// non-blocking, which the legacy stream it runs on does not order against.
+namespace {
+std::mutex streams_mutex;
+std::multimap<int, cudaStream_t> streams_by_device;
+}  // namespace
+
 CUstream_st* cuda_stream_create(Device device) {
   CudaDeviceGuard guard(device.index);  // a stream belongs to the device current at creation
   cudaStream_t stream = nullptr;
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  std::lock_guard<std::mutex> lock(streams_mutex);
+  streams_by_device.emplace(device.index, stream);
   return stream;
 }
 
 void cuda_stream_destroy(CUstream_st* stream) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(streams_mutex);
+    for (auto it = streams_by_device.begin(); it != streams_by_device.end(); ++it) {
+      if (it->second != stream) continue;
+      streams_by_device.erase(it);
+      break;
+    }
+  }
   CUDA_CHECK_LOG(cudaStreamDestroy(stream));
+}
+
+void cuda_streams_idle(Device device) {
+  std::vector<cudaStream_t> mine;
+  {
+    std::lock_guard<std::mutex> lock(streams_mutex);
+    auto [first, last] = streams_by_device.equal_range(device.index);
+    for (auto it = first; it != last; ++it) mine.push_back(it->second);
+  }
+  for (cudaStream_t s : mine) cuda_stream_synchronize(s);
 }
 
 // Host waits poll (core/gpu_wait.h): a collective that never completes ends the run at --timeout
@@ -180,7 +209,7 @@ bool finished(cudaError_t status, const char* call) {
 
 void cuda_stream_synchronize(CUstream_st* stream) {
   wait_until([&] { return finished(cudaStreamQuery(stream), "cudaStreamQuery(stream)"); },
-             "a stream's queued work");
+             stream ? "a stream's queued work" : "a copy on the legacy stream");
 }
 
 namespace {

@@ -72,7 +72,8 @@ void cuda_free(void* p, Device device, size_t bytes) noexcept;
 // The most bytes our DeviceBuffers have held at once on `device` since the process started
 // (library-internal memory, e.g. cuDNN's algorithm search, is not included).
 size_t cuda_peak_bytes(Device device);
-// Synchronous: finished for every stream when it returns.
+// Synchronous and ordered: they first wait for all work queued on our streams of the devices
+// involved (cuda_streams_idle), and are finished for every stream when they return.
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void cuda_zero(void* p, Device device, size_t bytes);
 
@@ -97,7 +98,11 @@ void nvtx_pop() noexcept;
 // --- streams and events ----------------------------------------------------------------------
 CUstream_st* cuda_stream_create(Device device);
 void cuda_stream_destroy(CUstream_st* stream) noexcept;
+// Polls until the stream's work is done (null: the legacy stream), with the deadline of
+// core/gpu_wait.h.
 void cuda_stream_synchronize(CUstream_st* stream);
+// Waits, likewise, for every stream this process made on `device`.
+void cuda_streams_idle(Device device);
 // The cuDNN and cuBLAS handles bound to `stream`, on its device.
 StreamLibraries* cuda_libraries_create(const Stream& stream);
 void cuda_libraries_destroy(StreamLibraries* libraries) noexcept;

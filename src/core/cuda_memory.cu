@@ -87,16 +87,20 @@ void cuda_free(void* p, Device device, size_t bytes) noexcept {
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   // Unified addressing lets cudaMemcpyDefault infer the direction, peers included.
   CudaDeviceGuard guard((dst_device.is_cuda() ? dst_device : src_device).index);
-  // cudaMemcpy returns before a device-to-device copy ends, and our streams do not wait for the
-  // legacy stream: finish the copy here, so that a synchronous copy is one for every stream.
+  // Our streams are non-blocking: the legacy stream the copy runs on does not wait for them, nor
+  // they for it. So the copy waits for their queued work first (it may write what they read, or
+  // read what they write), and is finished before it returns: a synchronous copy for every stream.
+  if (dst_device.is_cuda()) cuda_streams_idle(dst_device);
+  if (src_device.is_cuda() && src_device != dst_device) cuda_streams_idle(src_device);
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, 0));
-  CUDA_CHECK(cudaStreamSynchronize(0));
+  cuda_stream_synchronize(nullptr);
 }
 
 void cuda_zero(void* p, Device device, size_t bytes) {
   CudaDeviceGuard guard(device.index);
-  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0));  // likewise finished before any stream can read it
-  CUDA_CHECK(cudaStreamSynchronize(0));
+  cuda_streams_idle(device);  // likewise ordered after our streams' work, and finished on return
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0));
+  cuda_stream_synchronize(nullptr);
 }
 
 }  // namespace detail

@@ -103,6 +103,8 @@ void cuda_stream_destroy(CUstream_st*) noexcept {}
 
 void cuda_stream_synchronize(CUstream_st*) {}
 
+void cuda_streams_idle(Device) {}
+
 StreamLibraries* cuda_libraries_create(const Stream&) {
   throw no_cuda_backend("cuDNN and cuBLAS");
 }

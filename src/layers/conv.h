@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 
 #include "core/backend_options.h"
 #include "layers/layer.h"
@@ -39,6 +40,12 @@ class ConvLayer : public Layer {
 
  protected:
   ConvConfig c_;
+};
+
+// A pinned cuDNN algorithm (BackendOptions::conv_*_algo) that cuDNN does not offer for a shape.
+class AlgorithmUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // The CPU reference, or cuDNN for a CUDA device (`backend` picks its math and algorithms).

@@ -1,14 +1,16 @@
 // cuDNN convolution.
 //
-// The three algorithms (forward, backward data, backward filter) are chosen the first time the
-// layer meets an input shape, among those that fit the workspace limit and use the math the run
-// asked for (--math):
+// The algorithms (forward and backward filter the first time the layer meets an input shape,
+// backward data the first time it is asked for an input gradient: conv1 never is) are chosen
+// among those that fit the workspace limit and use the math the run asked for (--math):
 // - by default, timed: cudnnFind* runs every candidate and we take the fastest;
 // - with --deterministic, without timing: cudnnGet*_v7 lists the candidates in the order cuDNN's
 //   heuristics expect them to run, and we take the first that promises bit-identical results. A
 //   timed choice could differ run to run, between the towers or after --resume (timing noise, the
 //   other tower's kernels), and with it the bits; the heuristic's depends only on the GPU, cuDNN's
 //   version and the shapes.
+// - pinned (BackendOptions::conv_*_algo, for the GPU tests): that algorithm, if cuDNN's list offers
+//   it for the shape, else AlgorithmUnavailable.
 // The choice is kept per shape, so training and evaluation batches of different sizes each pay for
 // one search, and algorithm_choices() gives it to the run's manifest. Groups map to cuDNN's group
 // count: the paper's own-tower connectivity on one device.
@@ -31,9 +33,19 @@ bool is_tensor_math(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
-// The first (fastest) result that succeeded and meets the run's constraints.
+// The first (fastest) result that succeeded and meets the run's constraints, or the pinned
+// algorithm (`pinned` >= 0) where the list offers it.
 template <typename Perf>
-Perf pick(const std::vector<Perf>& results, const BackendOptions& b, const char* which) {
+Perf pick(const std::vector<Perf>& results, const BackendOptions& b, const char* which, int pinned) {
+  if (pinned >= 0) {
+    for (const Perf& p : results) {
+      if (static_cast<int>(p.algo) != pinned || p.status != CUDNN_STATUS_SUCCESS) continue;
+      if (p.memory > b.workspace_limit || (b.math == MathMode::kFp32 && is_tensor_math(p.mathType))) continue;
+      return p;
+    }
+    throw AlgorithmUnavailable(std::string("conv: cuDNN does not offer ") + which + " algorithm " +
+                               std::to_string(pinned) + " for this shape");
+  }
   for (const Perf& p : results) {
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > b.workspace_limit) continue;
     if (b.deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
@@ -145,7 +157,8 @@ class ConvCuda final : public ConvLayer {
   void backward(const Pass& pass, ConstView x, ConstView y, ConstView dy, View dx) override {
     CudaDeviceGuard guard(device().index);
     StreamLibraries& lib = pass.stream.libraries();
-    const Plan& p = plan_for(lib, x.shape, y.shape);
+    Plan& p = plan_for(lib, x.shape, y.shape);
+    if (!dx.empty() && !p.has_data) choose_data(lib, p);
     const float one = 1.0f, zero = 0.0f;
     const float beta = pass.grad_mode == GradMode::kAccumulate ? 1.0f : 0.0f;
     if (c_.bias) {
@@ -169,7 +182,8 @@ class ConvCuda final : public ConvLayer {
     cudnnConvolutionFwdAlgoPerf_t forward;
     cudnnConvolutionBwdDataAlgoPerf_t data;
     cudnnConvolutionBwdFilterAlgoPerf_t filter;
-    size_t workspace = 0;  // the largest of the three
+    bool has_data = false;  // searched on the first backward that wants dx
+    size_t workspace = 0;   // the largest of those chosen
   };
 
  public:
@@ -177,9 +191,9 @@ class ConvCuda final : public ConvLayer {
     std::vector<AlgorithmChoice> out;
     for (const auto& [key, p] : plans_) {
       out.push_back({p.input, algo_text(forward_name(p.forward.algo), p.forward.algo),
-                     algo_text(data_name(p.data.algo), p.data.algo),
-                     algo_text(filter_name(p.filter.algo), p.filter.algo),
-                     backend_.deterministic ? "heuristic" : "timed", static_cast<int64_t>(p.workspace)});
+                     p.has_data ? algo_text(data_name(p.data.algo), p.data.algo) : "none (no input gradient)",
+                     algo_text(filter_name(p.filter.algo), p.filter.algo), chosen_by(),
+                     static_cast<int64_t>(p.workspace)});
     }
     return out;
   }
@@ -194,8 +208,39 @@ class ConvCuda final : public ConvLayer {
         cudnnSetConvolutionMathType(conv_.get(), backend_.math == MathMode::kFp32 ? CUDNN_FMA_MATH : chosen));
   }
 
+  std::string chosen_by() const {
+    if (backend_.conv_forward_algo >= 0 || backend_.conv_data_algo >= 0 || backend_.conv_filter_algo >= 0)
+      return "pinned";
+    return backend_.deterministic ? "heuristic" : "timed";
+  }
+  // Timed (cudnnFind*) by default; in cuDNN's heuristic order (cudnnGet*_v7) with --deterministic
+  // or a pinned algorithm (that list has every algorithm with its status).
+  bool timed(int pinned) const { return !backend_.deterministic && pinned < 0; }
+
+  // The backward-data algorithm, chosen when first needed. x_ and y_ are at the plan's shape.
+  void choose_data(StreamLibraries& lib, Plan& p) {
+    CUDNN_CHECK(cudnnSetConvolutionMathType(conv_.get(), descriptor_math()));
+    const int pinned = backend_.conv_data_algo;
+    int max = 0, returned = 0;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(lib.cudnn(), &max));
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> data(max);
+    CUDNN_CHECK(timed(pinned)
+                    ? cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                                x_.get(), max, &returned, data.data())
+                    : cudnnGetConvolutionBackwardDataAlgorithm_v7(lib.cudnn(), filter_.get(), y_.get(),
+                                                                  conv_.get(), x_.get(), max, &returned,
+                                                                  data.data()));
+    data.resize(returned);
+    p.data = pick(data, backend_, "backward-data", pinned);
+    p.has_data = true;
+    p.workspace = std::max(p.workspace, p.data.memory);
+    LOG(INFO) << "conv " << c_.in_channels << "->" << c_.out_channels << " k" << c_.kernel << " input "
+              << p.input.str() << " on " << device().str() << ": backward-data "
+              << algo_text(data_name(p.data.algo), p.data.algo) << " (" << chosen_by() << ")";
+  }
+
   // The algorithms for this input shape, found on first sight. Also points x_ and y_ at the shape.
-  const Plan& plan_for(StreamLibraries& lib, const Shape& xs, const Shape& ys) {
+  Plan& plan_for(StreamLibraries& lib, const Shape& xs, const Shape& ys) {
     set_tensor(x_, xs);
     set_tensor(y_, ys);
     const std::pair<int64_t, int64_t> key{xs[0], xs[2] * 100000 + xs[3]};
@@ -205,49 +250,37 @@ class ConvCuda final : public ConvLayer {
     CUDNN_CHECK(cudnnSetConvolutionMathType(conv_.get(), descriptor_math()));
     Plan p;
     p.input = xs;
-    // Timed (cudnnFind*) by default; in cuDNN's heuristic order (cudnnGet*_v7) with --deterministic.
-    const bool timed = !backend_.deterministic;
     int max = 0, returned = 0;
+    const int pin_forward = backend_.conv_forward_algo, pin_filter = backend_.conv_filter_algo;
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> fwd(max);
-    CUDNN_CHECK(
-        timed ? cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
-                                                     y_.get(), max, &returned, fwd.data())
-              : cudnnGetConvolutionForwardAlgorithm_v7(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
-                                                       y_.get(), max, &returned, fwd.data()));
+    CUDNN_CHECK(timed(pin_forward)
+                    ? cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
+                                                           y_.get(), max, &returned, fwd.data())
+                    : cudnnGetConvolutionForwardAlgorithm_v7(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
+                                                             y_.get(), max, &returned, fwd.data()));
     fwd.resize(returned);
-    p.forward = pick(fwd, backend_, "forward");
-
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(lib.cudnn(), &max));
-    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> data(max);
-    CUDNN_CHECK(
-        timed ? cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
-                                                          x_.get(), max, &returned, data.data())
-              : cudnnGetConvolutionBackwardDataAlgorithm_v7(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
-                                                            x_.get(), max, &returned, data.data()));
-    data.resize(returned);
-    p.data = pick(data, backend_, "backward-data");
+    p.forward = pick(fwd, backend_, "forward", pin_forward);
 
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> filter(max);
-    CUDNN_CHECK(
-        timed ? cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
-                                                            filter_.get(), max, &returned, filter.data())
-              : cudnnGetConvolutionBackwardFilterAlgorithm_v7(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
-                                                              filter_.get(), max, &returned, filter.data()));
+    CUDNN_CHECK(timed(pin_filter)
+                    ? cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                                  filter_.get(), max, &returned, filter.data())
+                    : cudnnGetConvolutionBackwardFilterAlgorithm_v7(lib.cudnn(), x_.get(), y_.get(),
+                                                                    conv_.get(), filter_.get(), max, &returned,
+                                                                    filter.data()));
     filter.resize(returned);
-    p.filter = pick(filter, backend_, "backward-filter");
+    p.filter = pick(filter, backend_, "backward-filter", pin_filter);
 
-    p.workspace = std::max({p.forward.memory, p.data.memory, p.filter.memory});
+    p.workspace = std::max(p.forward.memory, p.filter.memory);
     // Times only where cudnnFind* measured them (the heuristic list has none).
-    auto ms = [&](float t) { return timed ? " (" + std::to_string(t) + " ms)" : std::string(); };
+    auto ms = [&](float t, int pinned) { return timed(pinned) ? " (" + std::to_string(t) + " ms)" : std::string(); };
     LOG(INFO) << "conv " << c_.in_channels << "->" << c_.out_channels << " k" << c_.kernel << " input "
-              << xs.str() << " on " << device().str() << ": cuDNN algorithms ("
-              << (timed ? "timed" : "heuristic") << ") forward "
-              << algo_text(forward_name(p.forward.algo), p.forward.algo) << ms(p.forward.time)
-              << ", backward-data " << algo_text(data_name(p.data.algo), p.data.algo) << ms(p.data.time)
+              << xs.str() << " on " << device().str() << ": cuDNN algorithms (" << chosen_by() << ") forward "
+              << algo_text(forward_name(p.forward.algo), p.forward.algo) << ms(p.forward.time, pin_forward)
               << ", backward-filter " << algo_text(filter_name(p.filter.algo), p.filter.algo)
-              << ms(p.filter.time) << ", workspace " << (p.workspace >> 20) << " MiB";
+              << ms(p.filter.time, pin_filter) << ", workspace " << (p.workspace >> 20) << " MiB";
     return plans_.emplace(key, p).first->second;
   }
 

@@ -83,10 +83,20 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
   for (size_t i = 0; i < local_.size(); ++i) by_tower[local_[i]] = devices[i];
   towers_.resize(plan_.towers);
   exchange_streams_.resize(plan_.towers);
+  input_owner_.assign(plan_.towers, -1);
   for (int tower : local_) {
     const Device d = by_tower[tower];
     auto t = std::make_unique<TowerState>();
     t->device = d;
+    int owner = tower;
+    for (int other : local_) {
+      if (other == tower || plan_.hybrid()) break;
+      if (by_tower[other] == d) {  // an earlier tower on this device holds the batch
+        owner = other;
+        break;
+      }
+    }
+    input_owner_[tower] = owner;
     if (d.is_cuda()) {
       t->stream = Stream(d);
       t->comm_stream = Stream(d);
@@ -96,10 +106,13 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       t->exchanged = Event(d);
       t->copy_started = Event(d, true);
       t->copy_done = Event(d, true);
-      for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * label_count_, d);
+      if (owner == tower)
+        for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * label_count_, d);
     }
-    for (Tensor& in : t->input)
-      in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
+    if (owner == tower) {
+      for (Tensor& in : t->input)
+        in = Tensor(batched({plan_.net.channels, plan_.net.height, plan_.net.width}), d);
+    }
     t->params = Tensor::zeros({std::max<int64_t>(layout_.flat_size(tower), 1)}, d);
     t->grads = Tensor::zeros(t->params.shape(), d);
     // On the CPU the exchanges run inline on the compute stream.
@@ -226,7 +239,7 @@ View Net::grads(int tower) {
 }
 
 ConstView Net::node_input(size_t node, int tower) const {
-  if (node == 0) return towers_[tower]->input[slot_].view();
+  if (node == 0) return towers_[input_owner_[tower]]->input[slot_].view();
   return nodes_[node - 1]->out[tower].view();
 }
 
@@ -339,7 +352,7 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   // Under hybrid each tower held takes its own B items; otherwise every tower takes the batch.
   const int towers_fed = plan_.hybrid() ? static_cast<int>(local_.size()) : 1;
   const int items = batch_ * towers_fed;
-  const Shape per_tower = towers_[local_[0]]->input[0].shape();
+  const Shape per_tower = towers_[input_owner_[local_[0]]]->input[0].shape();
   const Shape want{items, per_tower[1], per_tower[2], per_tower[3]};
   if (images.shape != want) {
     throw UserError("images " + images.shape.str() + " do not match the network's input " + want.str());
@@ -365,6 +378,10 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
   }
   for (size_t i = 0; i < local_.size(); ++i) {
     TowerState* t = towers_[local_[i]].get();
+    if (input_owner_[local_[i]] != local_[i]) {  // the batch is on this device already
+      towers_[input_owner_[local_[i]]]->input_ready.make_wait(t->stream);  // once it has arrived
+      continue;
+    }
     if (profiling_) t->copy_started.record(t->copy_stream);
     ConstView mine = images;
     if (plan_.hybrid()) mine = {images.data + i * per_tower.numel(), per_tower, images.device};
@@ -393,11 +410,13 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
     }
   }
   // The host's images and labels may be reused once this returns.
-  for (int t : local_) towers_[t]->input_ready.synchronize();
+  for (int t : local_)
+    if (input_owner_[t] == t) towers_[t]->input_ready.synchronize();
   if (profiling_) {
     input_copy_ms_ = 0;
     for (int t : local_)
-      input_copy_ms_ =
+      if (input_owner_[t] == t)
+        input_copy_ms_ =
           std::max<double>(input_copy_ms_, towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started));
   }
   const int t = plan_.nodes[loss_node_].home;
@@ -507,7 +526,7 @@ void Net::time_all(size_t node, bool forward, F&& work) {
 }
 
 const int32_t* Net::tower_labels(int t) const {
-  const TowerState& s = *towers_[t];
+  const TowerState& s = *towers_[input_owner_[t]];
   return s.device.is_cuda() ? static_cast<const int32_t*>(s.labels[slot_].data())
                             : static_cast<const int32_t*>(host_labels_[slot_].data());
 }

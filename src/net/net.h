@@ -175,6 +175,10 @@ class Net {
   // reads the current slot's (CPU towers) while the next batch's arrive.
   std::array<HostBuffer, 2> host_labels_;
   int slot_ = 0;  // which of the two input buffers the current step reads
+  // Per tower held: the tower whose input buffers and labels it reads. Towers on one device share
+  // the first one's (the batch is copied once per device, not once per tower), except under
+  // hybrid, where each tower takes items of its own.
+  std::vector<int> input_owner_;
   int loss_node_ = -1;
   LossSummary last_loss_;
   bool profiling_ = false;

@@ -37,8 +37,18 @@ struct LayerOnTwoDevices {
   }
 };
 
+// The cuDNN algorithms a GPU layer ran, for a failure's message ("" for layers without a choice).
+inline std::string algorithms_of(const Layer& layer) {
+  std::string out;
+  for (const AlgorithmChoice& c : layer.algorithm_choices()) {
+    out += " [cuDNN algorithms for input " + c.input.str() + ", " + c.chosen_by + ": forward " + c.forward +
+           ", backward-data " + c.backward_data + ", backward-filter " + c.backward_filter + "]";
+  }
+  return out;
+}
+
 // Forward and backward of `layers` on both devices from one random x and dy; compares y, dx and
-// every parameter gradient within rtol.
+// every parameter gradient within rtol. A failure names the cuDNN algorithms that ran.
 inline void expect_gpu_matches_cpu(LayerOnTwoDevices& layers, const Shape& x_shape, float rtol,
                                    bool training = true, float x_lo = -1.0f, float x_hi = 1.0f) {
   const Stream cpu_stream;
@@ -52,7 +62,7 @@ inline void expect_gpu_matches_cpu(LayerOnTwoDevices& layers, const Shape& x_sha
   layers.cpu.layer->forward(cpu_pass, x.view(), y.view());
   layers.gpu->forward(gpu_pass, xg.view(), yg.view());
   gpu_stream.synchronize();
-  EXPECT_TRUE(gpu_agrees(yg.to_host(), y.to_host(), rtol)) << "forward y";
+  EXPECT_TRUE(gpu_agrees(yg.to_host(), y.to_host(), rtol)) << "forward y" << algorithms_of(*layers.gpu);
 
   Tensor dy = random_tensor(y_shape, 22);
   Tensor dyg = Tensor::from_host(y_shape, dy.to_host(), Device::cuda(0));
@@ -60,10 +70,10 @@ inline void expect_gpu_matches_cpu(LayerOnTwoDevices& layers, const Shape& x_sha
   layers.cpu.layer->backward(cpu_pass, x.view(), y.view(), dy.view(), dx.view());
   layers.gpu->backward(gpu_pass, xg.view(), yg.view(), dyg.view(), dxg.view());
   gpu_stream.synchronize();
-  EXPECT_TRUE(gpu_agrees(dxg.to_host(), dx.to_host(), rtol)) << "backward dx";
+  EXPECT_TRUE(gpu_agrees(dxg.to_host(), dx.to_host(), rtol)) << "backward dx" << algorithms_of(*layers.gpu);
   for (size_t i = 0; i < layers.cpu.grads.size(); ++i) {
     EXPECT_TRUE(gpu_agrees(layers.gpu_grads[i].to_host(), layers.cpu.grads[i].to_host(), rtol))
-        << "gradient of parameter " << i;
+        << "gradient of parameter " << i << algorithms_of(*layers.gpu);
   }
 }
 

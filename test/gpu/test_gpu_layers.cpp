@@ -2,10 +2,16 @@
 // backward within tolerance. FP32 results differ from the CPU's only in summation order, so
 // rtol 1e-3 (about 10^4 float roundings of margin) is ample and still catches a wrong index or
 // a missing term, which err by O(1). TF32 has its own bound, derived where it is tested.
+// Convolutions pin their algorithms: the equality tests take cuDNN's heuristic (deterministic)
+// choice, never a timed one that could differ run to run, and EveryConvAlgorithm checks each
+// algorithm cuDNN offers in turn, FFT and Winograd with their own, looser tolerance. A failure
+// names the algorithms that ran.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "core/device_ops.h"
@@ -23,24 +29,103 @@
 namespace alexnet {
 namespace {
 
+using testing::algorithms_of;
 using testing::expect_gpu_matches_cpu;
 using testing::gpu_agrees;
 using testing::LayerOnTwoDevices;
 
 constexpr float kFp32 = 1e-3f;
+const BackendOptions kHeuristic{.deterministic = true};  // cuDNN's heuristic choice: no timing
 
 TEST(GpuLayers, ConvLikeConv1MatchesCpu) {
   SKIP_WITHOUT_GPU();
   ConvConfig c{.in_channels = 3, .out_channels = 8, .kernel = 11, .stride = 4, .pad = 0};
-  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d); });
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, kHeuristic); });
   expect_gpu_matches_cpu(layers, {4, 3, 35, 35}, kFp32);
 }
 
 TEST(GpuLayers, GroupedPaddedConvMatchesCpu) {
   SKIP_WITHOUT_GPU();
   ConvConfig c{.in_channels = 8, .out_channels = 12, .kernel = 5, .stride = 1, .pad = 2, .groups = 2};
-  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d); });
+  LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, kHeuristic); });
   expect_gpu_matches_cpu(layers, {3, 8, 13, 13}, kFp32);
+}
+
+// FFT and Winograd transform the operands, and their rounding grows with the transform's length
+// and the operands' range, not with the reduction length alone: 1e-2 of each value plus 1e-4 of
+// the largest still flags a wrong index or a missing term (errors of O(1) relative).
+constexpr float kTransformed = 1e-2f;
+bool is_transform(const std::string& name) {
+  return name.find("fft") != std::string::npos || name.find("winograd") != std::string::npos;
+}
+
+// Each cuDNN algorithm in turn, for the shapes of conv1 (11x11/4), conv2 (5x5, groups 2) and
+// conv3-5 (3x3, pad 1): forward against the CPU's y, backward-data against dx, backward-filter
+// against dW. An algorithm cuDNN does not offer for a shape is counted and named, not failed.
+TEST(GpuLayers, EveryConvAlgorithmMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  struct Case {
+    ConvConfig c;
+    Shape x;
+  };
+  const std::vector<Case> cases = {
+      {{.in_channels = 3, .out_channels = 8, .kernel = 11, .stride = 4}, {2, 3, 35, 35}},
+      {{.in_channels = 8, .out_channels = 12, .kernel = 5, .pad = 2, .groups = 2}, {2, 8, 13, 13}},
+      {{.in_channels = 16, .out_channels = 16, .kernel = 3, .pad = 1}, {2, 16, 13, 13}},
+  };
+  enum Direction { kForward, kData, kFilter };
+  const char* direction_names[] = {"forward", "backward-data", "backward-filter"};
+  const int algorithm_counts[] = {8, 6, 6};  // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t
+  for (const Case& k : cases) {
+    // The CPU's answers, once per shape.
+    LayerOnTwoDevices reference([&](Device d) { return make_conv(k.c, d, kHeuristic); });
+    const Stream cs;
+    Pass cpu_pass{cs};
+    const Shape y_shape = reference.cpu.layer->output_shape(k.x);
+    Tensor x = testing::random_tensor(k.x, 21), dy = testing::random_tensor(y_shape, 22);
+    Tensor y(y_shape), dx(k.x);
+    reference.cpu.layer->forward(cpu_pass, x.view(), y.view());
+    reference.cpu.layer->backward(cpu_pass, x.view(), y.view(), dy.view(), dx.view());
+    const std::vector<float> want_y = y.to_host(), want_dx = dx.to_host(), want_dw = reference.cpu.grads[0].to_host();
+    for (int direction : {kForward, kData, kFilter}) {
+      int tested = 0;
+      std::string unavailable;
+      for (int algo = 0; algo < algorithm_counts[direction]; ++algo) {
+        BackendOptions b = kHeuristic;
+        (direction == kForward ? b.conv_forward_algo : direction == kData ? b.conv_data_algo : b.conv_filter_algo) =
+            algo;
+        LayerOnTwoDevices layers([&](Device d) { return make_conv(k.c, d, d.is_cuda() ? b : kHeuristic); });
+        const Stream gs(Device::cuda(0));
+        Pass gpu_pass{gs};
+        Tensor xg = Tensor::from_host(k.x, x.to_host(), Device::cuda(0));
+        Tensor dyg = Tensor::from_host(y_shape, dy.to_host(), Device::cuda(0));
+        Tensor yg(y_shape, Device::cuda(0)), dxg(k.x, Device::cuda(0));
+        try {
+          layers.gpu->forward(gpu_pass, xg.view(), yg.view());
+          layers.gpu->backward(gpu_pass, xg.view(), yg.view(), dyg.view(), dxg.view());
+          gs.synchronize();
+        } catch (const AlgorithmUnavailable&) {
+          unavailable += " " + std::to_string(algo);
+          continue;
+        }
+        ++tested;
+        const AlgorithmChoice ran = layers.gpu->algorithm_choices().at(0);
+        const std::string name =
+            direction == kForward ? ran.forward : direction == kData ? ran.backward_data : ran.backward_filter;
+        const float rtol = is_transform(name) ? kTransformed : kFp32;
+        const std::vector<float>& want = direction == kForward ? want_y : direction == kData ? want_dx : want_dw;
+        const std::vector<float> got = direction == kForward  ? yg.to_host()
+                                       : direction == kData ? dxg.to_host()
+                                                            : layers.gpu_grads[0].to_host();
+        EXPECT_TRUE(gpu_agrees(got, want, rtol))
+            << direction_names[direction] << " algorithm " << name << " (rtol " << rtol << ") for "
+            << k.c.kernel << "x" << k.c.kernel << " input " << k.x.str() << algorithms_of(*layers.gpu);
+      }
+      std::printf("conv %dx%d input %s: %d %s algorithm(s) checked; not offered:%s\n", k.c.kernel, k.c.kernel,
+                  k.x.str().c_str(), tested, direction_names[direction], unavailable.empty() ? " none" : unavailable.c_str());
+      EXPECT_GT(tested, 0) << direction_names[direction] << ": cuDNN offered none";
+    }
+  }
 }
 
 float max_abs(const std::vector<float>& v) {
@@ -78,7 +163,7 @@ float tf32_error_bound(int64_t terms, float max_a, float max_b) {
 TEST(GpuLayers, ConvInTf32IsCloseToCpu) {
   SKIP_WITHOUT_GPU();
   ConvConfig c{.in_channels = 16, .out_channels = 16, .kernel = 3, .stride = 1, .pad = 1};
-  BackendOptions tf32{.math = MathMode::kTf32};
+  BackendOptions tf32{.math = MathMode::kTf32, .deterministic = true};
   LayerOnTwoDevices layers([&](Device d) { return make_conv(c, d, tf32); });
   const Shape x_shape = {4, 16, 13, 13}, y_shape = {4, 16, 13, 13};
   const Stream cs, gs(Device::cuda(0));

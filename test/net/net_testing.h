@@ -37,6 +37,7 @@ struct PlaceOptions {
   std::string comm = "auto";
   std::string preset = "alexnet-mini";  // when no network is given
   uint64_t seed = kNetSeed;             // of the initial weights
+  BackendOptions backend;               // math and cuDNN algorithms (GPU tests: deterministic)
 };
 
 // A network placed as asked, its parameters initialised from options.seed.
@@ -47,7 +48,7 @@ inline PlacedNet place(const NetworkSpec& network, const PlaceOptions& options) 
   if (devices.empty()) devices.assign(plan.towers, Device::cpu());
   PlacedNet p;
   if (plan.towers > 1) p.comm = make_communicator(options.comm, devices, false);
-  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), options.batch);
+  p.net = std::make_unique<Net>(std::move(plan), devices, p.comm.get(), options.batch, options.backend);
   p.net->init_parameters(options.seed);
   return p;
 }
