@@ -2,34 +2,38 @@
 # Builds the CUDA binaries on a machine without a GPU (the CUDA toolkit, cuDNN and NCCL suffice) and packs
 # them into a folder that runs on a GPU host which has the CUDA libraries but not our Debian ones.
 #
-#   tools/gpu-bundle.sh [--build DIR] [--out DIR] [-- EXTRA_CMAKE_ARGS...]
+#   tools/gpu-bundle.sh [--build DIR] [--no-build] [--out DIR] [-- EXTRA_CMAKE_ARGS...]
 #
-# --build DIR (default build-bundle) is configured Release with -DALEXNET_CUDA=ON. --out DIR (default
-# gpu-bundle, replaced if present) gets:
+# --build DIR (default build-bundle) is configured Release with -DALEXNET_CUDA=ON and built;
+# --no-build packs what DIR already holds (a CUDA Release build, such as tools/test.sh's build/).
+# --out DIR (default gpu-bundle, replaced if present) gets:
 #   bin/           alexnet, alexnet_tests, loader_bench, and conv_bench when built
 #   lib.tar.xz     every shared library the binaries load except CUDA's (libcudart, libcublas*, libcudnn*,
 #                  libnccl, libcuda...: the GPU host has them) and glibc's (libc, libm, libpthread, libdl, librt,
 #                  libresolv, ld-linux: always the host's). libstdc++, libgcc_s, libgomp and libgfortran are
 #                  bundled, so the host's compiler does not matter. BLAS/LAPACK come from OpenBLAS's OpenMP
-#                  build, as the binaries' RUNPATH asks. xz, because the ~210 MiB of libraries (OpenBLAS is
-#                  35 MiB; OpenCV's imgcodecs pulls in GDAL, GDCM and OpenEXR) must fit under 60 MiB.
+#                  build, as the binaries' RUNPATH asks. xz, because the ~70 MiB of libraries (OpenBLAS is
+#                  35 MiB) must fit, with the binaries, under 50 MiB.
 #   cuda-libs.txt  the CUDA libraries the binaries need, and the parts cuDNN loads at run time
-#   experiments/   the network files; MANIFEST.txt: `alexnet version` and where each library came from
+#   experiments/   the network files; MANIFEST.txt: `alexnet version`, where each library came from,
+#                  every file of the bundle with its size, and the bundle's total
 #   run-gpu.sh     the GPU checks, run on the GPU host (tools/run-gpu.sh; see its header), with
 #                  experiments/bench/compare_torch.py for its PyTorch comparison
 #   MANIFEST.txt also records the highest glibc version any bundled file needs (objdump -T), which
 #   run-gpu.sh checks against the host's first.
 # It then proves that, with LD_LIBRARY_PATH (which beats RUNPATH) naming the unpacked libraries and CUDA's
 # folders, nothing else is loaded from this machine but glibc, and fails if the folder is over 60 MiB
-# (after `strip --strip-unneeded` on the copies and xz -9, if needed). The folder is git-ignored: on the device
+# (after `strip --strip-unneeded` on the copies and xz -9, if needed). The device machine takes 64 MiB of
+# files in all, the source tree included: 50 MiB leaves room for it. The folder is git-ignored: on the device
 # machine, carry it (`carry: ["gpu-bundle"]`) and run `gpu-bundle/run-gpu.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bundle out=gpu-bundle limit_mib=60 cmake_args=()
+build=build-bundle out=gpu-bundle limit_mib=50 cmake_args=() build_it=1
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=${2:?--build needs a folder}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
+    --no-build) build_it=0; shift ;;
     --) shift; cmake_args=("$@"); break ;;
     -h | --help) sed -n '2,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "gpu-bundle: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -37,8 +41,12 @@ while [ $# -gt 0 ]; do
 done
 die() { echo "gpu-bundle: $*" >&2; exit 1; }
 
-echo "== building into $build"
-BUILD_DIR=$build tools/build.sh -DCMAKE_BUILD_TYPE=Release -DALEXNET_CUDA=ON "${cmake_args[@]}"
+if [ $build_it = 1 ]; then
+  echo "== building into $build"
+  BUILD_DIR=$build tools/build.sh -DCMAKE_BUILD_TYPE=Release -DALEXNET_CUDA=ON "${cmake_args[@]}"
+fi
+[ -f "$build/CMakeCache.txt" ] || die "$build holds no build"
+grep -q '^CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || die "$build is not a Release build"
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/experiments"
 for t in alexnet alexnet_tests loader_bench conv_bench; do
@@ -111,7 +119,17 @@ read -r glibc_version glibc_symbol glibc_file <<< "$glibc_needed"
 
 cp tools/run-gpu.sh "$out/run-gpu.sh"
 
+# What the bundle holds, file by file, and its size (this list included: measured after writing it).
+contents() {
+  echo "contents (bytes):"
+  (cd "$out" && find . -type f ! -name MANIFEST.txt | sort | while read -r f; do printf '  %10d  %s\n' "$(stat -c %s "$f")" "${f#./}"; done)
+}
+contents >> "$out/MANIFEST.txt"
+echo "total: 0000000000 bytes (00.0 MiB), this file included" >> "$out/MANIFEST.txt"
 size=$(bytes)
+sed -i "s/^total: 0000000000 bytes (00.0 MiB)/total: $(printf '%010d' "$size") bytes ($(awk -v b="$size" 'BEGIN {printf "%04.1f", b / 1048576}') MiB)/" "$out/MANIFEST.txt"
+[ "$(bytes)" = "$size" ] || die "MANIFEST.txt's total changed its own size"
+
 du -h --max-depth=1 "$out" | sort -h | sed 's/^/  /'
 printf '== %s: %s MiB (limit %d MiB), %d libraries bundled; CUDA libraries needed: %s\n' "$out" \
   "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" "$limit_mib" "${#bundled[@]}" \

@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libopenblas-openmp-dev libgoogle-glog-dev libgflags-dev libboost-program-options-dev
-  libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
+  libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgproc-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
   libgtest-dev libgmock-dev libbenchmark-dev
   libgloo-dev openmpi-bin python3-torch

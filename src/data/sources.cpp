@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/image_codec.h"
 
 namespace fs = std::filesystem;
 
@@ -270,30 +270,14 @@ class ImageFolder final : public ImageSource {
 }  // namespace
 
 cv::Mat decode_image(const std::vector<uint8_t>& bytes) {
-  static const uint8_t kJpeg[] = {0xFF, 0xD8, 0xFF};
-  static const uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  auto starts_with = [&](const uint8_t* magic, size_t n) {
-    return bytes.size() >= n && std::equal(magic, magic + n, bytes.begin());
-  };
-  const bool jpeg = starts_with(kJpeg, sizeof kJpeg);
-  if (!jpeg && !starts_with(kPng, sizeof kPng))
-    throw DecodeError("not a JPEG or PNG file (by its first bytes)");
-  // libjpeg fills a truncated JPEG with grey and calls it a warning; a JPEG must end with EOI.
-  if (jpeg) {
-    const size_t tail = std::min<size_t>(bytes.size(), 64);
-    bool eoi = false;
-    for (size_t i = bytes.size() - tail; i + 1 < bytes.size(); ++i)
-      eoi |= bytes[i] == 0xFF && bytes[i + 1] == 0xD9;
-    if (!eoi) throw DecodeError("truncated JPEG (no end-of-image marker)");
-  }
-  cv::Mat image;
+  Pixels p;
   try {
-    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    throw DecodeError(std::string("not a decodable image (") + e.what() + ")");
+    p = decode_image_bytes(bytes.data(), bytes.size());
+  } catch (const CodecError& e) {
+    throw DecodeError(e.what());
   }
-  if (image.empty()) throw DecodeError("not a decodable image");
-  cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  cv::Mat image(p.height, p.width, CV_8UC3);
+  std::copy(p.data.begin(), p.data.end(), image.data);
   return image;
 }
 

@@ -38,9 +38,8 @@ class ImageSource {
   virtual std::string describe() const = 0;  // provenance for the file's 'source' attribute
 };
 
-// A JPEG or PNG file's bytes as 8-bit RGB. Only those two formats, recognised by their magic
-// bytes, reach OpenCV's decoder (which would otherwise also hand bytes to its TIFF, OpenEXR,
-// JPEG 2000, GDAL and other readers). Throws DecodeError saying why.
+// A JPEG or PNG file's bytes as 8-bit RGB, told apart by their first bytes and decoded by
+// libjpeg-turbo or libpng (core/image_codec.h). Throws DecodeError saying why.
 cv::Mat decode_image(const std::vector<uint8_t>& bytes);
 
 // Debian's dataset-fashion-mnist installs its files here.

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/image_codec.h"
 #include "net/plan.h"
 #include "train/evaluate.h"
 
@@ -173,10 +173,16 @@ cv::Mat draw_neighbours(const std::vector<cv::Mat>& queries, const std::vector<s
 }
 
 void write_png(const std::string& path, const cv::Mat& rgb) {
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);  // OpenCV's encoders take BGR
+  CHECK(rgb.type() == CV_8UC3 || rgb.type() == CV_8UC1) << "write_png: 8-bit RGB or grey";
+  const cv::Mat whole = rgb.isContinuous() ? rgb : rgb.clone();
+  Pixels p{whole.rows, whole.cols, whole.channels(),
+           std::vector<uint8_t>(whole.data, whole.data + whole.total() * whole.elemSize())};
   std::vector<uint8_t> bytes;
-  if (!cv::imencode(".png", bgr, bytes)) throw std::runtime_error(path + ": the PNG encoder failed");
+  try {
+    bytes = encode_png(p);
+  } catch (const CodecError& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 

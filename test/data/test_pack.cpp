@@ -5,10 +5,10 @@
 #include <zlib.h>
 
 #include <fstream>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "core/image_codec.h"
 #include "data/format.h"
 #include "data/pack.h"
 #include "data/sources.h"
@@ -30,17 +30,27 @@ cv::Mat pattern(int seed) {
   return rgb;
 }
 
-void write_image(const fs::path& path, const cv::Mat& rgb) {
-  fs::create_directories(path.parent_path());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  ASSERT_TRUE(cv::imwrite(path.string(), bgr)) << path;
+Pixels pixels_of(const cv::Mat& rgb) {
+  return {rgb.rows, rgb.cols, rgb.channels(), std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * rgb.elemSize())};
 }
 
-cv::Mat decoded(const fs::path& path) {  // what OpenCV itself decodes, as RGB
-  cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR), rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
+// Encoded by its extension: .png by libpng, .jpg by libjpeg-turbo (quality 95).
+std::vector<uint8_t> encode(const std::string& ext, const cv::Mat& rgb) {
+  return ext == ".png" ? encode_png(pixels_of(rgb)) : encode_jpeg(pixels_of(rgb), 95);
+}
+
+void write_image(const fs::path& path, const cv::Mat& rgb) {
+  fs::create_directories(path.parent_path());
+  const std::vector<uint8_t> bytes = encode(path.extension().string(), rgb);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(fs::file_size(path) == bytes.size()) << path;
+}
+
+cv::Mat decoded(const fs::path& path) {  // the file's pixels, decoded on their own, as RGB
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_image(bytes);
 }
 
 // train/cat: a.jpg, b.png; train/dog: c.png, d.jpg; val/cat/e.png; val/dog/f.jpg
@@ -476,14 +486,15 @@ TEST(DatasetReader, TruncatedFileIsAClearError) {
 namespace alexnet {
 namespace {
 
-// Only JPEG and PNG, by their first bytes, reach OpenCV's decoders: a BMP or TIFF that OpenCV
-// could read, and bytes that merely start like a JPEG, are refused with the reason.
+// Only JPEG and PNG, by their first bytes, are decoded: a BMP or TIFF, and bytes that merely
+// start like a JPEG, are refused with the reason.
 TEST(Pack, OnlyJpegAndPngReachTheDecoder) {
   cv::Mat image(4, 5, CV_8UC3, cv::Scalar(10, 20, 30));
   auto encoded = [&](const std::string& ext) {
-    std::vector<uint8_t> bytes;
-    EXPECT_TRUE(cv::imencode(ext, image, bytes)) << ext;
-    return bytes;
+    if (ext == ".bmp") {  // a BMP's first bytes: its "BM" signature and a header
+      return std::vector<uint8_t>{'B', 'M', 70, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0};
+    }
+    return encode(ext, image);
   };
   for (const std::string ext : {".png", ".jpg"}) {
     cv::Mat decoded = decode_image(encoded(ext));
@@ -504,7 +515,7 @@ TEST(Pack, OnlyJpegAndPngReachTheDecoder) {
   EXPECT_EQ(reason({0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}), "truncated JPEG (no end-of-image marker)");
   std::vector<uint8_t> png = encoded(".png");
   png.resize(png.size() / 2);
-  EXPECT_NE(reason(png).find("not a decodable image"), std::string::npos) << reason(png);
+  EXPECT_NE(reason(png).find("not a decodable PNG"), std::string::npos) << reason(png);
 }
 
 }  // namespace

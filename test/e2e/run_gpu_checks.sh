@@ -2,8 +2,8 @@
 # gpu-bundle's run-gpu.sh (tools/run-gpu.sh), the parts a CPU machine can check:
 #   - --check-glibc: a version above the host's fails with the message, one below passes, and a
 #     bundle whose MANIFEST.txt needs more than the host has stops at that step;
-#   - --dry-run lists every step, and their budgets fit the 8 minutes the one-shot check has;
-#   - on a fake host whose nvidia-smi lists a GPU the tests cannot see, gpu-tests FAILS (a GPU
+#   - --list lists every step, and their budgets fit the 8 minutes the one-shot check has;
+#   - on a fake host whose nvidia-smi lists a GPU the tests cannot see, gpu-layers FAILS (a GPU
 #     test that skips there would hide a broken driver) and the summary says why.
 #   run_gpu_checks.sh ALEXNET_TESTS WORKDIR
 set -euo pipefail
@@ -20,18 +20,19 @@ if out=$("$run_gpu" --check-glibc 99.1); then fail "--check-glibc 99.1 passed: $
 out=$("$run_gpu" --check-glibc 2.0) || fail "--check-glibc 2.0 failed: $out"
 echo "ok: --check-glibc ($(getconf GNU_LIBC_VERSION))"
 
-# --- the dry run: every step, within the 8 minutes ---
-dry=$("$run_gpu" --dry-run "$work/dry")
-for s in glibc unpack libraries nvidia-smi version gpu-tests time-split time-single ranks-nccl \
-  torch-128-fp32 torch-128-tf32 torch-256-fp32 torch-256-tf32; do
-  grep -q "^$s " <<< "$dry" || fail "--dry-run does not list $s:"$'\n'"$dry"
+# --- the list: every step, within the 8 minutes ---
+dry=$("$run_gpu" --list "$work/dry")
+steps="glibc unpack libraries relocated versions gpu-layers gpu-net paper-net deterministic memcheck initcheck
+  nccl ranks-nccl time-split time-single torch-fp32 torch-tf32 cudnn-parts"
+for s in $steps; do
+  grep -q "^$s " <<< "$dry" || fail "--list does not list $s:"$'\n'"$dry"
 done
 sum=$(sed -n 's/^sum of the budgets: \([0-9]*\) s.*/\1/p' <<< "$dry")
 pack=$(sed -n 's/.*then at most \([0-9]*\) s to pack.*/\1/p' <<< "$dry")
 if [ -z "$sum" ] || [ -z "$pack" ]; then fail "no sum of budgets in:"$'\n'"$dry"; fi
 [ $((sum + pack)) -lt 480 ] || fail "the budgets add up to $((sum + pack)) s, not under 8 minutes"
-[ ! -e "$work/dry" ] || fail "--dry-run made its logs folder"
-echo "ok: --dry-run lists 13 steps, $sum s of budgets + $pack s to pack"
+[ ! -e "$work/dry" ] || fail "--list made its logs folder"
+echo "ok: --list lists $(wc -w <<< "$steps") steps, $sum s of budgets + $pack s to pack"
 
 # --- a fake bundle on a fake GPU host ---
 bundle=$work/bundle
@@ -47,11 +48,12 @@ echo "glibc needed: 2.0 (a test)" > "$bundle/MANIFEST.txt"
 # shellcheck disable=SC2016  # $1 is the fake's own argument
 printf '#!/bin/sh\n[ "$1" = -L ] && echo "GPU 0: NVIDIA H200 (UUID: GPU-fake)"\nexit 0\n' > "$work/fakebin/nvidia-smi"
 chmod +x "$work/fakebin/nvidia-smi"
-export PATH=$work/fakebin:$PATH TMPDIR=$work GPU_TEST_FILTER='GpuLayers.ReluMatchesCpu:GpuNet.*'
+export PATH=$work/fakebin:$PATH TMPDIR=$work
 if "$bundle/run-gpu.sh" "$work/logs" > "$work/run.log" 2>&1; then fail "run-gpu.sh passed on the fake host"; fi
 summary=$(cat "$work/logs/summary.txt")
-grep -q "gpu-tests *FAILED: nvidia-smi lists 1 GPU(s), but [0-9]* GPU test(s) skipped: no CUDA device is visible" \
-  <<< "$summary" || fail "gpu-tests did not fail on skips:"$'\n'"$summary"
+grep -q "gpu-layers *FAILED: nvidia-smi lists 1 GPU(s), but [0-9]* GPU test run(s) skipped: no CUDA device is visible" \
+  <<< "$summary" || fail "gpu-layers did not fail on skips:"$'\n'"$summary"
+grep -q "^=== summary .*FAILED: a required step is not ok" <<< "$summary" || fail "the verdict is not FAILED:"$'\n'"$summary"
 grep -q "glibc *ok" <<< "$summary" || fail "the glibc step did not pass:"$'\n'"$summary"
 echo "ok: skipped GPU tests fail the run where nvidia-smi lists a GPU"
 
@@ -60,5 +62,5 @@ echo "glibc needed: 99.1 (libfake.so imports nothing@GLIBC_99.1)" > "$bundle/MAN
 if "$bundle/run-gpu.sh" "$work/logs-glibc" > "$work/run-glibc.log" 2>&1; then fail "ran on too old a glibc"; fi
 grep -q "glibc *FAILED" "$work/logs-glibc/summary.txt" || fail "no glibc failure in the summary"
 grep -q "libfake.so imports nothing@GLIBC_99.1" "$work/run-glibc.log" || fail "the message names no library"
-[ ! -e "$work/logs-glibc/gpu-tests.log" ] || fail "steps ran after the glibc check failed"
+[ ! -e "$work/logs-glibc/gpu-layers.log" ] || fail "steps ran after the glibc check failed"
 echo "ok: a bundle needing glibc 99.1 stops at the glibc step"
