@@ -21,9 +21,9 @@
 #   glibc           5  the host's glibc against the highest GLIBC_x.y the bundle needs
 #   unpack         20  our Debian libraries (lib.tar.xz), once per bundle, outside the bundle
 #   libraries      10  where each CUDA library was found (CUDA_LIB_DIRS=a:b first), the host's NCCL
-#   relocated      15  CPU tests that read the bundle's network files (ALEXNET_SOURCE_DIR=bundle)
 #   versions       10  nvidia-smi, then `alexnet version`: libraries loaded beside those built with,
 #                      each GPU's name, UUID and compute capability
+#   relocated      15  CPU tests that read the bundle's network files (ALEXNET_SOURCE_DIR=bundle)
 #   gpu-layers     55  GpuLayers.*, GpuComm.*, GpuErrors.*, CudaErrors.*, NcclCommunicator.*, three
 #                      times over (--gtest_repeat=3); FAILS when nvidia-smi lists a GPU but tests
 #                      skipped for want of one
@@ -264,10 +264,10 @@ if [ $mode = run ]; then
   gpus=$nvidia_gpus
   gpu_absent="nvidia-smi lists none"
 fi
-gtest_step relocated cpu 15 'NetworkFile.*:ParamInit.*:PaperNet.*'
 versions() { nvidia-smi -L && nvidia-smi && "$here/bin/alexnet" version && "$here/bin/alexnet" version | grep -q '^  cuda:0 '; }
 export -f versions
 step versions gpu 10 versions
+gtest_step relocated cpu 15 'NetworkFile.*:ParamInit.*:PaperNet.*'
 
 gtest_step gpu-layers gpu 55 'GpuLayers.*:GpuComm.*:GpuErrors.*:CudaErrors.*:NcclCommunicator.*' --gtest_repeat=3
 gtest_step gpu-net gpu 45 'GpuNet.*:-GpuNet.PaperNet*:GpuNet.Deterministic*'

@@ -12,6 +12,17 @@ namespace alexnet {
 
 namespace {
 
+// The most pixels an image may have: 8192 x 8192 (ImageNet's largest are a few thousand a side,
+// and pack resizes to 256). A header is a few bytes; without a cap, one claiming 60000 x 60000
+// would make us allocate 10 GB before its data turned out to be missing (the fuzzer's finding).
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
+
+void check_size(const char* format, int64_t width, int64_t height) {
+  if (width > 0 && height > 0 && width * height <= kMaxPixels) return;
+  throw CodecError(std::string("not a decodable ") + format + " (its header gives " + std::to_string(width) + "x" +
+                   std::to_string(height) + " pixels; at most " + std::to_string(kMaxPixels) + " are read)");
+}
+
 // One TurboJPEG handle, destroyed on every path.
 struct TjHandle {
   tjhandle h;
@@ -51,10 +62,7 @@ Pixels decode_jpeg(const uint8_t* bytes, size_t size) {
                           &colourspace) != 0) {
     throw CodecError("not a decodable JPEG (" + tj_error(tj.h) + ")");
   }
-  if (width <= 0 || height <= 0) {
-    throw CodecError("not a decodable JPEG (its header gives " + std::to_string(width) + "x" + std::to_string(height) +
-                     " pixels)");
-  }
+  check_size("JPEG", width, height);
   Pixels out{height, width, 3, {}};
   // Warnings (a corrupt but decodable stream) are tolerated, as OpenCV's decoder did; errors not.
   const int flags = TJFLAG_ACCURATEDCT;
@@ -149,7 +157,11 @@ Pixels decode_png(const uint8_t* bytes, size_t size) {
   png_set_read_fn(png, &reader, png_read_bytes);
   png_read_info(png, info);
   const png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
-  if (width == 0 || height == 0 || width > (1u << 16) || height > (1u << 16)) png_error(png, "implausible size");
+  if (width == 0 || height == 0 || int64_t{width} * height > kMaxPixels) {
+    reader.error = "its header gives " + std::to_string(width) + "x" + std::to_string(height) + " pixels; at most " +
+                   std::to_string(kMaxPixels) + " are read";
+    png_error(png, "too large");
+  }
   // To 8-bit RGB, as OpenCV's IMREAD_COLOR: high byte of 16-bit samples, palettes and low-bit grey
   // expanded, grey to RGB, alpha (and transparency) dropped.
   png_set_strip_16(png);

@@ -153,6 +153,16 @@ TEST(ImageCodec, DamagedFilesAreCodecErrorsWithAReason) {
   std::vector<uint8_t> garbled = png;
   for (size_t i = 40; i < garbled.size(); i += 7) garbled[i] ^= 0x5A;
   EXPECT_NE(error_of(garbled).find("not a decodable PNG"), std::string::npos) << error_of(garbled);
+  // A header claiming more pixels than are read (8192 x 8192) is refused before any allocation:
+  // a JPEG whose SOF0 says 60000 x 60000 (the fuzzer's finding: 10 GB asked for).
+  std::vector<uint8_t> huge = encode_jpeg(gradient(8, 8, 3), 90);
+  for (size_t i = 0; i + 8 < huge.size(); ++i) {
+    if (huge[i] == 0xFF && huge[i + 1] == 0xC0) {  // SOF0: length, precision, height, width
+      huge[i + 5] = 0xEA, huge[i + 6] = 0x60, huge[i + 7] = 0xEA, huge[i + 8] = 0x60;
+      break;
+    }
+  }
+  EXPECT_NE(error_of(huge).find("60000x60000 pixels; at most 67108864 are read"), std::string::npos) << error_of(huge);
   EXPECT_THROW(encode_jpeg(gradient(4, 4, 2), 90), CodecError);
   EXPECT_THROW(encode_jpeg(gradient(4, 4, 3), 0), CodecError);
 }

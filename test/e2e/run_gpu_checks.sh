@@ -22,7 +22,7 @@ echo "ok: --check-glibc ($(getconf GNU_LIBC_VERSION))"
 
 # --- the list: every step, within the 8 minutes ---
 dry=$("$run_gpu" --list "$work/dry")
-steps="glibc unpack libraries relocated versions gpu-layers gpu-net paper-net deterministic memcheck initcheck
+steps="glibc unpack libraries versions relocated gpu-layers gpu-net paper-net deterministic memcheck initcheck
   nccl ranks-nccl time-split time-single torch-fp32 torch-tf32 cudnn-parts"
 for s in $steps; do
   grep -q "^$s " <<< "$dry" || fail "--list does not list $s:"$'\n'"$dry"
