@@ -30,7 +30,9 @@ echo "ok: the bundle is $manifest_total bytes ($(awk -v b="$manifest_total" 'BEG
 
 # The dry run with the source tree hidden.
 hide_and_run() {  # hide_and_run COMMAND...: in a mount namespace where $repo is an empty tmpfs
-  unshare -m bash -c 'mount -t tmpfs none "$1" && shift && "$@"' _ "$repo" "$@"
+  # From $work: a working directory inside the hidden tree would break what looks it up (pyenv's
+  # python3 shim, under ctest, whose working directory is the build folder).
+  (cd "$work" && unshare -m bash -c 'mount -t tmpfs none "$1" && shift && "$@"' _ "$repo" "$@")
 }
 export TMPDIR=$work
 rc=0
