@@ -29,7 +29,7 @@ int eval(int argc, char** argv) {
   }
   if (f.checkpoint.empty())
     throw UserError("eval: --checkpoint is required (a checkpoint file or a run directory)");
-  const std::string file = checkpoint_with_run_files(f.checkpoint, f.config, desc, vm);
+  const std::string file = checkpoint_with_run_files(f.checkpoint, f.config, desc, vm, c);
   const int views = f.views;
   std::string split = f.split;
   const std::string& predictions = f.predictions;

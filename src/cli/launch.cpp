@@ -1,4 +1,5 @@
-// alexnet launch --nproc N [--master-addr A] [--master-port P] [--grace S] -- COMMAND [ARGS...]
+// alexnet launch --nproc N [--master-addr A] [--master-port P] [--grace S] [--max-restarts N]
+//                [--restart-delay S] -- COMMAND [ARGS...]
 //
 // Starts N ranks of this same binary running `alexnet COMMAND ARGS...` on this machine, with
 // torchrun's variables set (comm/launcher.h says what it does with their output, signals and
@@ -40,7 +41,11 @@ int launch(int argc, char** argv) {
     ("master-addr", po::value(&o.master_addr)->default_value(o.master_addr), "address rank 0's store listens on")
     ("master-port", po::value(&o.master_port), "its port (default: a free one, found by binding port 0)")
     ("grace", po::value(&o.grace_s)->default_value(o.grace_s),
-     "seconds the other ranks get to end on their own after one fails, before SIGTERM (SIGKILL 10 s later)");
+     "seconds the other ranks get to end on their own after one fails, before SIGTERM (SIGKILL 10 s later)")
+    ("max-restarts", po::value(&o.max_restarts)->default_value(o.max_restarts),
+     "after a rank fails, start every rank again, up to this many times (the same train command continues its run)")
+    ("restart-delay", po::value(&o.restart_delay_s)->default_value(o.restart_delay_s),
+     "seconds between the last rank's end and the restart");
   // clang-format on
   // A bare word before "--" is most likely the command, misplaced: named below, not ignored.
   std::vector<std::string> stray;
@@ -67,6 +72,10 @@ int launch(int argc, char** argv) {
   }
   if (!vm.count("nproc")) throw UserError("launch: --nproc is required (the number of ranks to start)");
   if (o.nproc < 1) throw UserError("launch: --nproc " + std::to_string(o.nproc) + ": give at least 1 rank");
+  if (o.max_restarts < 0)
+    throw UserError("launch: --max-restarts " + std::to_string(o.max_restarts) + ": give 0 or more");
+  if (!(o.restart_delay_s >= 0) || o.restart_delay_s > 3600)
+    throw UserError("launch: --restart-delay must be between 0 and 3600 seconds");
   if (vm.count("master-port") && (o.master_port < 1 || o.master_port > 65535))
     throw UserError("launch: --master-port " + std::to_string(o.master_port) +
                     " is not a port number (1-65535)");

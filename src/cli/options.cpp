@@ -4,11 +4,14 @@
 
 #include <cctype>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <set>
 
 #include "core/errors.h"
 #include "core/text_format.h"
+#include "train/checkpoint.h"
 #include "train/run_dir.h"
 
 namespace alexnet::cli {
@@ -187,7 +190,9 @@ po::options_description train_options(RunConfig& c, TrainFlags& f) {
   general.add_options()
     ("help,h", "print this help")
     ("config", flag(f.config), "run file (TOML) giving any of these options, e.g. experiments/runs/*.toml")
-    ("resume", flag(f.resume), "continue the run in this directory from its last checkpoint");
+    ("resume", flag(f.resume), "continue the run in this directory from its last checkpoint (the same command with --out does too)")
+    ("time-limit", flag(f.time_limit), "stop with a checkpoint before this much wall clock has passed: 90m, 12h, ... (default: the Slurm job's end, where SLURM_JOB_END_TIME says)")
+    ("requeue", flag(f.requeue), "after a stop by SIGUSR1 or --time-limit, rank 0 runs scontrol requeue $SLURM_JOB_ID");
   // clang-format on
   po::options_description d;
   d.add(network_options(c)).add(data_options(c)).add(recipe_options(c)).add(run_dir_options(c));
@@ -260,7 +265,7 @@ po::options_description show_options(RunConfig& c, ShowFlags& f) {
   return d;
 }
 
-std::chrono::milliseconds parse_timeout(const std::string& text) {
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text, double max_seconds) {
   size_t used = 0;
   double value = -1;
   try {
@@ -270,10 +275,18 @@ std::chrono::milliseconds parse_timeout(const std::string& text) {
   }
   const std::string unit = text.substr(used);
   const double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
-  if (used == 0 || scale < 0 || !(value > 0) || value * scale > 7 * 24 * 3600) {
-    throw UserError("--timeout: '" + text + "' is not a duration (seconds, or a number with s, m or h)");
+  if (used == 0 || scale < 0 || !(value > 0)) {
+    throw UserError(flag + ": '" + text + "' is not a duration (seconds, or a number with s, m or h)");
+  }
+  if (value * scale > max_seconds) {
+    throw UserError(flag + ": '" + text + "' is longer than the " + shortest_double(max_seconds / 3600) +
+                    " hours it may be");
   }
   return std::chrono::milliseconds(static_cast<int64_t>(value * scale * 1000));
+}
+
+std::chrono::milliseconds parse_timeout(const std::string& text) {
+  return parse_duration("--timeout", text, 7 * 24 * 3600);
 }
 
 Processes resolve_processes(const ProcessFlags& f) {
@@ -324,12 +337,13 @@ std::string option_error_text(po::error& e) {
 
 // ---- run files and precedence ---------------------------------------------------------------
 
-std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc) {
+std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc,
+                                           const std::string* text) {
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = text ? toml::parse(*text, path) : toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    if (!std::filesystem::exists(path)) throw UserError(path + ": cannot open run file");
+    if (!text && !std::filesystem::exists(path)) throw UserError(path + ": cannot open run file");
     throw UserError(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
   std::vector<std::string> args;
@@ -366,8 +380,8 @@ std::vector<std::string> run_file_arguments(const std::string& path, const po::o
 }
 
 void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
-                    const std::string& skip) {
-  std::vector<std::string> all = run_file_arguments(path, desc), args;
+                    const std::string& skip, const std::string* text) {
+  std::vector<std::string> all = run_file_arguments(path, desc, text), args;
   for (size_t i = 0; i + 1 < all.size(); i += 2) {
     if (all[i] == "--" + skip) continue;
     args.push_back(all[i]);
@@ -381,18 +395,59 @@ void store_run_file(const std::string& path, const po::options_description& desc
   }
 }
 
+namespace {
+// A network file's lines that matter: comments, blank lines and surrounding spaces dropped.
+std::vector<std::string> network_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    const size_t a = line.find_first_not_of(" \t\r"), b = line.find_last_not_of(" \t\r");
+    if (a != std::string::npos) out.push_back(line.substr(a, b - a + 1));
+  }
+  return out;
+}
+}  // namespace
+
 std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
-                                      const po::options_description& desc, po::variables_map& vm) {
-  std::string file = checkpoint;
-  if (std::filesystem::is_directory(checkpoint)) {
+                                      const po::options_description& desc, po::variables_map& vm, RunConfig& c) {
+  // Named on the command line (or ALEXNET_NET), before any run file fills it in.
+  const bool net_named = vm.count("net") && !vm["net"].defaulted();
+  namespace fs = std::filesystem;
+  std::string file = checkpoint, run_dir;
+  if (fs::is_directory(checkpoint)) {
     std::vector<std::string> all = list_checkpoints(checkpoint);
     if (all.empty()) throw UserError(checkpoint + ": holds no checkpoint");
     file = all.back();
-    if (std::filesystem::exists(checkpoint + "/config.toml"))
-      store_run_file(checkpoint + "/config.toml", desc, vm);
+    run_dir = checkpoint;
+  } else if (const fs::path parent = fs::path(checkpoint).parent_path(); parent.filename() == "checkpoints") {
+    run_dir = parent.parent_path().string();  // RUN/checkpoints/step-N.h5: the run's own files
+  }
+  if (!fs::exists(file)) throw UserError(file + ": no such checkpoint");
+  const CheckpointTexts texts = read_checkpoint_texts(file);
+  if (!run_dir.empty() && fs::exists(fs::path(run_dir) / "config.toml")) {
+    store_run_file((fs::path(run_dir) / "config.toml").string(), desc, vm);
+  } else if (!texts.config.empty()) {  // a checkpoint on its own: the configuration it keeps
+    store_run_file(file + " (its run's configuration)", desc, vm, "", &texts.config);
   }
   if (!config.empty()) store_run_file(config, desc, vm);
-  if (!std::filesystem::exists(file)) throw UserError(file + ": no such checkpoint");
+  if (texts.network.empty()) return file;  // a checkpoint older than version 4 keeps no network
+  if (!net_named) {
+    c.embedded_net = texts.network;
+    c.embedded_net_origin = file + " (its copy of " + texts.network_path + ")";
+    return file;
+  }
+  std::ifstream in(c.net);
+  if (!in) throw UserError(c.net + ": cannot open network file");
+  const std::string named((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<std::string> a = network_lines(named), b = network_lines(texts.network);
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
+    if (x == y) continue;
+    throw UserError("--net " + c.net + " is not the network " + file + " was trained with (its copy of " +
+                    texts.network_path + "): the first difference is '" + x + "' against the checkpoint's '" + y +
+                    "'; leave --net out to use the checkpoint's own");
+  }
   return file;
 }
 

@@ -43,6 +43,8 @@ struct ProcessFlags {
 Processes resolve_processes(const ProcessFlags& flags);
 // --timeout: seconds, or a number with s, m or h.
 std::chrono::milliseconds parse_timeout(const std::string& text);
+// The same for any flag, at most `max_seconds`; UserError naming `flag` otherwise.
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text, double max_seconds);
 
 // An option error's text. Boost.Program_options 1.74 fills its message by replacing each
 // placeholder (%value%, %option%, ...) until none is left, so a value or flag that contains its
@@ -53,7 +55,8 @@ std::string option_error_text(po::error& e);
 
 // What each subcommand takes beyond the RunConfig.
 struct TrainFlags {
-  std::string config, resume;
+  std::string config, resume, time_limit;
+  bool requeue = false;
   ProcessFlags processes;
 };
 struct EvalFlags {
@@ -102,19 +105,24 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
 
 // Reads a TOML run file as "--key value" arguments for `desc`, skipping keys that only another
 // subcommand knows. Throws UserError for a key no subcommand knows.
-std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc);
+// With `text`, reads that instead of the file, `path` naming it in messages.
+std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc,
+                                           const std::string* text = nullptr);
 
 // Stores a run file's values into `vm` where nothing earlier set them, then notifies.
 // `skip`: a key of the file not to take (e.g. a resumed run directory's own `out`).
 void store_run_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
-                    const std::string& skip = "");
+                    const std::string& skip = "", const std::string* text = nullptr);
 
 // `eval` and `show`: the checkpoint file `checkpoint` names. A run directory means its last
-// checkpoint, and its config.toml fills what the command line leaves out (its training-only keys
-// are skipped); `config`, when not empty, is a run file that fills what both leave out
-// (both copied: notify() re-assigns the bound flags). UserError when a directory holds no
-// checkpoint or the file does not exist.
+// checkpoint; its config.toml (or, for RUN/checkpoints/step-N.h5, that run's) fills what the
+// command line leaves out (its training-only keys are skipped), and a checkpoint on its own fills
+// it from the configuration it keeps; `config`, when not empty, is a run file that fills what
+// those leave out (copied: notify() re-assigns the bound flags). The network is the one the
+// checkpoint keeps (version 4 on: c.embedded_net) unless --net names one, which must then be the
+// same network (comments and spacing aside), else a UserError naming both. UserError when a
+// directory holds no checkpoint or the file does not exist.
 std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
-                                      const po::options_description& desc, po::variables_map& vm);
+                                      const po::options_description& desc, po::variables_map& vm, RunConfig& c);
 
 }  // namespace alexnet::cli

@@ -98,7 +98,7 @@ int show(int argc, char** argv) {
   if (f.checkpoint.empty())
     throw UserError("show: a checkpoint file or a run directory is required (alexnet show RUN_DIR)");
   const std::string checkpoint = f.checkpoint;
-  const std::string file = checkpoint_with_run_files(checkpoint, f.config, desc, vm);
+  const std::string file = checkpoint_with_run_files(checkpoint, f.config, desc, vm, c);
   const ShowFlags o = f;
   std::set<std::string> pictures;
   for (const std::string& p : split_commas(o.pictures)) {

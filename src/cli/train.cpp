@@ -1,5 +1,8 @@
 // alexnet train --net NETWORK.toml --data FILE.h5 --out RUN_DIR [options]
 // alexnet train --resume RUN_DIR
+#include <cstdlib>
+#include <ctime>
+
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/errors.h"
@@ -11,6 +14,27 @@ std::string command_line(int argc, char** argv) {
   std::string s = "alexnet";
   for (int i = 0; i < argc; ++i) s += std::string(" ") + argv[i];
   return s;
+}
+
+// --time-limit, else the Slurm job's end where the job's environment says it
+// (SLURM_JOB_END_TIME, Unix seconds); --requeue (or ALEXNET_REQUEUE=1).
+JobControl job_control(const TrainFlags& f) {
+  JobControl job;
+  job.requeue = f.requeue;
+  if (!f.time_limit.empty()) {
+    job.time_limit_seconds = parse_duration("--time-limit", f.time_limit, 365.0 * 24 * 3600).count() / 1000.0;
+    job.time_limit_source = "--time-limit " + f.time_limit;
+  } else if (const char* end = std::getenv("SLURM_JOB_END_TIME"); end && *end) {
+    char* rest = nullptr;
+    const double at = std::strtod(end, &rest);
+    if (rest == end || *rest || !(at > 0))
+      throw UserError("SLURM_JOB_END_TIME: '" + std::string(end) + "' is not a time in Unix seconds");
+    job.time_limit_seconds = at - static_cast<double>(std::time(nullptr));
+    job.time_limit_source = "the Slurm job's end (SLURM_JOB_END_TIME)";
+    if (job.time_limit_seconds <= 0)
+      throw UserError("SLURM_JOB_END_TIME " + std::string(end) + " has passed already");
+  }
+  return job;
 }
 
 int train(int argc, char** argv) {
@@ -34,7 +58,8 @@ int train(int argc, char** argv) {
     }
     c.out = resume;
   }
-  return run_training(c, command_line(argc, argv), !resume.empty(), resolve_processes(f.processes));
+  return run_training(c, command_line(argc, argv), !resume.empty(), resolve_processes(f.processes),
+                      job_control(f));
 }
 
 }  // namespace alexnet::cli

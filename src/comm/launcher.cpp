@@ -18,6 +18,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "core/errors.h"
 
@@ -208,7 +209,10 @@ int spawn(Rank& rank, const std::string& program, std::vector<std::string> argv,
 
 class Launch {
  public:
-  explicit Launch(const LaunchOptions& o) : o_(o) {}
+  Launch(const LaunchOptions& o, int restart) : o_(o), restart_(restart) {}
+
+  // Whether a signal the launcher passed on (SIGINT, SIGTERM, SIGHUP) came before the failure.
+  bool stopped_by_signal() const { return forwarded_; }
 
   // Starts every rank; on a program that cannot be executed, stops those started and throws.
   void start(const std::string& program, const std::vector<std::string>& argv, int port) {
@@ -217,7 +221,10 @@ class Launch {
       rank.index = r;
       const std::string prefix = "[rank " + std::to_string(r) + "] ";
       rank.lines = {LinePrefixer(prefix), LinePrefixer(prefix)};
-      if (const int e = spawn(rank, program, argv, rank_environment(r, o_, port))) {
+      std::vector<std::string> env = rank_environment(r, o_, port);
+      std::erase_if(env, [](const std::string& e) { return e.starts_with("TORCHELASTIC_RESTART_COUNT="); });
+      env.push_back("TORCHELASTIC_RESTART_COUNT=" + std::to_string(restart_));  // as torchrun sets it
+      if (const int e = spawn(rank, program, argv, env)) {
         // Those started have done nothing yet: no need to hear from them.
         for (Rank& started : ranks_) {
           ::kill(started.pid, SIGKILL);
@@ -341,6 +348,7 @@ class Launch {
       return;
     }
     if (sig == SIGINT) last_interrupt_ = now;
+    if (!first_failure_) forwarded_ = true;
     std::string line = "passing " + signal_name(sig) + " to the " + std::to_string(running()) +
                        " running rank" + (running() > 1 ? "s" : "");
     if (sig == SIGINT) line += " (another within " + seconds(o_.double_interrupt_s) + " kills them)";
@@ -375,6 +383,8 @@ class Launch {
 
   enum class Phase { kRunning, kGrace, kTerminated };
   const LaunchOptions& o_;
+  int restart_ = 0;
+  bool forwarded_ = false;
   std::vector<Rank> ranks_;
   std::optional<int> first_failure_;
   Phase phase_ = Phase::kRunning;
@@ -415,15 +425,40 @@ int launch_ranks(const std::string& program, const std::vector<std::string>& arg
     throw UserError("--nproc " + std::to_string(options.nproc) + ": give at least 1 process");
   if (argv.empty()) throw UserError("nothing to launch: give the command after '--'");
   if (options.master_addr.empty()) throw UserError("--master-addr is empty");
-  const int port = options.master_port ? options.master_port : free_port(options.master_addr);
   std::string command;
   for (size_t i = 1; i < argv.size(); ++i) command += " " + argv[i];
-  say(options, std::to_string(options.nproc) + " rank" + (options.nproc > 1 ? "s" : "") + " of" + command +
-                   ", MASTER_ADDR=" + options.master_addr + " MASTER_PORT=" + std::to_string(port));
   SignalRelay relay;  // before the first fork: a signal during the start reaches every rank started
-  Launch launch(options);
-  launch.start(program, argv, port);
-  return launch.run(relay);
+  for (int restart = 0;; ++restart) {
+    const int port = options.master_port ? options.master_port : free_port(options.master_addr);
+    say(options, std::to_string(options.nproc) + " rank" + (options.nproc > 1 ? "s" : "") + " of" + command +
+                     ", MASTER_ADDR=" + options.master_addr + " MASTER_PORT=" + std::to_string(port) +
+                     (restart ? " (restart " + std::to_string(restart) + " of " + std::to_string(options.max_restarts) + ")"
+                              : ""));
+    Launch launch(options, restart);
+    const Clock::time_point started = Clock::now();
+    launch.start(program, argv, port);
+    const int status = launch.run(relay);
+    if (status == 0 || restart >= options.max_restarts) return status;
+    if (launch.stopped_by_signal()) return status;  // the user's stop, passed on: not a failure to heal
+    if (status == 2) {
+      say(options, "not restarting: status 2 is bad input, which a restart would meet again");
+      return status;
+    }
+    say(options, "restarting all " + std::to_string(options.nproc) + " ranks in " + seconds(options.restart_delay_s) +
+                     " (restart " + std::to_string(restart + 1) + " of " + std::to_string(options.max_restarts) +
+                     "; the failed start ran " + seconds(std::chrono::duration<double>(Clock::now() - started).count()) +
+                     ")");
+    const Clock::time_point resume_at = after(options.restart_delay_s);
+    while (Clock::now() < resume_at) {
+      for (int sig : relay.take()) {
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+          say(options, signal_name(sig) + " during the restart delay: not restarting");
+          return status;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 }  // namespace alexnet

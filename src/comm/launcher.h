@@ -1,5 +1,7 @@
 // `alexnet launch`: N ranks of one program on this machine, for when torchrun, mpirun and srun
-// are not at hand. A launcher, not a scheduler: it starts each rank once and never restarts one.
+// are not at hand. A launcher, not a scheduler: with --max-restarts N it starts every rank again
+// after a failure, up to N times, as torchrun does (the same command then continues its run from
+// its last checkpoint); it never restarts one rank alone.
 //
 // Each rank gets torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT), which comm/launch_env.h reads. Its stdout and stderr come back line
@@ -24,6 +26,11 @@ struct LaunchOptions {
   double kill_after_s = 10;       // after that SIGTERM, before SIGKILL
   double double_interrupt_s = 2;  // a second SIGINT this soon after the first sends SIGKILL
   int out_fd = 1, err_fd = 2;     // where the ranks' prefixed lines and the launcher's own go
+  // After a rank fails (not after a signal the launcher passed on, nor a status of 2, bad input that
+  // a restart would meet again): end the others as above, wait restart_delay_s, start all again
+  // (TORCHELASTIC_RESTART_COUNT=k, a new MASTER_PORT unless one was given), up to max_restarts.
+  int max_restarts = 0;
+  double restart_delay_s = 1;
 };
 
 // Runs `program` with `argv` (argv[0] included) as `options.nproc` ranks and returns the exit

@@ -145,6 +145,7 @@ NetworkSpec parse_network(const std::string& text, const std::string& origin) {
   }
   NetworkSpec net;
   net.path = origin;
+  net.text = text;
   KeyReader top(origin, root, "top level");
   top.only({"net", "layers"});
   const toml::table* header = root["net"].as_table();

@@ -67,6 +67,7 @@ struct LayerSpec {
 struct NetworkSpec {
   std::string name;
   std::string path;  // the file it came from
+  std::string text;  // its text, as read (checkpoints keep a copy: train/checkpoint.h)
   int channels = 3, height = 227, width = 227;
   int classes = 1000;
   // What the loader multiplies mean-subtracted pixels (0-255 scale) by before the first layer.

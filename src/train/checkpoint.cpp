@@ -25,7 +25,9 @@ using namespace h5;
 
 namespace {
 constexpr const char* kFormat = "alexnet-checkpoint";
-constexpr int kVersion = 3;  // 2: each tensor carries a crc32 attribute; 3: position in images
+// 2: each tensor carries a crc32 attribute; 3: position in images; 4: the network file and the
+// run's configuration as text (attributes network_toml, network_path, config_toml)
+constexpr int kVersion = 4;
 
 std::vector<hsize_t> dims(const Shape& s) {
   std::vector<hsize_t> d;
@@ -150,6 +152,18 @@ TrainState read_tensors(const std::string& path, const Net& net, bool momentum, 
 
 }  // namespace
 
+CheckpointTexts read_checkpoint_texts(const std::string& path) {
+  quiet_hdf5();
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file (damaged or truncated?)");
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) throw UserError(path + ": cannot open (truncated or damaged?)");
+  if (read_string_attr(file.get(), "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
+  return {read_string_attr(file.get(), "network_toml"), read_string_attr(file.get(), "network_path"),
+          read_string_attr(file.get(), "config_toml")};
+}
+
 CheckpointTensors collect_checkpoint(const Net& net, const Sgd* sgd) {
   CheckpointTensors t;
   for (const LogicalParam& p : net.plan().params) {
@@ -164,7 +178,7 @@ void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, co
 }
 
 void save_checkpoint(const std::string& path, const Net& net, const CheckpointTensors& tensors,
-                     const TrainState& state) {
+                     const TrainState& state, const std::string& config_toml) {
   const bool with_momentum = !tensors.momentum.empty();
   quiet_hdf5();
   const std::string partial = temporary_path(path);
@@ -190,6 +204,9 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointTe
     char created[32];
     std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     write_string_attr(root, "created", created);
+    write_string_attr(root, "network_toml", net.plan().net.text);
+    write_string_attr(root, "network_path", net.plan().net.path);
+    write_string_attr(root, "config_toml", config_toml);
     H5Id params =
         check_id(H5Gcreate2(root, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "params");
     H5Id momentum;

@@ -46,9 +46,11 @@ struct CheckpointTensors {
 
 // The net's logical tensors: collective over the towers' processes (Net::read_param).
 CheckpointTensors collect_checkpoint(const Net& net, const Sgd* sgd);
-// Writes them (from this process alone) with the state; `net` gives the plan.
+// Writes them (from this process alone) with the state; `net` gives the plan. The file also keeps
+// the network file's text and path (from the plan) and `config_toml`, the run's configuration, so
+// that a checkpoint copied anywhere still says what it is (read_checkpoint_texts).
 void save_checkpoint(const std::string& path, const Net& net, const CheckpointTensors& tensors,
-                     const TrainState& state);
+                     const TrainState& state, const std::string& config_toml = "");
 // collect_checkpoint, then save_checkpoint: one process holding every tower.
 void save_checkpoint(const std::string& path, const Net& net, const Sgd* sgd, const TrainState& state);
 
@@ -67,6 +69,13 @@ void apply_checkpoint(const CheckpointTensors& tensors, Net& net, Sgd* sgd);
 // As bytes and back, to send from the process that read the file to the others.
 std::string encode_checkpoint(const TrainState& state, const CheckpointTensors& tensors);
 TrainState decode_checkpoint(const std::string& bytes, CheckpointTensors* tensors);
+
+// What a checkpoint says of itself (version 4 on; empty in older ones): the network file's text
+// and where it was, and the run's config.toml. UserError for a file that is no checkpoint.
+struct CheckpointTexts {
+  std::string network, network_path, config;
+};
+CheckpointTexts read_checkpoint_texts(const std::string& path);
 
 // Reads every tensor that `net` needs (the momentum too when `momentum`) back from the file and
 // checks it as load_checkpoint would, without touching the net. UserError as above.

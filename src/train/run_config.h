@@ -56,6 +56,9 @@ struct RunConfig {
   bool nvtx = false;                   // NVTX ranges per node, exchange and all-reduce (core/nvtx.h)
   int64_t max_steps = 0;               // stop (with a checkpoint) after this many steps in total; 0: never
   bool progress = true;
+  // Not written to config.toml: a network file's text taken from a checkpoint (eval, show) when
+  // nothing named a network, and what to call it in messages; the session reads it instead of `net`.
+  std::string embedded_net, embedded_net_origin;
 };
 
 // --checkpoint-every: a checkpoint at every step that is a multiple of `steps`, or at the first

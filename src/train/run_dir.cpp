@@ -1,12 +1,17 @@
 #include "train/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -21,11 +26,99 @@ namespace fs = std::filesystem;
 
 namespace alexnet {
 
-void RunDir::check_new() const {
-  if (fs::exists(path_) && !fs::is_empty(path_)) {
-    throw UserError(path_ + ": exists and is not empty; choose a new --out, or continue it with --resume " +
-                    path_);
+// --- continuing a run ---------------------------------------------------------------------------
+
+bool continuation_may_change(const std::string& key) {
+  static const char* const kSafe[] = {"max-steps", "epochs", "checkpoint-every", "keep-checkpoints", "log-every",
+                                      "progress",  "profile-every", "nvtx", "out"};
+  return std::find(std::begin(kSafe), std::end(kSafe), key) != std::end(kSafe);
+}
+
+namespace {
+// "key = value" lines of a config.toml, in order; the key of a line, or "" for one that has none.
+std::string key_of(const std::string& line) {
+  const size_t eq = line.find(" = ");
+  return eq == std::string::npos ? "" : line.substr(0, eq);
+}
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+}  // namespace
+
+Continuation RunDir::decide(const std::string& toml) const {
+  Continuation c;
+  if (!fs::exists(path_)) return c;
+  if (fs::is_directory(path_)) {  // empty, or holding only our .lock (a job that died before writing)
+    bool only_lock = true;
+    for (const auto& e : fs::directory_iterator(path_)) only_lock &= e.path().filename() == ".lock";
+    if (only_lock) return c;
   }
+  const fs::path config = fs::path(path_) / "config.toml";
+  if (!fs::is_directory(path_) || !fs::exists(config)) {
+    throw UserError(path_ + ": exists, is not empty and is not a run directory (it has no config.toml); choose a "
+                            "new --out");
+  }
+  std::ifstream in(config, std::ios::binary);
+  const std::string there((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Line by line, by key: the file's and the command's resolved configuration.
+  std::vector<std::string> old_lines = lines_of(there), new_lines = lines_of(toml);
+  std::map<std::string, std::string> old_by_key, new_by_key;
+  for (const std::string& l : old_lines) old_by_key[key_of(l)] = l;
+  for (const std::string& l : new_lines) new_by_key[key_of(l)] = l;
+  std::vector<std::string> keys;
+  for (const std::string& l : new_lines) keys.push_back(key_of(l));
+  for (const std::string& l : old_lines)
+    if (!new_by_key.count(key_of(l))) keys.push_back(key_of(l));
+  for (const std::string& key : keys) {
+    const auto o = old_by_key.find(key), n = new_by_key.find(key);
+    const std::string was = o == old_by_key.end() ? "(nothing)" : o->second;
+    const std::string now = n == new_by_key.end() ? "(nothing)" : n->second;
+    if (was == now) continue;
+    if (continuation_may_change(key)) {
+      if (key != "out") c.changes.push_back(was + "  ->  " + now);
+      continue;
+    }
+    throw UserError(path_ + " is a run of another configuration: its config.toml has '" + was +
+                    "', this command '" + now + "'; continue it with its own flags (or alexnet train --resume " +
+                    path_ + ", which takes its config.toml), or choose a new --out");
+  }
+  c.kind = list_checkpoints(path_).empty() ? Continuation::kRestart : Continuation::kContinue;
+  return c;
+}
+
+struct RunDir::Lock {
+  int fd = -1;
+  ~Lock() {
+    if (fd >= 0) close(fd);  // releases the flock
+  }
+};
+
+void RunDir::lock() {
+  if (lock_) return;
+  fs::create_directories(path_);
+  const std::string file = (fs::path(path_) / ".lock").string();
+  auto held = std::make_shared<Lock>();
+  held->fd = open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (held->fd < 0) throw UserError(file + ": cannot be opened (" + std::strerror(errno) + ")");
+  if (flock(held->fd, LOCK_EX | LOCK_NB) != 0) {
+    char who[256] = "";
+    const ssize_t n = pread(held->fd, who, sizeof who - 1, 0);
+    std::string holder = n > 0 ? std::string(who, static_cast<size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    throw UserError(path_ + " is in use by another job (" + holder +
+                    " holds its .lock); two jobs cannot train into one run directory at once");
+  }
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const std::string me = "pid " + std::to_string(getpid()) + " on " + host + "\n";
+  if (ftruncate(held->fd, 0) != 0 || pwrite(held->fd, me.data(), me.size(), 0) < 0) {
+    // The lock holds without its note; the note only names the holder to a second job.
+  }
+  lock_ = std::move(held);
 }
 
 std::string RunDir::create_log_folder(int rank) const {
@@ -81,9 +174,9 @@ void RunDir::save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& s
 }
 
 void RunDir::save_checkpoint(const Net& net, const CheckpointTensors& tensors, const TrainState& state,
-                             int keep) const {
+                             int keep, const std::string& config_toml) const {
   const std::string path = checkpoint_path(state.step);
-  alexnet::save_checkpoint(path, net, tensors, state);
+  alexnet::save_checkpoint(path, net, tensors, state, config_toml);
   crash_point("checkpoint-written");
   // Read it back before older checkpoints go: rotation must never leave only a bad one.
   try {

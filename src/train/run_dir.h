@@ -7,12 +7,14 @@
 //   logs/alexnet.*              glog's files (logs/rank-N/alexnet.* for each rank of many processes)
 //   metrics/, tensorboard/      per-step and per-epoch scalars (train/metrics.h)
 //   timing.{txt,csv,json}       per-layer timing, with --profile-every
+//   .lock                       held (flock) by the job's rank 0 while it trains here: "pid host"
 //
 // Whole files here are written atomically (core/atomic_file.h).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,13 +34,33 @@ struct ManifestFacts {
   std::vector<std::string> algorithms;
 };
 
+// What `train --out DIR` does with DIR (RunDir::decide): the same command continues its run.
+struct Continuation {
+  enum Kind { kNew, kContinue, kRestart } kind = kNew;  // kRestart: same configuration, no checkpoint yet
+  // The keys a continuation may change ("max-steps: 100 -> 200"), recorded in the log and config.toml.
+  std::vector<std::string> changes;
+};
+
+// The config.toml keys a continuation may change: how long, how often to checkpoint or log, what
+// to print. Anything else changes the run, and a run directory of another configuration is refused.
+bool continuation_may_change(const std::string& key);
+
 class RunDir {
  public:
   explicit RunDir(std::string path) : path_(std::move(path)) {}
   const std::string& path() const { return path_; }
 
-  // For a new run: refuses a folder that exists and is not empty (UserError).
-  void check_new() const;
+  // For `train --out DIR` (not --resume): a missing or empty DIR is a new run; a run directory
+  // whose config.toml matches `toml` (the resolved configuration) but for the keys
+  // continuation_may_change() allows is continued (from its newest good checkpoint, or restarted in
+  // place when it has none yet). UserError for a folder that is not a run directory (no
+  // config.toml: never written into) and for a run of another configuration, naming its first
+  // line that differs.
+  Continuation decide(const std::string& toml) const;
+  // Creates the folder and takes RUN/.lock (flock, held until this RunDir and its copies are gone;
+  // the kernel releases it when the process dies, so a kill -9 leaves nothing to clean). UserError
+  // naming the holder when another job has it.
+  void lock();
   // Creates the folder and logs/ (logs/rank-N/ for rank N of a job of many processes) and
   // returns the prefix for glog's files.
   std::string create_log_folder(int rank = -1) const;
@@ -58,9 +80,10 @@ class RunDir {
   // the newest `keep`. A checkpoint that does not verify is set aside (NAME.damaged) and the
   // error thrown (std::runtime_error: a fault of the disk or the program, not of the user).
   void save_checkpoint(const Net& net, const Sgd& sgd, const TrainState& state, int keep) const;
-  // The same for tensors collected from the towers' processes (collect_checkpoint).
-  void save_checkpoint(const Net& net, const CheckpointTensors& tensors, const TrainState& state,
-                       int keep) const;
+  // The same for tensors collected from the towers' processes (collect_checkpoint); the file keeps
+  // `config_toml`, the run's configuration, beside the network file's text.
+  void save_checkpoint(const Net& net, const CheckpointTensors& tensors, const TrainState& state, int keep,
+                       const std::string& config_toml = "") const;
 
   // Loads the newest intact checkpoint into `net` and `sgd` and returns its path and state. Each
   // damaged one met on the way (truncated, not HDF5, a tensor missing or misshapen, a checksum
@@ -78,7 +101,9 @@ class RunDir {
                              const std::function<void(const std::string&)>& warn) const;
 
  private:
+  struct Lock;
   std::string path_;
+  std::shared_ptr<Lock> lock_;
 };
 
 // The checkpoints of a run directory, oldest first (checkpoints/step-NNNNNNNNNN.h5).

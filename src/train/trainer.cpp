@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <sys/wait.h>
 
 #include "core/crash_point.h"
 #include "core/device_ops.h"
@@ -59,8 +61,9 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool resume,
-                 const Processes& processes)
+                 const Processes& processes, const JobControl& job)
     : c_(checked(config)),
+      job_(job),
       dir_(config.out),
       schedule_(LrSchedule::from_config(config)),
       progress_(config.progress && processes.launch.rank == 0),
@@ -82,12 +85,7 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
                                                    int64_t(c_.bucket_kb) * 1024);
   }
 
-  // Rank 0 checks the run directory before any rank writes into it.
-  on_leader(s_, [&] {
-    if (!resume) dir_.check_new();
-    if (resume && dir_.checkpoints().empty())
-      throw UserError(c_.out + ": holds no checkpoint to resume from");
-  });
+  decide_start(resume);
   // The run's log goes to its directory; the terminal keeps the progress line, warnings and errors.
   google::SetLogDestination(google::GLOG_INFO, dir_.create_log_folder(s_.many() ? s_.grid.rank : -1).c_str());
   FLAGS_logtostderr = false;
@@ -95,10 +93,29 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   if (s_.many()) LOG(INFO) << s_.grid.describe();
   manifest_.command_line = command_line;
   manifest_.places = s_.world->all_gather_host(rank_place(s_));
-  if (resume) {
+  if (continuing_) {
     resume_from_checkpoint();
     manifest_.started_at_step = state_.step;  // the manifest is rewritten after the first step
+    if (!resume) {  // the same command again: say so, and record what it changed
+      for (const std::string& change : continuation_.changes) LOG(INFO) << "changed on continuing: " << change;
+      on_leader(s_, [&] {
+        if (!continuation_.changes.empty()) dir_.write_config(c_);
+        std::fprintf(stderr, "alexnet train: %s is a run of this configuration: continuing it from step %lld%s\n",
+                     c_.out.c_str(), static_cast<long long>(state_.step),
+                     continuation_.changes.empty() ? ""
+                                                   : (" (changed: " + std::to_string(continuation_.changes.size()) +
+                                                      " setting(s), in its log and config.toml)")
+                                                         .c_str());
+      });
+      if (!s_.leader() && processes.launch.local_rank == 0) dir_.copy_config(c_);
+    }
   } else {
+    if (continuation_.kind == Continuation::kRestart) {
+      on_leader(s_, [&] {
+        std::fprintf(stderr, "alexnet train: %s is a run of this configuration with no checkpoint yet: starting it again\n",
+                     c_.out.c_str());
+      });
+    }
     s_.net->init_parameters(c_.seed);  // the same draw on every rank: each keeps its towers' slices
     on_leader(s_, [&] {
       dir_.write_config(c_);
@@ -123,6 +140,29 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   checkpoint_step_ = state_.step;
   first_step_ = state_.step;
   if (c_.profile_every > 0 && s_.leader()) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
+}
+
+// Rank 0 looks at the run directory, and takes its lock, before any rank writes into it. With
+// --resume it must hold a checkpoint; otherwise RunDir::decide says whether this is a new run, a
+// continuation of the same configuration, or a refusal. Every rank follows rank 0's decision.
+void Trainer::decide_start(bool resume) {
+  std::string kind;
+  on_leader(s_, [&] {
+    if (resume) {
+      dir_.lock();
+      if (dir_.checkpoints().empty()) throw UserError(c_.out + ": holds no checkpoint to resume from");
+      continuation_.kind = Continuation::kContinue;
+    } else {
+      const std::string toml = to_toml(c_);
+      dir_.decide(toml);  // a folder that is no run, or another configuration: refused before the lock
+      dir_.lock();
+      continuation_ = dir_.decide(toml);  // again, now that no other job can be writing it
+    }
+    kind = std::to_string(static_cast<int>(continuation_.kind));
+  });
+  from_leader(s_, kind);
+  continuation_.kind = static_cast<Continuation::Kind>(std::stoi(kind));
+  continuing_ = continuation_.kind == Continuation::kContinue;
 }
 
 // Rank 0 reads the newest intact checkpoint (a damaged one is said on the terminal, one line each,
@@ -159,10 +199,50 @@ Trainer::~Trainer() = default;
 // --- the loop ----------------------------------------------------------------------------------
 
 const char* Trainer::agree_on_signal() {
-  std::vector<double> flag = {signals_.received() ? 1.0 : 0.0};
+  std::vector<double> flag = {signals_.received() ? 1.0 : 0.0, s_.leader() && time_is_up() ? 1.0 : 0.0};
   s_.world->all_reduce_host(flag);
-  if (flag[0] == 0) return nullptr;
-  return signals_.received() ? signals_.received() : "a signal to another rank";
+  if (flag[0] == 0 && flag[1] == 0) return nullptr;
+  if (flag[0] == 0) return "--time-limit";
+  // SIGUSR1 to any rank (srun's --signal reaches them all) asks for a requeue; so do the others'.
+  if (signals_.received()) return signals_.received();
+  return "a signal to another rank";
+}
+
+bool Trainer::time_is_up() const {
+  if (job_.time_limit_seconds <= 0) return false;
+  // Room for one more step and a checkpoint, each with half again for noise, and 2 s to exit.
+  const double needed = 1.5 * (step_seconds_ + checkpoint_seconds_) + 2.0;
+  return seconds_since(job_start_) + needed >= job_.time_limit_seconds;
+}
+
+int Trainer::requeue() {
+  if (!s_.leader()) return 0;
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job) {
+    std::fprintf(stderr, "alexnet train: --requeue: SLURM_JOB_ID is not set (not a Slurm job), so nothing was "
+                         "requeued; the checkpoint is kept\n");
+    return 1;
+  }
+  const std::string command = std::string("scontrol requeue ") + job + " 2>&1";
+  std::string said;
+  int status = -1;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) said += buf;
+    status = pclose(p);
+  }
+  while (!said.empty() && said.back() == '\n') said.pop_back();
+  if (status != 0) {
+    std::fprintf(stderr,
+                 "alexnet train: --requeue: 'scontrol requeue %s' failed (%s%s%s); the checkpoint is kept: "
+                 "requeue the job by hand, or run the same command again\n",
+                 job, status < 0 ? "could not run it" : ("status " + std::to_string(WEXITSTATUS(status))).c_str(),
+                 said.empty() ? "" : ": ", said.c_str());
+    return 1;
+  }
+  LOG(INFO) << "requeued Slurm job " << job;
+  std::fprintf(stderr, "alexnet train: requeued Slurm job %s (scontrol requeue %s): it continues this run\n", job, job);
+  return 0;
 }
 
 bool Trainer::epoch_done() const {
@@ -189,12 +269,23 @@ int Trainer::run() {
     if (state_.step == first_step_ + 1) record_algorithms();  // the training shapes' choices
     if (epoch_done()) end_epoch();
     if (state_.epoch == c_.epochs) break;
-    const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due;
+    // With a time limit, this job's first checkpoint comes after its first step: it times the write
+    // that the limit must leave room for (and keeps that step).
+    const bool first_timed = job_.time_limit_seconds > 0 && state_.step == first_step_ + 1;
+    if (first_timed && s_.leader() && seconds_since(job_start_) >= job_.time_limit_seconds) {
+      throw UserError(job_.time_limit_source + " is shorter than this run's first step (" +
+                      format_duration(seconds_since(job_start_)) + " from the start)");
+    }
+    const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due || first_timed;
     if (state_.step != checkpoint_step_ && due) checkpoint();
     crash_point("step");
     // At the step boundary, so that a signal during this step's checkpoint stops the run here.
     if (const char* signal = agree_on_signal()) {
       stop_early(signal);
+      if (job_.requeue && (std::string(signal) == "SIGUSR1" || std::string(signal) == "--time-limit")) {
+        finish();
+        return requeue();
+      }
       break;
     }
     if (c_.max_steps > 0 && state_.step >= c_.max_steps) {
@@ -355,12 +446,14 @@ void Trainer::end_epoch() {
 void Trainer::checkpoint() {
   // Replica 0's towers gather the logical tensors (the replicas hold the same weights); rank 0
   // writes them, and every rank learns whether that worked.
+  const Clock::time_point started = Clock::now();
   CheckpointTensors tensors;
   if (s_.grid.replica == 0) tensors = collect_checkpoint(*s_.net, sgd_.get());
-  on_leader(s_, [&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints); });
+  on_leader(s_, [&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints, to_toml(c_)); });
   checkpoint_step_ = state_.step;
   have_checkpoint_ = true;
   checkpoint_time_ = Clock::now();
+  checkpoint_seconds_ = std::max(checkpoint_seconds_, seconds_since(started));
 }
 
 // --- stopping ----------------------------------------------------------------------------------
@@ -387,8 +480,8 @@ void Trainer::stop_early(const std::string& why) {
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
   if (!s_.leader()) return;
   std::fprintf(stderr,
-               "alexnet train: stopped by %s at step %lld; checkpoint written; continue with: alexnet "
-               "train --resume %s\n",
+               "alexnet train: stopped by %s at step %lld; checkpoint written; continue with the same command, "
+               "or alexnet train --resume %s\n",
                why.c_str(), static_cast<long long>(state_.step), c_.out.c_str());
 }
 
@@ -403,8 +496,8 @@ void Trainer::finish() {
 }
 
 int run_training(const RunConfig& config, const std::string& command_line, bool resume,
-                 const Processes& processes) {
-  return Trainer(config, command_line, resume, processes).run();
+                 const Processes& processes, const JobControl& job) {
+  return Trainer(config, command_line, resume, processes, job).run();
 }
 
 }  // namespace alexnet

@@ -1,8 +1,10 @@
 // A training run, as `alexnet train` runs it: SGD over the training split for --epochs, at the end
 // of each epoch a validation pass, a step of the learning-rate schedule and a checkpoint (and more
-// checkpoints with --checkpoint-every); stopped early by SIGINT/SIGTERM or --max-steps (with a
-// checkpoint to resume from) or by a loss that is no longer finite. --resume continues from the
-// newest intact checkpoint, stepping back over damaged ones.
+// checkpoints with --checkpoint-every); stopped early by SIGINT/SIGTERM/SIGUSR1, --max-steps or
+// --time-limit (with a checkpoint to continue from) or by a loss that is no longer finite.
+// --resume continues from the newest intact checkpoint, stepping back over damaged ones; so does
+// the same command run again on its run directory (RunDir::decide), which is what a requeued
+// Slurm job or a restarted torchrun worker does.
 //
 // Under many processes (train/session.h) every rank runs this same loop on its tower of its
 // replica: --batch images per replica, the gradients summed over the replicas and divided by
@@ -38,12 +40,25 @@ class Sgd;
 class TimingReport;
 struct Batch;
 
+// What the job around the run asks of it (flags of this job, never written to config.toml).
+struct JobControl {
+  // Seconds from the start this job may take (0: no limit) and where that came from
+  // ("--time-limit 2h", "SLURM_JOB_END_TIME"). The run stops at the last step boundary that leaves
+  // room for one more step and a checkpoint (its write timed on this job's first checkpoint,
+  // which comes after the first step), checkpoints, and exits 0.
+  double time_limit_seconds = 0;
+  std::string time_limit_source;
+  // After a stop by SIGUSR1 or the time limit, rank 0 runs `scontrol requeue $SLURM_JOB_ID`.
+  bool requeue = false;
+};
+
 class Trainer {
  public:
-  // Starts the run in config.out, or continues it from its last checkpoint when `resume`.
+  // Starts the run in config.out, continues it when config.out is a run directory of the same
+  // configuration, or continues it from its last checkpoint when `resume` (--resume).
   // Bad input throws UserError.
   Trainer(const RunConfig& config, const std::string& command_line, bool resume,
-          const Processes& processes = {});
+          const Processes& processes = {}, const JobControl& job = {});
   ~Trainer();
 
   // Trains to the end or to a stop. Returns the exit status: 0 when finished or stopped cleanly
@@ -70,21 +85,27 @@ class Trainer {
   Agreed step(const Batch& batch);
   void record(const Batch& batch, const Agreed& agreed, Clock::time_point step_start);
   bool epoch_done() const;  // fewer images left in the epoch than a global batch
-  // Whether any rank received SIGINT/SIGTERM (its name, or null): a tiny all-reduce at each step
-  // boundary, so that every rank stops at the same one.
+  // Whether any rank received SIGINT/SIGTERM/SIGUSR1, or rank 0 finds the time limit near (the
+  // reason, or null): a tiny all-reduce at each step boundary, so that every rank stops at the same
+  // one.
   const char* agree_on_signal();
+  bool time_is_up() const;  // rank 0: not room for another step and a checkpoint
+  int requeue();            // rank 0, after a stop from outside with --requeue: the exit status
   void resume_from_checkpoint();
   void end_epoch();
   void record_algorithms();
   void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
   int stop_on_bad_loss(double loss);
   void stop_early(const std::string& why);
+  void decide_start(bool resume);  // fresh, continued, or refused: rank 0 decides, every rank follows
   void finish();
 
   // First, so that a signal while the run directory is being set up (config.toml, the manifest)
   // waits for that write and stops the run at its start, as one during training waits for the step.
   StopSignals signals_;
   const RunConfig c_;
+  const JobControl job_;
+  const std::chrono::steady_clock::time_point job_start_ = std::chrono::steady_clock::now();
   RunDir dir_;
   LrSchedule schedule_;
   Session s_;
@@ -101,6 +122,9 @@ class Trainer {
   int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
   bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
+  double checkpoint_seconds_ = 0;  // the longest checkpoint write of this process, for the time limit
+  bool continuing_ = false;        // from a checkpoint (--resume or the same command)
+  Continuation continuation_;
   bool profiling_ = false;  // this step runs with per-layer timers
   // The first steps this process runs pay once for what later steps do not (cuDNN's algorithm
   // search for each new shape, lazy loading of CUDA modules, first-touch of buffers): neither the
@@ -118,6 +142,6 @@ class Trainer {
 
 // Runs a Trainer: the `alexnet train` subcommand's body.
 int run_training(const RunConfig& config, const std::string& command_line, bool resume,
-                 const Processes& processes = {});
+                 const Processes& processes = {}, const JobControl& job = {});
 
 }  // namespace alexnet

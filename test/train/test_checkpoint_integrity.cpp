@@ -60,7 +60,7 @@ void truncate_to_half(const std::string& path) {
   fs::resize_file(path, fs::file_size(path) / 2);
 }
 
-TEST(CheckpointIntegrity, VersionThreeCarriesACrc32PerTensorAndCountsImages) {
+TEST(CheckpointIntegrity, VersionFourCarriesACrc32PerTensorAndCountsImages) {
   testing::TempDir dir;
   Trained t;
   t.step(0);
@@ -69,13 +69,28 @@ TEST(CheckpointIntegrity, VersionThreeCarriesACrc32PerTensorAndCountsImages) {
   EXPECT_FALSE(load_checkpoint(path, t.net(), &t.sgd).position_in_batches);
   std::lock_guard<std::mutex> lock(hdf5_lock());
   h5::H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  EXPECT_EQ(h5::read_int_attr(file.get(), "version"), 3);
+  EXPECT_EQ(h5::read_int_attr(file.get(), "version"), 4);
   for (const LogicalParam& p : t.net().plan().params) {
     for (const std::string group : {"params/", "momentum/"}) {
       h5::H5Id set(H5Dopen2(file.get(), (group + p.name).c_str(), H5P_DEFAULT), H5Dclose);
       EXPECT_TRUE(h5::has_attr(set.get(), "crc32")) << group << p.name;
     }
   }
+}
+
+// A checkpoint describes itself: the network file's text and path, and the run's configuration.
+TEST(CheckpointIntegrity, VersionFourKeepsItsNetworkAndConfiguration) {
+  testing::TempDir dir;
+  Trained t;
+  t.step(0);
+  const std::string path = dir.file("step-1.h5");
+  save_checkpoint(path, t.net(), collect_checkpoint(t.net(), &t.sgd), TrainState{.step = 1}, "lr = 0.5\nbatch = 8\n");
+  const CheckpointTexts texts = read_checkpoint_texts(path);
+  EXPECT_EQ(texts.network, t.net().plan().net.text);
+  EXPECT_NE(texts.network.find("[net]"), std::string::npos) << texts.network;
+  EXPECT_EQ(texts.network_path, t.net().plan().net.path);
+  EXPECT_EQ(texts.config, "lr = 0.5\nbatch = 8\n");
+  EXPECT_THROW(read_checkpoint_texts(dir.file("none.h5")), UserError);
 }
 
 TEST(CheckpointIntegrity, AFlippedByteFailsItsChecksumNamingFileAndTensor) {
