@@ -209,7 +209,8 @@ const char* Trainer::agree_on_signal() {
 }
 
 bool Trainer::time_is_up() const {
-  if (job_.time_limit_seconds <= 0) return false;
+  // Not before this job's first step: a limit shorter than that is refused after it (run()).
+  if (job_.time_limit_seconds <= 0 || state_.step == first_step_) return false;
   // Room for one more step and a checkpoint, each with half again for noise, and 2 s to exit.
   const double needed = 1.5 * (step_seconds_ + checkpoint_seconds_) + 2.0;
   return seconds_since(job_start_) + needed >= job_.time_limit_seconds;
@@ -272,9 +273,15 @@ int Trainer::run() {
     // With a time limit, this job's first checkpoint comes after its first step: it times the write
     // that the limit must leave room for (and keeps that step).
     const bool first_timed = job_.time_limit_seconds > 0 && state_.step == first_step_ + 1;
-    if (first_timed && s_.leader() && seconds_since(job_start_) >= job_.time_limit_seconds) {
-      throw UserError(job_.time_limit_source + " is shorter than this run's first step (" +
-                      format_duration(seconds_since(job_start_)) + " from the start)");
+    if (first_timed) {  // every rank asks; rank 0's clock answers
+      on_leader(s_, [&] {
+        if (seconds_since(job_start_) >= job_.time_limit_seconds) {
+          char took[32];
+          std::snprintf(took, sizeof took, "%.2f s", seconds_since(job_start_));
+          throw UserError(job_.time_limit_source + " is shorter than this run's first step (" + took +
+                          " from the start)");
+        }
+      });
     }
     const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due || first_timed;
     if (state_.step != checkpoint_step_ && due) checkpoint();
