@@ -14,6 +14,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 start_e2e "$@"
 part=$4
+alexnet=$(realpath "$alexnet")
 require_h5py
 fail() { echo "FAILED: $*"; exit 1; }
 
@@ -60,6 +61,22 @@ same)
   # Once more: nothing left to do past --max-steps 10 but to say so, and it still continues.
   "$alexnet" train "${common[@]}" --placement split --max-steps 10 --out "$work/again" 2> "$work/third.err"
   grep -q "continuing it from step 10" "$work/third.err" || { cat "$work/third.err"; fail "third run"; }
+
+  # A checkpoint describes itself: in its run directory it takes that run's files; copied anywhere,
+  # the network file and configuration it keeps; a --net of another network is refused.
+  ck=$work/again/checkpoints/step-0000000010.h5
+  "$alexnet" eval --checkpoint "$ck" --data "$work/small.h5" > "$work/eval-in-run.out" 2>&1 ||
+    { cat "$work/eval-in-run.out"; fail "eval of a checkpoint in its run directory"; }
+  mkdir -p "$work/elsewhere" && cp "$ck" "$work/elsewhere/best.h5"
+  (cd "$work/elsewhere" && "$alexnet" eval --checkpoint best.h5 --data "$work/small.h5") > "$work/eval-copied.out" 2>&1 ||
+    { cat "$work/eval-copied.out"; fail "eval of a copied checkpoint"; }
+  scores() { grep -i 'top-1' "$1" | sed 's/^.* on //'; }  # "400 test images (...): top-1 error ..."
+  [ "$(scores "$work/eval-in-run.out")" = "$(scores "$work/eval-copied.out")" ] ||
+    fail "the copied checkpoint evaluates differently: $(cat "$work/eval-in-run.out" "$work/eval-copied.out")"
+  grep -qi 'top-1' "$work/eval-copied.out" || fail "eval printed no top-1"
+  echo "ok: eval in the run and of a copy elsewhere: $(grep -i 'top-1' "$work/eval-copied.out" | head -n1)"
+  expect_refused "is not the network $work/elsewhere/best.h5 was trained with" \
+    "$alexnet" eval --checkpoint "$work/elsewhere/best.h5" --data "$work/small.h5" --net "$here/../../experiments/alexnet.toml"
 
   # Another configuration is refused, naming the line, and the run directory is left as it was.
   before=$(cd "$work/again" && find . -type f -newer config.toml | sort; md5sum config.toml)
