@@ -413,6 +413,7 @@ std::string checkpoint_with_run_files(std::string checkpoint, std::string config
                                       const po::options_description& desc, po::variables_map& vm, RunConfig& c) {
   // Named on the command line (or ALEXNET_NET), before any run file fills it in.
   const bool net_named = vm.count("net") && !vm["net"].defaulted();
+  if (!config.empty()) run_file_arguments(config, desc);  // a bad run file is named first, whatever else
   namespace fs = std::filesystem;
   std::string file = checkpoint, run_dir;
   if (fs::is_directory(checkpoint)) {

@@ -31,6 +31,7 @@
 #include "comm/process_groups.h"
 #include "comm/rendezvous.h"
 #include "core/device_ops.h"
+#include "core/flight_recorder.h"
 
 namespace alexnet {
 
@@ -201,12 +202,16 @@ class GlooCommunicator final : public Communicator {
   }
 
   // Runs one Gloo operation under the next tag; a failure becomes PeerLost.
+  // Each is recorded in the flight recorder (core/flight_recorder.h), begun and ended.
   template <typename F>
   void run(const std::string& operation, F&& f) {
     const uint32_t tag = next_tag_++;
+    const int64_t seq = flight_begin(group_.name, operation, 0);
     try {
       f(tag);
+      flight_end(seq, true);
     } catch (const gloo::Exception& e) {
+      flight_end(seq, false);
       std::string what = e.what();
       std::transform(what.begin(), what.end(), what.begin(), [](unsigned char c) { return std::tolower(c); });
       const bool timed_out =

@@ -33,6 +33,7 @@
 #include "core/cuda_check.h"
 #include "core/cuda_diagnosis.h"
 #include "core/errors.h"
+#include "core/flight_recorder.h"
 #include "core/gpu_wait.h"
 
 namespace alexnet {
@@ -130,6 +131,7 @@ class NcclProcessCommunicator final : public Communicator {
   void issue(const char* operation, int64_t floats, Call call) {
     note_collective("NCCL " + name_ + " group", std::string(operation) + " #" + std::to_string(++sequence_) +
                                                     " of " + std::to_string(floats * 4) + " bytes");
+    flight_begin(name_ + " (NCCL)", operation, floats * 4, false);  // queued: the stream completes it
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.empty()) throw PeerLost(failure_);
     CudaDeviceGuard guard(device_.index);

@@ -1,17 +1,26 @@
 #include "train/trainer.h"
 
 #include <glog/logging.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <sys/wait.h>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 
+#include "comm/process_groups.h"
+#include "comm/rendezvous.h"
 #include "core/crash_point.h"
 #include "core/device_ops.h"
 #include "core/errors.h"
+#include "core/flight_recorder.h"
+#include "core/gpu_wait.h"
 #include "core/stop_signals.h"
+#include "core/text_format.h"
 #include "data/loader.h"
 #include "train/evaluate.h"
 #include "train/gradient_averager.h"
@@ -87,7 +96,12 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
 
   decide_start(resume);
   // The run's log goes to its directory; the terminal keeps the progress line, warnings and errors.
-  google::SetLogDestination(google::GLOG_INFO, dir_.create_log_folder(s_.many() ? s_.grid.rank : -1).c_str());
+  const std::string log_prefix = dir_.create_log_folder(s_.many() ? s_.grid.rank : -1);
+  google::SetLogDestination(google::GLOG_INFO, log_prefix.c_str());
+  // The flight recorder's file, beside this rank's log: written on a timeout, a lost rank or a
+  // fatal signal (core/flight_recorder.h).
+  set_flight_record_path(log_prefix.substr(0, log_prefix.rfind('/')) + "/flight.json", s_.grid.rank);
+  dump_flight_record_on_fatal_signals();
   FLAGS_logtostderr = false;
   FLAGS_stderrthreshold = google::GLOG_WARNING;
   if (s_.many()) LOG(INFO) << s_.grid.describe();
@@ -199,6 +213,7 @@ Trainer::~Trainer() = default;
 // --- the loop ----------------------------------------------------------------------------------
 
 const char* Trainer::agree_on_signal() {
+  publish_flight_progress();
   std::vector<double> flag = {signals_.received() ? 1.0 : 0.0, s_.leader() && time_is_up() ? 1.0 : 0.0};
   s_.world->all_reduce_host(flag);
   if (flag[0] == 0 && flag[1] == 0) return nullptr;
@@ -206,6 +221,120 @@ const char* Trainer::agree_on_signal() {
   // SIGUSR1 to any rank (srun's --signal reaches them all) asks for a requeue; so do the others'.
   if (signals_.received()) return signals_.received();
   return "a signal to another rank";
+}
+
+// Many processes: the last collective this rank began, in the store, once a step (at a step
+// boundary every one begun has completed); a rank that hangs keeps the number it had, while the
+// others, failing, publish the one they were waiting in: that is how they tell it (flight_report).
+// A thread of its own does the store's set, at most once a second, so that a store that stops
+// answering (rank 0 hung) never holds up a step: that is for the collectives' --timeout to say. The thread is detached
+// and keeps what it uses alive; the step pays a lock and a notify.
+struct Trainer::FlightPublisher {
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable wake;
+    int64_t value = -1;
+    bool stop = false;
+    std::shared_ptr<Rendezvous> store;
+    std::string key;
+  };
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+
+  FlightPublisher(std::shared_ptr<Rendezvous> store, std::string key) {
+    shared->store = std::move(store);
+    shared->key = std::move(key);
+    std::thread([s = shared] {
+      int64_t published = -1;
+      std::unique_lock<std::mutex> lock(s->mutex);
+      for (;;) {
+        s->wake.wait(lock, [&] { return s->stop || s->value != published; });
+        if (s->stop) return;
+        const int64_t v = s->value;
+        lock.unlock();
+        try {
+          const std::string text = std::to_string(v);
+          s->store->set(s->key, std::vector<char>(text.begin(), text.end()));
+        } catch (const std::exception&) {
+          // The store is gone or silent: the collectives' own timeout reports it.
+        }
+        published = v;
+        lock.lock();
+        // At most one set a second: the store is rank 0's, and the ranks share the cores.
+        s->wake.wait_for(lock, std::chrono::seconds(1), [&] { return s->stop; });
+      }
+    }).detach();
+  }
+  ~FlightPublisher() {
+    std::lock_guard<std::mutex> lock(shared->mutex);
+    shared->stop = true;
+    shared->wake.notify_one();
+  }
+  void update(int64_t v) {
+    std::lock_guard<std::mutex> lock(shared->mutex);
+    shared->value = v;
+    shared->wake.notify_one();
+  }
+};
+
+void Trainer::publish_flight_progress() {
+  if (!s_.many() || !s_.store) return;
+  const Clock::time_point t = Clock::now();
+  if (!flight_publisher_)
+    flight_publisher_ = std::make_unique<FlightPublisher>(s_.store, "flight/" + std::to_string(s_.grid.rank));
+  flight_publisher_->update(flight_last_begun());
+  flight_publish_seconds_ += seconds_since(t);
+  ++flight_publishes_;
+}
+
+std::string Trainer::flight_report() {
+  const std::string file = dump_flight_record();
+  std::string out = file.empty() ? "" : "; this rank's last collectives are in " + file;
+  if (!s_.many() || !s_.store) return out;
+  std::vector<std::pair<int, int64_t>> known;
+  std::string unknown;
+  auto read = [&](const std::string& key, std::chrono::milliseconds within) -> std::optional<int64_t> {
+    try {
+      s_.store->wait({key}, within);
+      const std::vector<char> v = s_.store->get(key);
+      return std::stoll(std::string(v.begin(), v.end()));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  try {
+    // The collective this rank was waiting in, under a key of its own; the others' come within a
+    // moment (they fail at about the same time), a hung rank's never: its number is then the one
+    // it published at its last step boundary.
+    const std::string seq = std::to_string(flight_last_begun());
+    s_.store->set("flight-final/" + std::to_string(s_.grid.rank), std::vector<char>(seq.begin(), seq.end()));
+    const Clock::time_point until = Clock::now() + std::chrono::milliseconds(2000);
+    for (int r = 0; r < s_.grid.world_size; ++r) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      std::optional<int64_t> v = read("flight-final/" + std::to_string(r), std::max(left, std::chrono::milliseconds(1)));
+      if (!v) v = read("flight/" + std::to_string(r), std::chrono::milliseconds(200));
+      if (v) {
+        known.emplace_back(r, *v);
+      } else {
+        unknown += (unknown.empty() ? "" : ", ") + std::to_string(r);
+      }
+    }
+  } catch (const std::exception&) {
+    return out + " (the store did not answer for the flight records)";
+  }
+  if (known.empty()) return out;
+  int64_t low = known[0].second, high = known[0].second;
+  std::string all, behind;
+  for (const auto& [r, seq] : known) {
+    all += (all.empty() ? "" : ", ") + ("rank " + std::to_string(r) + " #" + std::to_string(seq));
+    low = std::min(low, seq);
+    high = std::max(high, seq);
+  }
+  for (const auto& [r, seq] : known)
+    if (seq == low) behind += (behind.empty() ? "" : ", ") + std::to_string(r);
+  const std::string none = unknown.empty() ? "" : "; none from rank(s) " + unknown;
+  if (low == high) return out + "; flight records: every rank reached collective #" + std::to_string(low) + none;
+  return out + "; flight records: rank(s) " + behind + " behind, at collective #" + std::to_string(low) +
+         " where others reached #" + std::to_string(high) + " (" + all + none + ")";
 }
 
 bool Trainer::time_is_up() const {
@@ -494,6 +623,11 @@ void Trainer::stop_early(const std::string& why) {
 
 void Trainer::finish() {
   progress_.end();
+  if (flight_publishes_ > 0) {
+    LOG(INFO) << "flight recorder: " << flight_publishes_ << " step(s) handed their last collective to the store's "
+              << "publisher, " << shortest_double(std::round(flight_publish_seconds_ / flight_publishes_ * 1e7) / 10)
+              << " us each on the step's thread";
+  }
   if (!timing_) return;
   timing_->set_full_step(unprofiled_steps_ ? unprofiled_step_ms_ / unprofiled_steps_ : 0, unprofiled_steps_);
   timing_->write(c_.out, "alexnet train " + c_.out + ": per-layer time over " +
@@ -504,7 +638,14 @@ void Trainer::finish() {
 
 int run_training(const RunConfig& config, const std::string& command_line, bool resume,
                  const Processes& processes, const JobControl& job) {
-  return Trainer(config, command_line, resume, processes, job).run();
+  Trainer trainer(config, command_line, resume, processes, job);
+  try {
+    return trainer.run();
+  } catch (const PeerLost& e) {  // a lost or hung rank: the flight records say who fell behind
+    throw PeerLost(e.what() + trainer.flight_report());
+  } catch (const GpuWaitExpired& e) {
+    throw GpuWaitExpired(e.what() + trainer.flight_report());
+  }
 }
 
 }  // namespace alexnet

@@ -54,6 +54,10 @@ struct JobControl {
 
 class Trainer {
  public:
+  // After a failure: writes this rank's flight record and says, from every rank's last completed
+  // collective in the store, whose is lowest ("; flight records: rank 2's ... is the lowest, #41 ...").
+  std::string flight_report();
+
   // Starts the run in config.out, continues it when config.out is a run directory of the same
   // configuration, or continues it from its last checkpoint when `resume` (--resume).
   // Bad input throws UserError.
@@ -90,6 +94,7 @@ class Trainer {
   // one.
   const char* agree_on_signal();
   bool time_is_up() const;  // rank 0: not room for another step and a checkpoint
+  void publish_flight_progress();
   int requeue();            // rank 0, after a stop from outside with --requeue: the exit status
   void resume_from_checkpoint();
   void end_epoch();
@@ -122,7 +127,11 @@ class Trainer {
   int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
   bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
-  double checkpoint_seconds_ = 0;  // the longest checkpoint write of this process, for the time limit
+  double checkpoint_seconds_ = 0;
+  struct FlightPublisher;
+  std::unique_ptr<FlightPublisher> flight_publisher_;
+  double flight_publish_seconds_ = 0;  // the flight recorder's cost on the step: a hand-off once a step
+  int64_t flight_publishes_ = 0;  // the longest checkpoint write of this process, for the time limit
   bool continuing_ = false;        // from a checkpoint (--resume or the same command)
   Continuation continuation_;
   bool profiling_ = false;  // this step runs with per-layer timers

@@ -139,7 +139,7 @@ def rows(run, name, keys):
     with open(run + "/metrics/" + name) as f:
         return [tuple(r[k] for k in keys) for r in csv.DictReader(f)]
 a = h5py.File(last(sys.argv[1]), "r")
-assert a.attrs["version"] == 3
+assert a.attrs["version"] == 4
 for group in ("params", "momentum"):  # the checksum is what docs/formats.md says it is
     for name in a[group]:
         assert a[group][name].attrs["crc32"] == zlib.crc32(a[group][name][:].astype("<f4").tobytes()), name
