@@ -85,16 +85,23 @@ void check_state(const std::string& path, const TrainState& s) {
 
 using TensorSink = std::function<void(const char* group, const LogicalParam& p, std::vector<float> values)>;
 
-// Opens `path`, checks that it is a checkpoint this build reads, and hands each of `net`'s tensors
-// (params, then momentum when asked), checked for shape and checksum, to `sink`. Everything a
-// damaged file can make HDF5 fail becomes a UserError naming the file.
-TrainState read_tensors(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
+// Opens `path` for reading, with hdf5_lock() held by the caller: UserError when it is not there,
+// not HDF5 or cannot be opened.
+H5Id open_checkpoint(const std::string& path) {
   quiet_hdf5();
-  std::lock_guard<std::mutex> lock(hdf5_lock());
   if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file (damaged or truncated?)");
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) throw UserError(path + ": cannot open (truncated or damaged?)");
+  return file;
+}
+
+// Opens `path`, checks that it is a checkpoint this build reads, and hands each of `net`'s tensors
+// (params, then momentum when asked), checked for shape and checksum, to `sink`. Everything a
+// damaged file can make HDF5 fail becomes a UserError naming the file.
+TrainState read_tensors(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
+  std::lock_guard<std::mutex> lock(hdf5_lock());
+  H5Id file = open_checkpoint(path);
   hid_t root = file.get();
   TrainState state;
   try {
@@ -153,12 +160,8 @@ TrainState read_tensors(const std::string& path, const Net& net, bool momentum, 
 }  // namespace
 
 CheckpointTexts read_checkpoint_texts(const std::string& path) {
-  quiet_hdf5();
   std::lock_guard<std::mutex> lock(hdf5_lock());
-  if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw UserError(path + ": not an HDF5 file (damaged or truncated?)");
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) throw UserError(path + ": cannot open (truncated or damaged?)");
+  H5Id file = open_checkpoint(path);
   if (read_string_attr(file.get(), "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
   return {read_string_attr(file.get(), "network_toml"), read_string_attr(file.get(), "network_path"),
           read_string_attr(file.get(), "config_toml")};
