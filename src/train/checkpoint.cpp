@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/crash_point.h"
@@ -100,7 +102,7 @@ H5Id open_checkpoint(const std::string& path) {
 // (params, then momentum when asked), checked for shape and checksum, to `sink`. Everything a
 // damaged file can make HDF5 fail becomes a UserError naming the file.
 TrainState read_tensors(const std::string& path, const Net& net, bool momentum, const TensorSink& sink) {
-  std::lock_guard<std::mutex> lock(hdf5_lock());
+  std::unique_lock<std::mutex> lock(hdf5_lock());  // let go between tensors, as when writing
   H5Id file = open_checkpoint(path);
   hid_t root = file.get();
   TrainState state;
@@ -149,6 +151,9 @@ TrainState read_tensors(const std::string& path, const Net& net, bool momentum, 
     for (const LogicalParam& p : net.plan().params) {
       sink("params", p, read("params", p));
       if (momentum) sink("momentum", p, read("momentum", p));
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
     }
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const UserError*>(&e)) throw;
@@ -187,7 +192,9 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointTe
   const std::string partial = temporary_path(path);
   fs::create_directories(fs::path(path).parent_path());
   try {
-    std::lock_guard<std::mutex> lock(hdf5_lock());
+    // HDF5 is serialised by one lock that the loader's reads share: it is let go between tensors, so
+    // that a checkpoint written on the trainer's writer thread lets the loader in meanwhile.
+    std::unique_lock<std::mutex> lock(hdf5_lock());
     H5Id fapl = checksummed_format();
     H5Id file =
         check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose, partial);
@@ -222,6 +229,9 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointTe
       if (i == all.size() / 2) crash_point("checkpoint-half");
       write_tensor(params.get(), p.name, tensors.params.at(i), p.shape);
       if (with_momentum) write_tensor(momentum.get(), p.name, tensors.momentum.at(i), p.shape);
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
     }
     params.reset();
     momentum.reset();
