@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
     verify.push_back(seconds_since(t));
     bytes = std::filesystem::file_size(path);
   }
-  std::printf("%s: %lld parameters, checkpoint %.1f MB (weights and momentum); medians of %d rounds:\n", argv[1],
-              static_cast<long long>(net.plan().parameter_count()), bytes / 1e6, rounds);
+  std::printf("%s: %lld parameters, checkpoint %.1f MB (weights and momentum); medians of %d rounds:\n",
+              argv[1], static_cast<long long>(net.plan().parameter_count()), bytes / 1e6, rounds);
   std::printf("  copy to host %.3f s, write %.3f s, verify %.3f s; stall at the step boundary %.3f s\n",
               median(copy), median(write), median(verify), median(copy) + median(write) + median(verify));
   std::filesystem::remove(path);

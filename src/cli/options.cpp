@@ -5,9 +5,9 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/text_format.h"
@@ -29,7 +29,8 @@ bool is_boolean_word(std::string word) {
 }
 }  // namespace
 
-std::vector<std::string> join_boolean_values(std::vector<std::string> args, const po::options_description& desc) {
+std::vector<std::string> join_boolean_values(std::vector<std::string> args,
+                                             const po::options_description& desc) {
   std::vector<std::string> out;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -265,7 +266,8 @@ po::options_description show_options(RunConfig& c, ShowFlags& f) {
   return d;
 }
 
-std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text, double max_seconds) {
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text,
+                                         double max_seconds) {
   size_t used = 0;
   double value = -1;
   try {
@@ -338,7 +340,7 @@ std::string option_error_text(po::error& e) {
 // ---- run files and precedence ---------------------------------------------------------------
 
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc,
-                                           const std::string* text) {
+                                            const std::string* text) {
   toml::table table;
   try {
     table = text ? toml::parse(*text, path) : toml::parse_file(path);
@@ -410,7 +412,8 @@ std::vector<std::string> network_lines(const std::string& text) {
 }  // namespace
 
 std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
-                                      const po::options_description& desc, po::variables_map& vm, RunConfig& c) {
+                                      const po::options_description& desc, po::variables_map& vm,
+                                      RunConfig& c) {
   // Named on the command line (or ALEXNET_NET), before any run file fills it in.
   const bool net_named = vm.count("net") && !vm["net"].defaulted();
   if (!config.empty()) run_file_arguments(config, desc);  // a bad run file is named first, whatever else
@@ -446,8 +449,8 @@ std::string checkpoint_with_run_files(std::string checkpoint, std::string config
     const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
     if (x == y) continue;
     throw UserError("--net " + c.net + " is not the network " + file + " was trained with (its copy of " +
-                    texts.network_path + "): the first difference is '" + x + "' against the checkpoint's '" + y +
-                    "'; leave --net out to use the checkpoint's own");
+                    texts.network_path + "): the first difference is '" + x + "' against the checkpoint's '" +
+                    y + "'; leave --net out to use the checkpoint's own");
   }
   return file;
 }

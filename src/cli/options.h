@@ -44,7 +44,8 @@ Processes resolve_processes(const ProcessFlags& flags);
 // --timeout: seconds, or a number with s, m or h.
 std::chrono::milliseconds parse_timeout(const std::string& text);
 // The same for any flag, at most `max_seconds`; UserError naming `flag` otherwise.
-std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text, double max_seconds);
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& text,
+                                         double max_seconds);
 
 // An option error's text. Boost.Program_options 1.74 fills its message by replacing each
 // placeholder (%value%, %option%, ...) until none is left, so a value or flag that contains its
@@ -83,7 +84,8 @@ po::typed_value<bool>* bool_flag(bool& v);
 // Command-line tokens for `desc` with each boolean flag's "--flag WORD" joined into "--flag=WORD"
 // where WORD is a boolean word: Boost reads an option with an implicit value (the bare form) only
 // from an adjacent "=VALUE", so both forms parse this way. Tokens after "--" are left alone.
-std::vector<std::string> join_boolean_values(std::vector<std::string> args, const po::options_description& desc);
+std::vector<std::string> join_boolean_values(std::vector<std::string> args,
+                                             const po::options_description& desc);
 
 // Each subcommand's options, bound to `c` and the flags and defaulting to their current values.
 po::options_description train_options(RunConfig& c, TrainFlags& f);
@@ -107,7 +109,7 @@ po::variables_map parse_options(const std::string& command, int argc, char** arg
 // subcommand knows. Throws UserError for a key no subcommand knows.
 // With `text`, reads that instead of the file, `path` naming it in messages.
 std::vector<std::string> run_file_arguments(const std::string& path, const po::options_description& desc,
-                                           const std::string* text = nullptr);
+                                            const std::string* text = nullptr);
 
 // Stores a run file's values into `vm` where nothing earlier set them, then notifies.
 // `skip`: a key of the file not to take (e.g. a resumed run directory's own `out`).
@@ -123,6 +125,7 @@ void store_run_file(const std::string& path, const po::options_description& desc
 // same network (comments and spacing aside), else a UserError naming both. UserError when a
 // directory holds no checkpoint or the file does not exist.
 std::string checkpoint_with_run_files(std::string checkpoint, std::string config,
-                                      const po::options_description& desc, po::variables_map& vm, RunConfig& c);
+                                      const po::options_description& desc, po::variables_map& vm,
+                                      RunConfig& c);
 
 }  // namespace alexnet::cli

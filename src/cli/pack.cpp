@@ -51,7 +51,8 @@ int pack(int argc, char** argv) {
   try {
     std::vector<std::string> args;
     if (argc > 1) args.assign(argv + 1, argv + argc);
-    po::store(po::command_line_parser(join_boolean_values(std::move(args), options)).options(options).run(), vm);
+    po::store(po::command_line_parser(join_boolean_values(std::move(args), options)).options(options).run(),
+              vm);
     po::notify(vm);
   } catch (po::error& e) {
     throw UserError("pack: " + option_error_text(e));

@@ -432,7 +432,8 @@ int launch_ranks(const std::string& program, const std::vector<std::string>& arg
     const int port = options.master_port ? options.master_port : free_port(options.master_addr);
     say(options, std::to_string(options.nproc) + " rank" + (options.nproc > 1 ? "s" : "") + " of" + command +
                      ", MASTER_ADDR=" + options.master_addr + " MASTER_PORT=" + std::to_string(port) +
-                     (restart ? " (restart " + std::to_string(restart) + " of " + std::to_string(options.max_restarts) + ")"
+                     (restart ? " (restart " + std::to_string(restart) + " of " +
+                                    std::to_string(options.max_restarts) + ")"
                               : ""));
     Launch launch(options, restart);
     const Clock::time_point started = Clock::now();
@@ -444,10 +445,10 @@ int launch_ranks(const std::string& program, const std::vector<std::string>& arg
       say(options, "not restarting: status 2 is bad input, which a restart would meet again");
       return status;
     }
-    say(options, "restarting all " + std::to_string(options.nproc) + " ranks in " + seconds(options.restart_delay_s) +
-                     " (restart " + std::to_string(restart + 1) + " of " + std::to_string(options.max_restarts) +
-                     "; the failed start ran " + seconds(std::chrono::duration<double>(Clock::now() - started).count()) +
-                     ")");
+    say(options, "restarting all " + std::to_string(options.nproc) + " ranks in " +
+                     seconds(options.restart_delay_s) + " (restart " + std::to_string(restart + 1) + " of " +
+                     std::to_string(options.max_restarts) + "; the failed start ran " +
+                     seconds(std::chrono::duration<double>(Clock::now() - started).count()) + ")");
     const Clock::time_point resume_at = after(options.restart_delay_s);
     while (Clock::now() < resume_at) {
       for (int sig : relay.take()) {

@@ -203,7 +203,8 @@ void check_shared_gpus(Communicator& world, Device device, bool multi_rank_gpu) 
   gethostname(host, sizeof host - 1);
   const RankGpu mine{detail::cuda_device_uuid(device), host, device.index};
   std::vector<RankGpu> all;
-  for (const std::string& line : world.all_gather_host(encode_rank_gpu(mine))) all.push_back(decode_rank_gpu(line));
+  for (const std::string& line : world.all_gather_host(encode_rank_gpu(mine)))
+    all.push_back(decode_rank_gpu(line));
   const std::string shared = shared_gpu(all);
   if (shared.empty()) return;
   int code = 0;

@@ -77,10 +77,12 @@ std::vector<std::pair<std::string, std::string>> cuda_library_versions() {
   if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
   v.emplace_back("cuda runtime", beside_build(cuda_version_text(runtime), cuda_version_text(CUDART_VERSION)) +
                                      ", " + loaded_from(reinterpret_cast<void*>(&cudaRuntimeGetVersion)));
-  v.emplace_back("cuda driver", driver ? cuda_version_text(driver) + " (the newest CUDA it supports)" : "none");
+  v.emplace_back("cuda driver",
+                 driver ? cuda_version_text(driver) + " (the newest CUDA it supports)" : "none");
   const size_t cudnn = cudnnGetVersion();
-  v.emplace_back("cudnn", beside_build(decode_cudnn_version(cudnn).str(), decode_cudnn_version(CUDNN_VERSION).str()) +
-                              ", " + loaded_from(reinterpret_cast<void*>(&cudnnGetVersion)));
+  v.emplace_back("cudnn",
+                 beside_build(decode_cudnn_version(cudnn).str(), decode_cudnn_version(CUDNN_VERSION).str()) +
+                     ", " + loaded_from(reinterpret_cast<void*>(&cudnnGetVersion)));
   int major = 0, minor = 0, patch = 0;
   cublasGetProperty(MAJOR_VERSION, &major);
   cublasGetProperty(MINOR_VERSION, &minor);

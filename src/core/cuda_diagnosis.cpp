@@ -65,7 +65,8 @@ std::string cudnn_version_problem(size_t built, size_t loaded, const std::string
 }
 
 std::string nccl_version_text(int v) {
-  if (v >= 20900) return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+  if (v >= 20900)
+    return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
   return std::to_string(v / 1000) + "." + std::to_string(v / 100 % 10) + "." + std::to_string(v % 100);
 }
 
@@ -85,8 +86,9 @@ std::string nccl_version_problem(int loaded, const std::string& loaded_from) {
     needed = std::max(needed, static_cast<int>(kNcclNeeds[i].version));
   }
   if (short_of.empty()) return "";
-  return "NCCL too old: the process loaded NCCL " + nccl_version_text(loaded) + " from " + loaded_from + ": " +
-         short_of + "; put an NCCL " + nccl_version_text(needed) + " or newer first on LD_LIBRARY_PATH";
+  return "NCCL too old: the process loaded NCCL " + nccl_version_text(loaded) + " from " + loaded_from +
+         ": " + short_of + "; put an NCCL " + nccl_version_text(needed) +
+         " or newer first on LD_LIBRARY_PATH";
 }
 
 std::string gpu_uuid_text(const unsigned char (&b)[16]) {

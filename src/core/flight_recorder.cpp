@@ -41,12 +41,14 @@ Recorder& recorder() {
 }
 
 int64_t now_us(const Recorder& r) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - r.origin).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - r.origin)
+      .count();
 }
 
 }  // namespace
 
-int64_t flight_begin(const std::string& group, const std::string& operation, int64_t bytes, bool completes_here) {
+int64_t flight_begin(const std::string& group, const std::string& operation, int64_t bytes,
+                     bool completes_here) {
   Recorder& r = recorder();
   std::lock_guard<std::mutex> lock(r.mutex);
   const int64_t seq = r.next++;

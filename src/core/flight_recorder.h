@@ -18,7 +18,8 @@
 namespace alexnet {
 
 // A collective starting now; returns its sequence number (1, 2, ...).
-int64_t flight_begin(const std::string& group, const std::string& operation, int64_t bytes, bool completes_here = true);
+int64_t flight_begin(const std::string& group, const std::string& operation, int64_t bytes,
+                     bool completes_here = true);
 // It ended (ok: completed; else failed).
 void flight_end(int64_t seq, bool ok);
 // The highest sequence number that completed, 0 before any; the highest begun (completed, failed,

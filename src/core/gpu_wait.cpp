@@ -15,7 +15,7 @@ namespace {
 struct WaitState {
   std::mutex mutex;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-  std::map<int, std::string> queued;             // by tower
+  std::map<int, std::string> queued;              // by tower
   std::map<std::string, std::string> collective;  // by group
   std::map<int, std::function<void()>> checks;
   int next_check = 0;
@@ -104,8 +104,8 @@ void wait_until(const std::function<bool()>& ready, const std::string& what) {
       next_check = now + std::chrono::milliseconds(100);
     }
     if (now - start >= timeout) {
-      throw GpuWaitExpired("no progress on the GPU for " + duration_text(timeout) + " (--timeout) while waiting for " +
-                           what + "; last queued: " + last_queued());
+      throw GpuWaitExpired("no progress on the GPU for " + duration_text(timeout) +
+                           " (--timeout) while waiting for " + what + "; last queued: " + last_queued());
     }
   }
 }

@@ -19,8 +19,9 @@ constexpr int64_t kMaxPixels = int64_t{1} << 26;
 
 void check_size(const char* format, int64_t width, int64_t height) {
   if (width > 0 && height > 0 && width * height <= kMaxPixels) return;
-  throw CodecError(std::string("not a decodable ") + format + " (its header gives " + std::to_string(width) + "x" +
-                   std::to_string(height) + " pixels; at most " + std::to_string(kMaxPixels) + " are read)");
+  throw CodecError(std::string("not a decodable ") + format + " (its header gives " + std::to_string(width) +
+                   "x" + std::to_string(height) + " pixels; at most " + std::to_string(kMaxPixels) +
+                   " are read)");
 }
 
 // One TurboJPEG handle, destroyed on every path.
@@ -51,7 +52,8 @@ ImageFormat sniff_image_format(const uint8_t* b, size_t n) {
 // --- JPEG ------------------------------------------------------------------------------------
 
 Pixels decode_jpeg(const uint8_t* bytes, size_t size) {
-  if (sniff_image_format(bytes, size) != ImageFormat::kJpeg) throw CodecError("not a JPEG file (by its first bytes)");
+  if (sniff_image_format(bytes, size) != ImageFormat::kJpeg)
+    throw CodecError("not a JPEG file (by its first bytes)");
   const size_t tail = std::min<size_t>(size, 64);
   bool eoi = false;
   for (size_t i = size - tail; i + 1 < size; ++i) eoi |= bytes[i] == 0xFF && bytes[i + 1] == 0xD9;
@@ -77,13 +79,14 @@ Pixels decode_jpeg(const uint8_t* bytes, size_t size) {
     out.data.resize(static_cast<size_t>(width) * height * 3);
     for (size_t i = 0, n = static_cast<size_t>(width) * height; i < n; ++i) {
       const unsigned k = cmyk[4 * i + 3];
-      for (int c = 0; c < 3; ++c) out.data[3 * i + c] = static_cast<uint8_t>((cmyk[4 * i + c] * k + 127) / 255);
+      for (int c = 0; c < 3; ++c)
+        out.data[3 * i + c] = static_cast<uint8_t>((cmyk[4 * i + c] * k + 127) / 255);
     }
     return out;
   }
   out.data.resize(static_cast<size_t>(width) * height * 3);
-  if (tjDecompress2(tj.h, bytes, static_cast<unsigned long>(size), out.data.data(), width, 0, height, TJPF_RGB,
-                    flags) != 0 &&
+  if (tjDecompress2(tj.h, bytes, static_cast<unsigned long>(size), out.data.data(), width, 0, height,
+                    TJPF_RGB, flags) != 0 &&
       tjGetErrorCode(tj.h) == TJERR_FATAL) {
     throw CodecError("not a decodable JPEG (" + tj_error(tj.h) + ")");
   }
@@ -93,7 +96,8 @@ Pixels decode_jpeg(const uint8_t* bytes, size_t size) {
 std::vector<uint8_t> encode_jpeg(const Pixels& image, int quality) {
   if (image.channels != 1 && image.channels != 3)
     throw CodecError("a JPEG holds 1 or 3 channels, not " + std::to_string(image.channels));
-  if (quality < 1 || quality > 100) throw CodecError("JPEG quality " + std::to_string(quality) + " is not in 1-100");
+  if (quality < 1 || quality > 100)
+    throw CodecError("JPEG quality " + std::to_string(quality) + " is not in 1-100");
   TjHandle tj(tjInitCompress());
   unsigned char* buffer = nullptr;
   unsigned long size = 0;
@@ -140,7 +144,8 @@ void png_on_warning(png_structp, png_const_charp) {}  // as OpenCV: a warning do
 }  // namespace
 
 Pixels decode_png(const uint8_t* bytes, size_t size) {
-  if (sniff_image_format(bytes, size) != ImageFormat::kPng) throw CodecError("not a PNG file (by its first bytes)");
+  if (sniff_image_format(bytes, size) != ImageFormat::kPng)
+    throw CodecError("not a PNG file (by its first bytes)");
   PngReader reader{bytes, size, 0, {}};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_on_error, png_on_warning);
   if (!png) throw CodecError("libpng could not start");
@@ -151,15 +156,16 @@ Pixels decode_png(const uint8_t* bytes, size_t size) {
   // calls below (out and rows are made above and only resized).
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
-    throw CodecError("not a decodable PNG (" + (reader.error.empty() ? std::string("libpng failed") : reader.error) + ")");
+    throw CodecError("not a decodable PNG (" +
+                     (reader.error.empty() ? std::string("libpng failed") : reader.error) + ")");
   }
   if (!info) png_error(png, "out of memory");
   png_set_read_fn(png, &reader, png_read_bytes);
   png_read_info(png, info);
   const png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
   if (width == 0 || height == 0 || int64_t{width} * height > kMaxPixels) {
-    reader.error = "its header gives " + std::to_string(width) + "x" + std::to_string(height) + " pixels; at most " +
-                   std::to_string(kMaxPixels) + " are read";
+    reader.error = "its header gives " + std::to_string(width) + "x" + std::to_string(height) +
+                   " pixels; at most " + std::to_string(kMaxPixels) + " are read";
     png_error(png, "too large");
   }
   // To 8-bit RGB, as OpenCV's IMREAD_COLOR: high byte of 16-bit samples, palettes and low-bit grey

@@ -224,12 +224,12 @@ class ConvCuda final : public ConvLayer {
     int max = 0, returned = 0;
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> data(max);
-    CUDNN_CHECK(timed(pinned)
-                    ? cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
-                                                                x_.get(), max, &returned, data.data())
-                    : cudnnGetConvolutionBackwardDataAlgorithm_v7(lib.cudnn(), filter_.get(), y_.get(),
-                                                                  conv_.get(), x_.get(), max, &returned,
-                                                                  data.data()));
+    CUDNN_CHECK(
+        timed(pinned)
+            ? cudnnFindConvolutionBackwardDataAlgorithm(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                        x_.get(), max, &returned, data.data())
+            : cudnnGetConvolutionBackwardDataAlgorithm_v7(lib.cudnn(), filter_.get(), y_.get(), conv_.get(),
+                                                          x_.get(), max, &returned, data.data()));
     data.resize(returned);
     p.data = pick(data, backend_, "backward-data", pinned);
     p.has_data = true;
@@ -257,25 +257,28 @@ class ConvCuda final : public ConvLayer {
     CUDNN_CHECK(timed(pin_forward)
                     ? cudnnFindConvolutionForwardAlgorithm(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
                                                            y_.get(), max, &returned, fwd.data())
-                    : cudnnGetConvolutionForwardAlgorithm_v7(lib.cudnn(), x_.get(), filter_.get(), conv_.get(),
-                                                             y_.get(), max, &returned, fwd.data()));
+                    : cudnnGetConvolutionForwardAlgorithm_v7(lib.cudnn(), x_.get(), filter_.get(),
+                                                             conv_.get(), y_.get(), max, &returned,
+                                                             fwd.data()));
     fwd.resize(returned);
     p.forward = pick(fwd, backend_, "forward", pin_forward);
 
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(lib.cudnn(), &max));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> filter(max);
-    CUDNN_CHECK(timed(pin_filter)
-                    ? cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
-                                                                  filter_.get(), max, &returned, filter.data())
-                    : cudnnGetConvolutionBackwardFilterAlgorithm_v7(lib.cudnn(), x_.get(), y_.get(),
-                                                                    conv_.get(), filter_.get(), max, &returned,
-                                                                    filter.data()));
+    CUDNN_CHECK(
+        timed(pin_filter)
+            ? cudnnFindConvolutionBackwardFilterAlgorithm(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                          filter_.get(), max, &returned, filter.data())
+            : cudnnGetConvolutionBackwardFilterAlgorithm_v7(lib.cudnn(), x_.get(), y_.get(), conv_.get(),
+                                                            filter_.get(), max, &returned, filter.data()));
     filter.resize(returned);
     p.filter = pick(filter, backend_, "backward-filter", pin_filter);
 
     p.workspace = std::max(p.forward.memory, p.filter.memory);
     // Times only where cudnnFind* measured them (the heuristic list has none).
-    auto ms = [&](float t, int pinned) { return timed(pinned) ? " (" + std::to_string(t) + " ms)" : std::string(); };
+    auto ms = [&](float t, int pinned) {
+      return timed(pinned) ? " (" + std::to_string(t) + " ms)" : std::string();
+    };
     LOG(INFO) << "conv " << c_.in_channels << "->" << c_.out_channels << " k" << c_.kernel << " input "
               << xs.str() << " on " << device().str() << ": cuDNN algorithms (" << chosen_by() << ") forward "
               << algo_text(forward_name(p.forward.algo), p.forward.algo) << ms(p.forward.time, pin_forward)

@@ -416,8 +416,8 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
     input_copy_ms_ = 0;
     for (int t : local_)
       if (input_owner_[t] == t)
-        input_copy_ms_ =
-          std::max<double>(input_copy_ms_, towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started));
+        input_copy_ms_ = std::max<double>(input_copy_ms_,
+                                          towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started));
   }
   const int t = plan_.nodes[loss_node_].home;
   last_loss_ =

@@ -167,7 +167,8 @@ TrainState read_tensors(const std::string& path, const Net& net, bool momentum, 
 CheckpointTexts read_checkpoint_texts(const std::string& path) {
   std::lock_guard<std::mutex> lock(hdf5_lock());
   H5Id file = open_checkpoint(path);
-  if (read_string_attr(file.get(), "format") != kFormat) throw UserError(path + ": not an alexnet checkpoint");
+  if (read_string_attr(file.get(), "format") != kFormat)
+    throw UserError(path + ": not an alexnet checkpoint");
   return {read_string_attr(file.get(), "network_toml"), read_string_attr(file.get(), "network_path"),
           read_string_attr(file.get(), "config_toml")};
 }

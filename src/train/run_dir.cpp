@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -29,8 +29,9 @@ namespace alexnet {
 // --- continuing a run ---------------------------------------------------------------------------
 
 bool continuation_may_change(const std::string& key) {
-  static const char* const kSafe[] = {"max-steps", "epochs", "checkpoint-every", "keep-checkpoints", "log-every",
-                                      "progress",  "profile-every", "nvtx", "out"};
+  static const char* const kSafe[] = {"max-steps",        "epochs",    "checkpoint-every",
+                                      "keep-checkpoints", "log-every", "progress",
+                                      "profile-every",    "nvtx",      "out"};
   return std::find(std::begin(kSafe), std::end(kSafe), key) != std::end(kSafe);
 }
 
@@ -59,8 +60,9 @@ Continuation RunDir::decide(const std::string& toml) const {
   }
   const fs::path config = fs::path(path_) / "config.toml";
   if (!fs::is_directory(path_) || !fs::exists(config)) {
-    throw UserError(path_ + ": exists, is not empty and is not a run directory (it has no config.toml); choose a "
-                            "new --out");
+    throw UserError(path_ +
+                    ": exists, is not empty and is not a run directory (it has no config.toml); choose a "
+                    "new --out");
   }
   std::ifstream in(config, std::ios::binary);
   const std::string there((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -83,8 +85,9 @@ Continuation RunDir::decide(const std::string& toml) const {
       continue;
     }
     throw UserError(path_ + " is a run of another configuration: its config.toml has '" + was +
-                    "', this command '" + now + "'; continue it with its own flags (or alexnet train --resume " +
-                    path_ + ", which takes its config.toml), or choose a new --out");
+                    "', this command '" + now +
+                    "'; continue it with its own flags (or alexnet train --resume " + path_ +
+                    ", which takes its config.toml), or choose a new --out");
   }
   c.kind = list_checkpoints(path_).empty() ? Continuation::kRestart : Continuation::kContinue;
   return c;

@@ -18,7 +18,8 @@ namespace alexnet {
 namespace {
 
 Plan make_session_plan(const RunConfig& c, Session& s, int classes, int channels) {
-  NetworkSpec spec = c.embedded_net.empty() ? load_network_file(c.net) : parse_network(c.embedded_net, c.embedded_net_origin);
+  NetworkSpec spec = c.embedded_net.empty() ? load_network_file(c.net)
+                                            : parse_network(c.embedded_net, c.embedded_net_origin);
   PlanOptions o;
   o.placement = parse_placement(c.placement);
   o.towers = c.towers;

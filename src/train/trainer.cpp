@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -110,24 +110,28 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
   if (continuing_) {
     resume_from_checkpoint();
     manifest_.started_at_step = state_.step;  // the manifest is rewritten after the first step
-    if (!resume) {  // the same command again: say so, and record what it changed
-      for (const std::string& change : continuation_.changes) LOG(INFO) << "changed on continuing: " << change;
+    if (!resume) {                            // the same command again: say so, and record what it changed
+      for (const std::string& change : continuation_.changes)
+        LOG(INFO) << "changed on continuing: " << change;
       on_leader(s_, [&] {
         if (!continuation_.changes.empty()) dir_.write_config(c_);
-        std::fprintf(stderr, "alexnet train: %s is a run of this configuration: continuing it from step %lld%s\n",
-                     c_.out.c_str(), static_cast<long long>(state_.step),
-                     continuation_.changes.empty() ? ""
-                                                   : (" (changed: " + std::to_string(continuation_.changes.size()) +
-                                                      " setting(s), in its log and config.toml)")
-                                                         .c_str());
+        std::fprintf(
+            stderr, "alexnet train: %s is a run of this configuration: continuing it from step %lld%s\n",
+            c_.out.c_str(), static_cast<long long>(state_.step),
+            continuation_.changes.empty() ? ""
+                                          : (" (changed: " + std::to_string(continuation_.changes.size()) +
+                                             " setting(s), in its log and config.toml)")
+                                                .c_str());
       });
       if (!s_.leader() && processes.launch.local_rank == 0) dir_.copy_config(c_);
     }
   } else {
     if (continuation_.kind == Continuation::kRestart) {
       on_leader(s_, [&] {
-        std::fprintf(stderr, "alexnet train: %s is a run of this configuration with no checkpoint yet: starting it again\n",
-                     c_.out.c_str());
+        std::fprintf(
+            stderr,
+            "alexnet train: %s is a run of this configuration with no checkpoint yet: starting it again\n",
+            c_.out.c_str());
       });
     }
     s_.net->init_parameters(c_.seed);  // the same draw on every rank: each keeps its towers' slices
@@ -227,8 +231,8 @@ const char* Trainer::agree_on_signal() {
 // boundary every one begun has completed); a rank that hangs keeps the number it had, while the
 // others, failing, publish the one they were waiting in: that is how they tell it (flight_report).
 // A thread of its own does the store's set, at most once a second, so that a store that stops
-// answering (rank 0 hung) never holds up a step: that is for the collectives' --timeout to say. The thread is detached
-// and keeps what it uses alive; the step pays a lock and a notify.
+// answering (rank 0 hung) never holds up a step: that is for the collectives' --timeout to say. The thread is
+// detached and keeps what it uses alive; the step pays a lock and a notify.
 struct Trainer::FlightPublisher {
   struct Shared {
     std::mutex mutex;
@@ -310,7 +314,8 @@ std::string Trainer::flight_report() {
     const Clock::time_point until = Clock::now() + std::chrono::milliseconds(2000);
     for (int r = 0; r < s_.grid.world_size; ++r) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-      std::optional<int64_t> v = read("flight-final/" + std::to_string(r), std::max(left, std::chrono::milliseconds(1)));
+      std::optional<int64_t> v =
+          read("flight-final/" + std::to_string(r), std::max(left, std::chrono::milliseconds(1)));
       if (!v) v = read("flight/" + std::to_string(r), std::chrono::milliseconds(200));
       if (v) {
         known.emplace_back(r, *v);
@@ -332,7 +337,8 @@ std::string Trainer::flight_report() {
   for (const auto& [r, seq] : known)
     if (seq == low) behind += (behind.empty() ? "" : ", ") + std::to_string(r);
   const std::string none = unknown.empty() ? "" : "; none from rank(s) " + unknown;
-  if (low == high) return out + "; flight records: every rank reached collective #" + std::to_string(low) + none;
+  if (low == high)
+    return out + "; flight records: every rank reached collective #" + std::to_string(low) + none;
   return out + "; flight records: rank(s) " + behind + " behind, at collective #" + std::to_string(low) +
          " where others reached #" + std::to_string(high) + " (" + all + none + ")";
 }
@@ -349,8 +355,9 @@ int Trainer::requeue() {
   if (!s_.leader()) return 0;
   const char* job = std::getenv("SLURM_JOB_ID");
   if (!job || !*job) {
-    std::fprintf(stderr, "alexnet train: --requeue: SLURM_JOB_ID is not set (not a Slurm job), so nothing was "
-                         "requeued; the checkpoint is kept\n");
+    std::fprintf(stderr,
+                 "alexnet train: --requeue: SLURM_JOB_ID is not set (not a Slurm job), so nothing was "
+                 "requeued; the checkpoint is kept\n");
     return 1;
   }
   const std::string command = std::string("scontrol requeue ") + job + " 2>&1";
@@ -366,12 +373,14 @@ int Trainer::requeue() {
     std::fprintf(stderr,
                  "alexnet train: --requeue: 'scontrol requeue %s' failed (%s%s%s); the checkpoint is kept: "
                  "requeue the job by hand, or run the same command again\n",
-                 job, status < 0 ? "could not run it" : ("status " + std::to_string(WEXITSTATUS(status))).c_str(),
+                 job,
+                 status < 0 ? "could not run it" : ("status " + std::to_string(WEXITSTATUS(status))).c_str(),
                  said.empty() ? "" : ": ", said.c_str());
     return 1;
   }
   LOG(INFO) << "requeued Slurm job " << job;
-  std::fprintf(stderr, "alexnet train: requeued Slurm job %s (scontrol requeue %s): it continues this run\n", job, job);
+  std::fprintf(stderr, "alexnet train: requeued Slurm job %s (scontrol requeue %s): it continues this run\n",
+               job, job);
   return 0;
 }
 
@@ -412,7 +421,8 @@ int Trainer::run() {
         }
       });
     }
-    const bool due = (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due || first_timed;
+    const bool due =
+        (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due || first_timed;
     if (state_.step != checkpoint_step_ && due) checkpoint();
     crash_point("step");
     // At the step boundary, so that a signal during this step's checkpoint stops the run here.
@@ -615,17 +625,20 @@ void Trainer::stop_early(const std::string& why) {
   if (state_.step != checkpoint_step_ || !have_checkpoint_) checkpoint();
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
   if (!s_.leader()) return;
-  std::fprintf(stderr,
-               "alexnet train: stopped by %s at step %lld; checkpoint written; continue with the same command, "
-               "or alexnet train --resume %s\n",
-               why.c_str(), static_cast<long long>(state_.step), c_.out.c_str());
+  std::fprintf(
+      stderr,
+      "alexnet train: stopped by %s at step %lld; checkpoint written; continue with the same command, "
+      "or alexnet train --resume %s\n",
+      why.c_str(), static_cast<long long>(state_.step), c_.out.c_str());
 }
 
 void Trainer::finish() {
   progress_.end();
   if (flight_publishes_ > 0) {
-    LOG(INFO) << "flight recorder: " << flight_publishes_ << " step(s) handed their last collective to the store's "
-              << "publisher, " << shortest_double(std::round(flight_publish_seconds_ / flight_publishes_ * 1e7) / 10)
+    LOG(INFO) << "flight recorder: " << flight_publishes_
+              << " step(s) handed their last collective to the store's "
+              << "publisher, "
+              << shortest_double(std::round(flight_publish_seconds_ / flight_publishes_ * 1e7) / 10)
               << " us each on the step's thread";
   }
   if (!timing_) return;

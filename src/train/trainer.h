@@ -95,7 +95,7 @@ class Trainer {
   const char* agree_on_signal();
   bool time_is_up() const;  // rank 0: not room for another step and a checkpoint
   void publish_flight_progress();
-  int requeue();            // rank 0, after a stop from outside with --requeue: the exit status
+  int requeue();  // rank 0, after a stop from outside with --requeue: the exit status
   void resume_from_checkpoint();
   void end_epoch();
   void record_algorithms();
@@ -131,8 +131,8 @@ class Trainer {
   struct FlightPublisher;
   std::unique_ptr<FlightPublisher> flight_publisher_;
   double flight_publish_seconds_ = 0;  // the flight recorder's cost on the step: a hand-off once a step
-  int64_t flight_publishes_ = 0;  // the longest checkpoint write of this process, for the time limit
-  bool continuing_ = false;        // from a checkpoint (--resume or the same command)
+  int64_t flight_publishes_ = 0;       // the longest checkpoint write of this process, for the time limit
+  bool continuing_ = false;            // from a checkpoint (--resume or the same command)
   Continuation continuation_;
   bool profiling_ = false;  // this step runs with per-layer timers
   // The first steps this process runs pay once for what later steps do not (cuDNN's algorithm

@@ -88,7 +88,8 @@ TEST(CudaDiagnosis, NcclLoadedMustHaveTheCallsWeMake) {
   EXPECT_TRUE(has(old, "ncclCommSplit")) << old;
   EXPECT_FALSE(has(old, "ncclCommInitRankConfig")) << old;  // 2.17 has that one
   EXPECT_TRUE(has(old, "NCCL 2.18.1 or newer")) << old;
-  EXPECT_TRUE(has(nccl_version_problem(21300, "/x"), "ncclCommInitRankConfig")) << nccl_version_problem(21300, "/x");
+  EXPECT_TRUE(has(nccl_version_problem(21300, "/x"), "ncclCommInitRankConfig"))
+      << nccl_version_problem(21300, "/x");
 }
 
 TEST(CudaDiagnosis, GpuUuidsPrintAsNvidiaSmiDoes) {

@@ -41,7 +41,8 @@ TEST(GpuWait, AWaitThatNeverCompletesEndsAtTheDeadlineNamingTowerNodeAndCollecti
   EXPECT_NE(message.find("waiting for the loss on tower 0 (cuda:0)"), std::string::npos) << message;
   EXPECT_NE(message.find("tower 0: fc6 forward, tower 0"), std::string::npos) << message;
   EXPECT_NE(message.find("tower 1: exchange before fc6 forward, tower 1"), std::string::npos) << message;
-  EXPECT_NE(message.find("NCCL towers: all-gather #12 of 9437184 bytes per tower"), std::string::npos) << message;
+  EXPECT_NE(message.find("NCCL towers: all-gather #12 of 9437184 bytes per tower"), std::string::npos)
+      << message;
 }
 
 TEST(GpuWait, ACheckThatThrowsEndsTheWaitWithItsError) {

@@ -19,7 +19,8 @@ Pixels gradient(int h, int w, int channels) {
   Pixels p{h, w, channels, {}};
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      for (int c = 0; c < channels; ++c) p.data.push_back(static_cast<uint8_t>((y * 7 + x * 3 + c * 80) % 256));
+      for (int c = 0; c < channels; ++c)
+        p.data.push_back(static_cast<uint8_t>((y * 7 + x * 3 + c * 80) % 256));
   return p;
 }
 
@@ -162,7 +163,8 @@ TEST(ImageCodec, DamagedFilesAreCodecErrorsWithAReason) {
       break;
     }
   }
-  EXPECT_NE(error_of(huge).find("60000x60000 pixels; at most 67108864 are read"), std::string::npos) << error_of(huge);
+  EXPECT_NE(error_of(huge).find("60000x60000 pixels; at most 67108864 are read"), std::string::npos)
+      << error_of(huge);
   EXPECT_THROW(encode_jpeg(gradient(4, 4, 2), 90), CodecError);
   EXPECT_THROW(encode_jpeg(gradient(4, 4, 3), 0), CodecError);
 }

@@ -31,7 +31,8 @@ cv::Mat pattern(int seed) {
 }
 
 Pixels pixels_of(const cv::Mat& rgb) {
-  return {rgb.rows, rgb.cols, rgb.channels(), std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * rgb.elemSize())};
+  return {rgb.rows, rgb.cols, rgb.channels(),
+          std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * rgb.elemSize())};
 }
 
 // Encoded by its extension: .png by libpng, .jpg by libjpeg-turbo (quality 95).
@@ -42,8 +43,8 @@ std::vector<uint8_t> encode(const std::string& ext, const cv::Mat& rgb) {
 void write_image(const fs::path& path, const cv::Mat& rgb) {
   fs::create_directories(path.parent_path());
   const std::vector<uint8_t> bytes = encode(path.extension().string(), rgb);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(fs::file_size(path) == bytes.size()) << path;
 }
 

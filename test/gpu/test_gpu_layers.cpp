@@ -86,14 +86,16 @@ TEST(GpuLayers, EveryConvAlgorithmMatchesCpu) {
     Tensor y(y_shape), dx(k.x);
     reference.cpu.layer->forward(cpu_pass, x.view(), y.view());
     reference.cpu.layer->backward(cpu_pass, x.view(), y.view(), dy.view(), dx.view());
-    const std::vector<float> want_y = y.to_host(), want_dx = dx.to_host(), want_dw = reference.cpu.grads[0].to_host();
+    const std::vector<float> want_y = y.to_host(), want_dx = dx.to_host(),
+                             want_dw = reference.cpu.grads[0].to_host();
     for (int direction : {kForward, kData, kFilter}) {
       int tested = 0;
       std::string unavailable;
       for (int algo = 0; algo < algorithm_counts[direction]; ++algo) {
         BackendOptions b = kHeuristic;
-        (direction == kForward ? b.conv_forward_algo : direction == kData ? b.conv_data_algo : b.conv_filter_algo) =
-            algo;
+        (direction == kForward ? b.conv_forward_algo
+         : direction == kData  ? b.conv_data_algo
+                               : b.conv_filter_algo) = algo;
         LayerOnTwoDevices layers([&](Device d) { return make_conv(k.c, d, d.is_cuda() ? b : kHeuristic); });
         const Stream gs(Device::cuda(0));
         Pass gpu_pass{gs};
@@ -110,19 +112,23 @@ TEST(GpuLayers, EveryConvAlgorithmMatchesCpu) {
         }
         ++tested;
         const AlgorithmChoice ran = layers.gpu->algorithm_choices().at(0);
-        const std::string name =
-            direction == kForward ? ran.forward : direction == kData ? ran.backward_data : ran.backward_filter;
+        const std::string name = direction == kForward ? ran.forward
+                                 : direction == kData  ? ran.backward_data
+                                                       : ran.backward_filter;
         const float rtol = is_transform(name) ? kTransformed : kFp32;
-        const std::vector<float>& want = direction == kForward ? want_y : direction == kData ? want_dx : want_dw;
-        const std::vector<float> got = direction == kForward  ? yg.to_host()
-                                       : direction == kData ? dxg.to_host()
-                                                            : layers.gpu_grads[0].to_host();
+        const std::vector<float>& want = direction == kForward ? want_y
+                                         : direction == kData  ? want_dx
+                                                               : want_dw;
+        const std::vector<float> got = direction == kForward ? yg.to_host()
+                                       : direction == kData  ? dxg.to_host()
+                                                             : layers.gpu_grads[0].to_host();
         EXPECT_TRUE(gpu_agrees(got, want, rtol))
             << direction_names[direction] << " algorithm " << name << " (rtol " << rtol << ") for "
             << k.c.kernel << "x" << k.c.kernel << " input " << k.x.str() << algorithms_of(*layers.gpu);
       }
       std::printf("conv %dx%d input %s: %d %s algorithm(s) checked; not offered:%s\n", k.c.kernel, k.c.kernel,
-                  k.x.str().c_str(), tested, direction_names[direction], unavailable.empty() ? " none" : unavailable.c_str());
+                  k.x.str().c_str(), tested, direction_names[direction],
+                  unavailable.empty() ? " none" : unavailable.c_str());
       EXPECT_GT(tested, 0) << direction_names[direction] << ": cuDNN offered none";
     }
   }

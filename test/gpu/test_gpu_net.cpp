@@ -93,13 +93,17 @@ constexpr int kPaperBatch = 2;
 // [-100, 100]), labels spread over the 1000 classes.
 Batch paper_batch(uint64_t seed) {
   Batch b{testing::random_tensor({kPaperBatch, 3, 227, 227}, seed, -100.0f, 100.0f), {}};
-  for (int i = 0; i < kPaperBatch; ++i) b.labels.push_back(static_cast<int32_t>((seed * 389 + i * 577) % 1000));
+  for (int i = 0; i < kPaperBatch; ++i)
+    b.labels.push_back(static_cast<int32_t>((seed * 389 + i * 577) % 1000));
   return b;
 }
 
 PlacedNet paper(std::vector<Device> devices) {
-  return testing::place({.placement = Placement::kSplit, .batch = kPaperBatch, .devices = devices,
-                         .preset = "alexnet", .backend = kPinned});
+  return testing::place({.placement = Placement::kSplit,
+                         .batch = kPaperBatch,
+                         .devices = devices,
+                         .preset = "alexnet",
+                         .backend = kPinned});
 }
 
 // The tolerance of a GPU step against the CPU's, from the reduction lengths. An FP32 sum of L
@@ -160,8 +164,8 @@ TEST(GpuNet, PaperNetStepOnOneGpuEqualsTheCpuStep) {
   cpu_sgd.step();
   // After the update w' = w - lr (g + wd w): w agrees exactly (same draws), so w' differs by lr
   // times the gradients' difference, bounded by rtol of the largest gradient.
-  for (const std::string& name : {"conv1.weight", "conv2.weight", "conv3.weight", "conv5.weight", "fc6.weight",
-                                  "fc7.weight", "fc8.weight", "fc8.bias"}) {
+  for (const std::string& name : {"conv1.weight", "conv2.weight", "conv3.weight", "conv5.weight",
+                                  "fc6.weight", "fc7.weight", "fc8.weight", "fc8.bias"}) {
     const std::vector<float> gg = gpu.net->read_param(name, true), gc = cpu.net->read_param(name, true);
     EXPECT_TRUE(testing::gpu_agrees(gg, gc, rtol)) << name << " gradient, rtol " << rtol;
     float largest = 0;

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
-#include "testing.h"
 #include "net/network_file.h"
+#include "testing.h"
 
 namespace alexnet {
 namespace {

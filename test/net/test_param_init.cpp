@@ -37,7 +37,8 @@ Initialised initialise_with(const ParamLayout& layout, int threads) {
 }
 
 TEST(ParamInit, ThePapersNetIsBitIdenticalWhateverTheThreadCount) {
-  const Plan plan = make_plan(load_network_file(testing::experiment_file("alexnet")), {.placement = Placement::kSplit});
+  const Plan plan =
+      make_plan(load_network_file(testing::experiment_file("alexnet")), {.placement = Placement::kSplit});
   const ParamLayout layout(plan);
   const int all = std::max(2, omp_get_num_procs());
   const Initialised one = initialise_with(layout, 1), many = initialise_with(layout, all);
@@ -45,7 +46,8 @@ TEST(ParamInit, ThePapersNetIsBitIdenticalWhateverTheThreadCount) {
   int64_t floats = 0;
   for (size_t t = 0; t < one.towers.size(); ++t) {
     ASSERT_EQ(one.towers[t].size(), many.towers[t].size());
-    EXPECT_EQ(std::memcmp(one.towers[t].data(), many.towers[t].data(), one.towers[t].size() * sizeof(float)), 0)
+    EXPECT_EQ(std::memcmp(one.towers[t].data(), many.towers[t].data(), one.towers[t].size() * sizeof(float)),
+              0)
         << "tower " << t;
     floats += static_cast<int64_t>(one.towers[t].size());
   }

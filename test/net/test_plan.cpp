@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "core/errors.h"
-#include "testing.h"
 #include "net/plan.h"
+#include "testing.h"
 
 namespace alexnet {
 namespace {

@@ -84,7 +84,8 @@ TEST(CheckpointIntegrity, VersionFourKeepsItsNetworkAndConfiguration) {
   Trained t;
   t.step(0);
   const std::string path = dir.file("step-1.h5");
-  save_checkpoint(path, t.net(), collect_checkpoint(t.net(), &t.sgd), TrainState{.step = 1}, "lr = 0.5\nbatch = 8\n");
+  save_checkpoint(path, t.net(), collect_checkpoint(t.net(), &t.sgd), TrainState{.step = 1},
+                  "lr = 0.5\nbatch = 8\n");
   const CheckpointTexts texts = read_checkpoint_texts(path);
   EXPECT_EQ(texts.network, t.net().plan().net.text);
   EXPECT_NE(texts.network.find("[net]"), std::string::npos) << texts.network;

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
-#include "testing.h"
 #include "net/network_file.h"
 #include "net/param_layout.h"
+#include "testing.h"
 #include "train/parallel.h"
 
 namespace alexnet {
@@ -58,8 +58,7 @@ TEST(Parallel, ASchemeThatContradictsTheNetOrTheJobIsRefusedWithItsReason) {
 // net on 2 towers, batch 128 per replica.
 TEST(Parallel, StepTrafficOfThePaperNet) {
   PlanOptions o;
-  const Plan plan =
-      make_plan(load_network_file(testing::experiment_file("alexnet")), o);
+  const Plan plan = make_plan(load_network_file(testing::experiment_file("alexnet")), o);
   const StepTraffic one = step_traffic(plan, Parallel::kSplit, 2, 128);
   EXPECT_EQ(one.replicas, 1);
   EXPECT_EQ(one.exchange_bytes, 2 * 242688 * 128 / 2);  // 31.1 MB: 242,688 B per image, both ways
