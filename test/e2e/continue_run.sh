@@ -227,7 +227,7 @@ PY
   grep -q "restarting all 2 ranks in 0.5 s (restart 1 of 1" "$work/launch2.log" || { cat "$work/launch2.log"; fail "no restart"; }
   same_weights "$work/launch2" "$work/straight2" 30
 
-  # torchrun (Debian 12's needs --redirects 9:1 --tee 9:1: see README), the same kill.
+  # torchrun (Debian 12's needs --redirects 9:1 --tee 9:1: see docs/processes.md), the same kill.
   if ! command -v torchrun > /dev/null; then echo "skipped torchrun: not installed"; exit 0; fi
   port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   kill_and_restart "$work/torchrun2" torchrun --redirects 9:1 --tee 9:1 --no_python --nproc_per_node 2 \

@@ -163,7 +163,7 @@ case "$mode" in
     # Debian 12's torchrun (python3-torch 1.13 on Python 3.11) cannot parse its own default
     # --redirects/--tee value "0" (Std.from_str returns None: AttributeError in to_map). A mapping
     # that names local rank 9, which this job does not have, parses, and leaves every real rank at
-    # the default (no redirection, no tee). The README gives the same workaround.
+    # the default (no redirection, no tee). docs/processes.md gives the same workaround.
     quirk=(--redirects 9:1 --tee 9:1)
     torchrun "${quirk[@]}" --no_python --nproc_per_node 1 /bin/true > torchrun-check.log 2>&1 ||
       { echo "skipped: this torchrun cannot start a process: $(tail -n 1 torchrun-check.log)"; exit 77; }
