@@ -29,7 +29,7 @@ stage "build (the alexnet binary)"
 
 mkdir -p data runs
 # A file packed before val was held out of train has no test split: pack it again.
-if [ ! -f "$data" ] || ! "$alexnet" info --data "$data" | grep -q '^test '; then
+if [ ! -f "$data" ] || ! "$alexnet" info --data "$data" | grep '^test ' >/dev/null; then
   "$alexnet" pack --source fashion-mnist --output "$data" --force
 fi
 "$alexnet" info --data "$data"

@@ -264,7 +264,7 @@ if [ $mode = run ]; then
   gpus=$nvidia_gpus
   gpu_absent="nvidia-smi lists none"
 fi
-versions() { nvidia-smi -L && nvidia-smi && "$here/bin/alexnet" version && "$here/bin/alexnet" version | grep -q '^  cuda:0 '; }
+versions() { nvidia-smi -L && nvidia-smi && "$here/bin/alexnet" version && "$here/bin/alexnet" version | grep '^  cuda:0 ' >/dev/null; }
 export -f versions
 step versions gpu 10 versions
 gtest_step relocated cpu 15 'NetworkFile.*:ParamInit.*:PaperNet.*'

@@ -16,7 +16,7 @@ if [ "${1:-}" = --sanitize ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/test/sanitizer/lsan.supp:print_suppressions=0
   cd "$BUILD_DIR"
-  ldd alexnet_tests | grep -q libasan || { echo "test.sh --sanitize: alexnet_tests is not instrumented" >&2; exit 1; }
+  ldd alexnet_tests | grep libasan >/dev/null || { echo "test.sh --sanitize: alexnet_tests is not instrumented" >&2; exit 1; }
   ctest --output-on-failure --parallel "$(nproc)" --label-exclude long
   exit
 fi

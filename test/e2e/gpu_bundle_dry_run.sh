@@ -12,7 +12,7 @@ set -euo pipefail
 build=$(realpath "$1")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "FAILED: $*"; exit 1; }
-[ -x "$build/alexnet_tests" ] && ldd "$build/alexnet_tests" | grep -q libcudart ||
+[ -x "$build/alexnet_tests" ] && ldd "$build/alexnet_tests" | grep libcudart >/dev/null ||
   { echo "SKIPPED: $build is not a CUDA build (the bundle needs one)"; exit 77; }
 unshare -m true 2>/dev/null || { echo "SKIPPED: mount namespaces are not permitted here (unshare -m)"; exit 77; }
 work=$(mktemp -d /tmp/gpu-bundle-dry.XXXXXX)  # outside the tree, which the namespace hides
