@@ -218,8 +218,14 @@ Trainer::~Trainer() = default;
 
 const char* Trainer::agree_on_signal() {
   publish_flight_progress();
-  std::vector<double> flag = {signals_.received() ? 1.0 : 0.0, s_.leader() && time_is_up() ? 1.0 : 0.0};
+  // Rank 0 also says whether its checkpoint write has finished: then every rank waits for it here
+  // (at once), and a write that failed stops the run at this boundary on every rank.
+  const bool written = s_.leader() && checkpoint_in_flight_ &&
+                       writing_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  std::vector<double> flag = {signals_.received() ? 1.0 : 0.0, s_.leader() && time_is_up() ? 1.0 : 0.0,
+                              written ? 1.0 : 0.0};
   s_.world->all_reduce_host(flag);
+  if (flag[2] > 0) wait_for_checkpoint();
   if (flag[0] == 0 && flag[1] == 0) return nullptr;
   if (flag[0] == 0) return "--time-limit";
   // SIGUSR1 to any rank (srun's --signal reaches them all) asks for a requeue; so do the others'.
@@ -346,8 +352,10 @@ std::string Trainer::flight_report() {
 bool Trainer::time_is_up() const {
   // Not before this job's first step: a limit shorter than that is refused after it (run()).
   if (job_.time_limit_seconds <= 0 || state_.step == first_step_) return false;
-  // Room for one more step and a checkpoint, each with half again for noise, and 2 s to exit.
-  const double needed = 1.5 * (step_seconds_ + checkpoint_seconds_) + 2.0;
+  // Room for one more step and a checkpoint (two if one is still being written, which the stop
+  // waits for), each with half again for noise, and 2 s to exit.
+  const double writes = checkpoint_in_flight_ ? 2 : 1;
+  const double needed = 1.5 * (step_seconds_ + writes * checkpoint_seconds_) + 2.0;
   return seconds_since(job_start_) + needed >= job_.time_limit_seconds;
 }
 
@@ -424,8 +432,10 @@ int Trainer::run() {
     const bool due =
         (every_.steps > 0 && state_.step % every_.steps == 0) || agreed.checkpoint_due || first_timed;
     if (state_.step != checkpoint_step_ && due) checkpoint();
+    if (first_timed) wait_for_checkpoint();  // its time is what the limit must leave room for
     crash_point("step");
-    // At the step boundary, so that a signal during this step's checkpoint stops the run here.
+    // At the step boundary: a signal during a checkpoint's write stops the run at the first
+    // boundary after it, with that checkpoint complete and one of the step reached.
     if (const char* signal = agree_on_signal()) {
       stop_early(signal);
       if (job_.requeue && (std::string(signal) == "SIGUSR1" || std::string(signal) == "--time-limit")) {
@@ -590,22 +600,42 @@ void Trainer::end_epoch() {
 }
 
 void Trainer::checkpoint() {
-  // Replica 0's towers gather the logical tensors (the replicas hold the same weights); rank 0
-  // writes them, and every rank learns whether that worked.
+  wait_for_checkpoint();
+  // Replica 0's towers gather the logical tensors (the replicas hold the same weights) into host
+  // memory; rank 0 writes that snapshot beside the next steps.
   const Clock::time_point started = Clock::now();
   CheckpointTensors tensors;
   if (s_.grid.replica == 0) tensors = collect_checkpoint(*s_.net, sgd_.get());
-  on_leader(s_, [&] { dir_.save_checkpoint(*s_.net, tensors, state_, c_.keep_checkpoints, to_toml(c_)); });
+  const double copy = seconds_since(started);
+  if (s_.leader()) {
+    writing_ = std::async(std::launch::async, [this, tensors = std::move(tensors), state = state_,
+                                               toml = to_toml(c_), copy] {
+      const Clock::time_point began = Clock::now();
+      dir_.save_checkpoint(*s_.net, tensors, state, c_.keep_checkpoints, toml);
+      LOG(INFO) << "checkpoint of step " << state.step << ": " << shortest_double(std::round(copy * 1e3) / 1e3)
+                << " s to copy on the step's thread, "
+                << shortest_double(std::round(seconds_since(began) * 1e3) / 1e3)
+                << " s to write and verify beside training";
+      return copy + seconds_since(began);
+    });
+  }
+  checkpoint_in_flight_ = true;
   checkpoint_step_ = state_.step;
   have_checkpoint_ = true;
   checkpoint_time_ = Clock::now();
-  checkpoint_seconds_ = std::max(checkpoint_seconds_, seconds_since(started));
+}
+
+void Trainer::wait_for_checkpoint() {
+  if (!checkpoint_in_flight_) return;
+  checkpoint_in_flight_ = false;
+  on_leader(s_, [&] { checkpoint_seconds_ = std::max(checkpoint_seconds_, writing_.get()); });
 }
 
 // --- stopping ----------------------------------------------------------------------------------
 
 int Trainer::stop_on_bad_loss(double loss) {
   progress_.end();
+  wait_for_checkpoint();  // of a step before the bad loss: a good one
   const std::string kept = dir_.latest_checkpoint();
   const std::string message =
       "loss is " + std::to_string(loss) + " at step " + std::to_string(state_.step) + " (epoch " +
@@ -623,6 +653,7 @@ void Trainer::stop_early(const std::string& why) {
   progress_.end();
   // A fresh run stopped before its first step still leaves a checkpoint for --resume to start from.
   if (state_.step != checkpoint_step_ || !have_checkpoint_) checkpoint();
+  wait_for_checkpoint();
   LOG(INFO) << "stopped by " << why << " at step " << state_.step;
   if (!s_.leader()) return;
   std::fprintf(
@@ -634,6 +665,7 @@ void Trainer::stop_early(const std::string& why) {
 
 void Trainer::finish() {
   progress_.end();
+  wait_for_checkpoint();
   if (flight_publishes_ > 0) {
     LOG(INFO) << "flight recorder: " << flight_publishes_
               << " step(s) handed their last collective to the store's "

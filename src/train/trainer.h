@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -99,7 +100,15 @@ class Trainer {
   void resume_from_checkpoint();
   void end_epoch();
   void record_algorithms();
-  void checkpoint();  // writes one at the current step and restarts the --checkpoint-every count
+  // Snapshots the tensors at the current step (the stall: a copy to host memory) and has rank 0
+  // write and verify them on a thread of its own while training goes on; restarts the
+  // --checkpoint-every count. One write at a time: it first waits for the one before.
+  void checkpoint();
+  // Waits for the write in flight, if any (collective: every rank learns whether it worked, and a
+  // failed write throws on every rank). Called where every rank is at the same point: before the
+  // next checkpoint, on stopping, at the end, and at the first step boundary after rank 0 saw it
+  // finish (agree_on_signal), so that a full disk is said at once.
+  void wait_for_checkpoint();
   int stop_on_bad_loss(double loss);
   void stop_early(const std::string& why);
   void decide_start(bool resume);  // fresh, continued, or refused: rank 0 decides, every rank follows
@@ -127,11 +136,12 @@ class Trainer {
   int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
   bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
-  double checkpoint_seconds_ = 0;
+  double checkpoint_seconds_ = 0;  // the longest checkpoint (copy, write, verify), for the time limit
+  bool checkpoint_in_flight_ = false;  // on every rank: a write was started and not yet waited for
   struct FlightPublisher;
   std::unique_ptr<FlightPublisher> flight_publisher_;
   double flight_publish_seconds_ = 0;  // the flight recorder's cost on the step: a hand-off once a step
-  int64_t flight_publishes_ = 0;       // the longest checkpoint write of this process, for the time limit
+  int64_t flight_publishes_ = 0;
   bool continuing_ = false;            // from a checkpoint (--resume or the same command)
   Continuation continuation_;
   bool profiling_ = false;  // this step runs with per-layer timers
@@ -147,6 +157,9 @@ class Trainer {
   double step_seconds_ = 0;  // smoothed, for the ETA
   double unprofiled_step_ms_ = 0;
   int unprofiled_steps_ = 0;
+  // Rank 0's checkpoint write in flight (its seconds, copy included). Last, so that it is the first
+  // to go: its destructor waits for the write, which reads the plan and the run directory.
+  std::future<double> writing_;
 };
 
 // Runs a Trainer: the `alexnet train` subcommand's body.

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # SIGINT and SIGTERM that arrive inside a checkpoint write lose nothing: the write finishes, the run
 # stops with status 0 (what `alexnet train` documents for a stop by a signal) and says so, the
-# checkpoint of the step reached is complete (it loads, and equals the uninterrupted run's), no
-# *.partial is left, and --resume to the end gives weights, momentum and metrics bit-identical to
-# a run never interrupted. The signals are raised by the test-only hook ALEXNET_TEST_SIGNAL_AT
-# (src/core/crash_point.h) at named points inside the write, so they land there every time:
+# checkpoint the signal landed in and the one of the step the run stopped at are complete (they
+# load, and equal the uninterrupted run's), no *.partial is left, and --resume to the end gives
+# weights, momentum and metrics bit-identical to a run never interrupted. The signals are raised by
+# the test-only hook ALEXNET_TEST_SIGNAL_AT (src/core/crash_point.h) at named points inside the
+# write, so they land there every time:
 #   checkpoint-half: SIGINT, in a --checkpoint-every (mid-epoch) checkpoint
 #   before-rename:   SIGTERM, in the same kind
 #   both:            SIGTERM at half and SIGINT before the rename, in an epoch-end checkpoint
 #   twice:           SIGINT between steps, and a second SIGINT inside the stop checkpoint it asks for
 #   setup:           SIGINT inside a fresh run's first write (config.toml), before its first step
+# A checkpoint is written on a thread of its own while training goes on, so the run stops at the
+# first step boundary after the signal: the checkpoint's own step or a later one (then with a
+# checkpoint of that step too). The test reads where each run stopped and aims the next one's
+# hooks from there.
 #   signal_in_write.sh ALEXNET PYTHON WORKDIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,12 +22,30 @@ start_e2e "$@"
 require_h5py
 
 # 360 training images in batches of 20: 18 steps an epoch, 36 in the run; checkpoints at steps
-# 4, 8, 12, 16, 18 (epoch end), 20, ... 36.
+# 4, 8, 12, 16, 18 (epoch end), 20, ... 36. The uninterrupted run keeps one of every step.
 "$alexnet" pack --source fashion-mnist --per-class 40 --val 40 --output "$work/small.h5" --no-progress
 common=(--net "$net" --data "$work/small.h5" --placement split --devices cpu --threads 1 --batch 20
-        --epochs 2 --progress false --log-every 1 --loader-threads 1 --checkpoint-every 4)
-"$alexnet" train "${common[@]}" --keep-checkpoints 100 --out "$work/straight"
+        --epochs 2 --progress false --log-every 1 --loader-threads 1)
+"$alexnet" train "${common[@]}" --checkpoint-every 1 --keep-checkpoints 100 --out "$work/straight"
+common+=(--checkpoint-every 4)
 run=$work/signalled
+
+# nth_checkpoint_after R N: the step of the N-th checkpoint a run resumed at step R writes.
+nth_checkpoint_after() {
+  local step=$1 n=$2
+  while [ "$n" -gt 0 ]; do
+    step=$((step + 1))
+    [ "$step" -le 36 ] || { echo "no checkpoint $2 after step $1" >&2; exit 1; }
+    if [ $((step % 4)) -eq 0 ] || [ "$step" -eq 18 ]; then n=$((n - 1)); fi
+  done
+  echo "$step"
+}
+# nth_of R STEP: which checkpoint after R is that of STEP (1 for the first).
+nth_of() {
+  local n=1
+  while [ "$(nth_checkpoint_after "$1" "$n")" -ne "$2" ]; do n=$((n + 1)); done
+  echo "$n"
+}
 
 # same.py STEP: the run's checkpoint of STEP holds the uninterrupted run's weights and momentum.
 cat > "$work/same.py" <<'PY'
@@ -38,8 +61,9 @@ with h5py.File("%s/checkpoints/step-%010d.h5" % (straight, step), "r") as a, \
             assert x.shape == y.shape and np.array_equal(x, y), (step, group, name, np.abs(x - y).max())
 PY
 
-# stopped_by NAME HOOK STEP SIGNALS COMMAND...: COMMAND, with ALEXNET_TEST_SIGNAL_AT=HOOK, stops
-# cleanly at STEP, naming one of SIGNALS (a grep pattern), with the checkpoint of STEP written whole.
+# stopped_by NAME HOOK STEP SIGNALS COMMAND...: COMMAND, with ALEXNET_TEST_SIGNAL_AT=HOOK aimed at
+# the checkpoint of STEP, stops cleanly at STEP or a later step (set in $stopped), naming one of
+# SIGNALS (a grep pattern), with the checkpoints of STEP and of the stop written whole.
 stopped_by() {
   local name=$1 hook=$2 step=$3 signals=$4
   shift 4
@@ -53,22 +77,32 @@ stopped_by() {
   local raised
   raised=$(grep -c "ALEXNET_TEST_SIGNAL_AT: raising" "$work/$name.err" || true)
   [ "$raised" -eq "$(tr ',' '\n' <<< "$hook" | wc -l)" ] || { echo "$name: $raised signals raised for $hook"; exit 1; }
-  grep -q "stopped by \($signals\) at step $step; checkpoint written" "$work/$name.err" ||
-    { echo "$name: no message of a stop by $signals at step $step"; exit 1; }
-  local ckpt newest partial
-  ckpt=$(printf "%s/checkpoints/step-%010d.h5" "$run" "$step")
+  stopped=$(sed -n "s/^alexnet train: stopped by \($signals\) at step \([0-9]*\); checkpoint written.*/\2/p" \
+            "$work/$name.err")
+  [ -n "$stopped" ] || { echo "$name: no message of a stop by $signals"; exit 1; }
+  [ "$stopped" -ge "$step" ] || { echo "$name: stopped at step $stopped, before the signalled checkpoint $step"; exit 1; }
+  local ckpt newest partial s
   newest=$(ls "$run"/checkpoints/step-*.h5 | tail -1)
-  [ "$newest" = "$ckpt" ] || { echo "$name: the newest checkpoint is $newest, not $ckpt"; exit 1; }
+  [ "$newest" = "$(printf "%s/checkpoints/step-%010d.h5" "$run" "$stopped")" ] ||
+    { echo "$name: the newest checkpoint is $newest, not that of step $stopped"; exit 1; }
   partial=$(find "$run" -name '*.partial')
   [ -z "$partial" ] || { echo "$name: left behind $partial"; exit 1; }
-  "$alexnet" eval --checkpoint "$ckpt" --net "$net" --data "$work/small.h5" --devices cpu > /dev/null ||
-    { echo "$name: $ckpt does not load"; exit 1; }
-  local same=""
-  if [ -f "$work/straight/checkpoints/$(basename "$ckpt")" ]; then
-    "$python" "$work/same.py" "$work/straight" "$run" "$step"
-    same=", bit-identical to the uninterrupted run's"
-  fi
-  echo "$name: stopped at step $step with status 0, $(basename "$ckpt") whole and loading$same"
+  local checked=""
+  for s in $(printf "%s\n" "$step" "$stopped" | sort -un); do
+    ckpt=$(printf "%s/checkpoints/step-%010d.h5" "$run" "$s")
+    if [ ! -f "$ckpt" ]; then  # rotated away by --keep-checkpoints (two newer ones are there)
+      [ "$(ls "$run"/checkpoints/step-*.h5 | awk -v c="$ckpt" '$0 > c' | wc -l)" -ge 2 ] ||
+        { echo "$name: $ckpt is missing"; exit 1; }
+      continue
+    fi
+    "$alexnet" eval --checkpoint "$ckpt" --net "$net" --data "$work/small.h5" --devices cpu > /dev/null ||
+      { echo "$name: $ckpt does not load"; exit 1; }
+    # The uninterrupted run has a checkpoint of every step but 0.
+    [ -f "$work/straight/checkpoints/$(basename "$ckpt")" ] && "$python" "$work/same.py" "$work/straight" "$run" "$s"
+    checked+=" $s"
+  done
+  echo "$name: signalled in the checkpoint of step $step, stopped at step $stopped with status 0;" \
+       "the checkpoints of step(s)$checked whole, loading and equal to the uninterrupted run's"
 }
 
 # SIGINT inside the first write of a fresh run (config.toml's), before any step: the write
@@ -82,10 +116,15 @@ run=$work/signalled
 
 stopped_by half "checkpoint-half:1=SIGINT" 4 SIGINT "$alexnet" train "${common[@]}" --keep-checkpoints 2 --out "$run"
 # A resumed run renames its manifest first (rewritten after its first step with the layers'
-# algorithms), then its checkpoints: rename 2 is step 8's; from step 8, rename 4 is step 18's.
-stopped_by rename "before-rename:2=SIGTERM" 8 SIGTERM "$alexnet" train --resume "$run"
-stopped_by both "checkpoint-half:3=SIGTERM,before-rename:4=SIGINT" 18 "SIGINT\|SIGTERM" "$alexnet" train --resume "$run"
-stopped_by twice "step:1=SIGINT,checkpoint-half:1=SIGINT" 19 SIGINT "$alexnet" train --resume "$run"
+# algorithms), then its checkpoints: rename N+1 is the N-th checkpoint's.
+step=$(nth_checkpoint_after "$stopped" 1)
+stopped_by rename "before-rename:2=SIGTERM" "$step" SIGTERM "$alexnet" train --resume "$run"
+[ "$stopped" -lt 18 ] || { echo "stopped at step $stopped, past the epoch's end the next case aims at"; exit 1; }
+n=$(nth_of "$stopped" 18)
+stopped_by both "checkpoint-half:$n=SIGTERM,before-rename:$((n + 1))=SIGINT" 18 "SIGINT\|SIGTERM" \
+  "$alexnet" train --resume "$run"
+# The SIGINT at the first step's end asks for a stop there, and the second lands in its checkpoint.
+stopped_by twice "step:1=SIGINT,checkpoint-half:1=SIGINT" $((stopped + 1)) SIGINT "$alexnet" train --resume "$run"
 "$alexnet" train --resume "$run"
 
 "$python" "$work/same.py" "$work/straight" "$run" 36
