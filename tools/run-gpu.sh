@@ -35,7 +35,7 @@
 #   nccl           25  NCCL in one process: both towers on cuda:0 (--comm nccl --nccl-multi-rank-gpu,
 #                      NCCL >= 2.30) [optional]; with two GPUs, cuda:0,cuda:1
 #   ranks-nccl     25  two processes over NCCL, one GPU each [optional: needs two GPUs]
-#   time-split     20  `alexnet time` of the paper's net, two towers on cuda:0 (LOGS/time-split)
+#   time-split     20  `alexnet time` of the paper's net, two towers on cuda:0, and its trace (LOGS/time-split)
 #   time-single    20  the same, one device (LOGS/time-single)
 #   torch-fp32     35  experiments/bench/compare_torch.py --device cuda --math fp32, batch 128
 #   torch-tf32     35  the same in TF32
@@ -313,7 +313,7 @@ else
 fi
 
 step time-split gpu 20 "$here/bin/alexnet" time --net "$net" --placement split --devices cuda:0,cuda:0 \
-  --batch 128 --iterations 10 --write "$logs/time-split"
+  --batch 128 --iterations 10 --write "$logs/time-split" --trace "$logs/time-split/trace.json.gz"
 step time-single gpu 20 "$here/bin/alexnet" time --net "$net" --placement single --devices cuda:0 \
   --batch 128 --iterations 10 --write "$logs/time-single"
 

@@ -12,12 +12,22 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libopenblas-openmp-dev libgoogle-glog-dev libgflags-dev libboost-program-options-dev
   libhdf5-dev libtomlplusplus-dev zlib1g-dev libopencv-imgproc-dev libturbojpeg0-dev libpng-dev
-  dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib
+  dataset-fashion-mnist python3 python3-h5py python3-numpy python3-matplotlib python3-venv
   libgtest-dev libgmock-dev libbenchmark-dev
   libgloo-dev openmpi-bin python3-torch
 )
 # tools/fuzz.sh: clang with its libFuzzer and sanitizer runtimes, and clang's OpenMP.
 if [ "${1:-}" = --fuzz ]; then packages+=(clang libclang-rt-14-dev libomp-14-dev); fi
+
+# TensorBoard's own reader, from PyPI, in .venv-tools (ignored by git): e2e.hparams reads the
+# runs' HParams records with it. Without PyPI the suite goes on and that test says it skipped.
+tools_venv() {
+  local venv
+  venv=$(cd "$(dirname "$0")/.." && pwd)/.venv-tools
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard" 2> /dev/null && return 0
+  { python3 -m venv "$venv" && "$venv/bin/pip" install -q tensorboard==2.21.0; } > /dev/null 2>&1 ||
+    echo "setup: could not install TensorBoard from PyPI into $venv: e2e.hparams will skip" >&2
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +38,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  tools_venv
   exit 0
 fi
 
@@ -41,3 +52,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+tools_venv

@@ -193,7 +193,11 @@ po::options_description train_options(RunConfig& c, TrainFlags& f) {
     ("config", flag(f.config), "run file (TOML) giving any of these options, e.g. experiments/runs/*.toml")
     ("resume", flag(f.resume), "continue the run in this directory from its last checkpoint (the same command with --out does too)")
     ("time-limit", flag(f.time_limit), "stop with a checkpoint before this much wall clock has passed: 90m, 12h, ... (default: the Slurm job's end, where SLURM_JOB_END_TIME says)")
-    ("requeue", flag(f.requeue), "after a stop by SIGUSR1 or --time-limit, rank 0 runs scontrol requeue $SLURM_JOB_ID");
+    ("requeue", flag(f.requeue), "after a stop by SIGUSR1 or --time-limit, rank 0 runs scontrol requeue $SLURM_JOB_ID")
+    ("trace", flag(f.trace), "write a timeline of profiled steps (Chrome trace JSON, for Perfetto) as DIR/trace.json; profiles the steps it needs")
+    ("trace-warmup", flag(f.trace_warmup), "profiled steps to skip before the trace's (after the 2 warm-up steps)")
+    ("trace-steps", flag(f.trace_steps), "profiled steps the trace holds")
+    ("peak-gflops", flag(f.peak_gflops), "this process's devices' peak GFLOP/s, for MFU (default: measured sgemm on a CPU, the chip's datasheet peak on a GPU)");
   // clang-format on
   po::options_description d;
   d.add(network_options(c)).add(data_options(c)).add(recipe_options(c)).add(run_dir_options(c));
@@ -234,7 +238,8 @@ po::options_description time_options(RunConfig& c, TimeFlags& f) {
     ("classes", flag(f.classes), "classes (0: the network file's)")
     ("channels", flag(f.channels), "input channels (0: the network file's)")
     ("seed", flag(c.seed), "seed for the weights and the random images")
-    ("write", flag(f.write), "also write timing.txt, timing.csv and timing.json into this folder");
+    ("write", flag(f.write), "also write timing.txt, timing.csv and timing.json into this folder")
+    ("trace", flag(f.trace), "also write the timed iterations' timeline here (Chrome trace JSON, for Perfetto; .json.gz compressed)");
   // clang-format on
   po::options_description general("general");
   general.add_options()("help,h", "print this help")(

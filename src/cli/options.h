@@ -56,8 +56,10 @@ std::string option_error_text(po::error& e);
 
 // What each subcommand takes beyond the RunConfig.
 struct TrainFlags {
-  std::string config, resume, time_limit;
+  std::string config, resume, time_limit, trace;
   bool requeue = false;
+  int trace_warmup = 0, trace_steps = 3;
+  double peak_gflops = 0;
   ProcessFlags processes;
 };
 struct EvalFlags {
@@ -74,7 +76,7 @@ struct ShowFlags {
 };
 struct TimeFlags {
   int iterations = 10, warmup = 2, classes = 0, channels = 0;
-  std::string write, config;
+  std::string write, config, trace;
   ProcessFlags processes;
 };
 

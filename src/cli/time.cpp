@@ -20,10 +20,13 @@
 #include "core/errors.h"
 #include "core/host_buffer.h"
 #include "core/nvtx.h"
+#include "core/stream.h"
+#include "core/text_format.h"
 #include "train/gradient_averager.h"
 #include "train/session.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
+#include "train/trace.h"
 
 namespace alexnet::cli {
 
@@ -39,19 +42,22 @@ double ms_since(Clock::time_point start) {
 // held tower's gradients summed over its replica group and scaled by 1/replicas, after the backward
 // has been waited for, each tower's all-reduce waited for and timed as a row of its own. (The
 // full steps send it in buckets beside the backward pass, as `train` does: GradientAverager.)
-void average_gradients(Session& s, TimingReport* report) {
+void average_gradients(Session& s, TimingReport* report, TraceExtras* trace) {
   if (s.grid.replicas == 1) return;
   Net& net = *s.net;
   const float scale = 1.0f / static_cast<float>(s.grid.replicas);
   if (report) net.synchronize();
   for (int t : net.local_towers()) {
     const Clock::time_point start = Clock::now();
+    const double start_ms = host_clock_ms();
     NvtxRange range(nvtx_name(kAllReduceRow, "", t));
     s.replica->all_reduce({net.grads(t)}, {&net.stream(t)});
     scale_async(net.grads(t), scale, net.stream(t));
     if (!report) continue;
     net.stream(t).synchronize();
-    report->add_all_reduce(t, net.grads(t).numel() * int64_t(sizeof(float)), ms_since(start));
+    const int64_t bytes = net.grads(t).numel() * int64_t(sizeof(float));
+    report->add_all_reduce(t, bytes, ms_since(start));
+    if (trace) trace->all_reduce.push_back({t, bytes, start_ms, host_clock_ms()});
   }
 }
 
@@ -116,6 +122,7 @@ int time(int argc, char** argv) {
   }
   const int iterations = f.iterations, warmup = f.warmup, classes = f.classes, channels = f.channels;
   const std::string& out = f.write;
+  if (!f.trace.empty()) check_trace_path(f.trace, "--trace");
   if (iterations < 1 || warmup < 0)
     throw UserError("time: --iterations must be at least 1 and --warmup at least 0");
   if (c.batch < 1) throw UserError("--batch must be positive");
@@ -146,6 +153,7 @@ int time(int argc, char** argv) {
   // the loss (one small all-reduce), then the gradient all-reduce unless `all_reduce` is off.
   // `wait`: return only once the step's work is done (a step timed alone); without it the next
   // step's input copy runs beside this step's backward, as in `train`.
+  TraceExtras extras;  // a timed step's spans besides the nodes', for --trace
   auto step = [&](int64_t k, bool all_reduce, TimingReport* timed, bool wait = true) {
     const StepContext ctx{.training = true,
                           .seed = c.seed,
@@ -160,25 +168,50 @@ int time(int argc, char** argv) {
       averager->finish();
     } else {
       net.backward(ctx);
-      if (all_reduce) average_gradients(s, timed);
+      if (all_reduce) average_gradients(s, timed, timed ? &extras : nullptr);
     }
-    sgd.step();
+    if (timed) {  // the update timed alone, for the trace
+      net.synchronize();
+      extras.sgd_start_ms = host_clock_ms();
+      sgd.step();
+      net.synchronize();
+      extras.sgd_ms = host_clock_ms() - extras.sgd_start_ms;
+    } else {
+      sgd.step();
+    }
     if (wait) net.synchronize();
   };
   for (int k = 0; k < warmup; ++k) step(k, true, nullptr);
   TimingReport report(net.plan(), c.batch);
+  std::unique_ptr<StepTrace> trace;
+  if (!f.trace.empty()) {
+    check_trace_size(net.plan(), iterations, 0, "--trace");
+    trace = std::make_unique<StepTrace>(net.plan(), c.batch, s.grid.rank, s.grid.replica, net.local_towers(),
+                                        TraceSchedule{.warmup = 0, .active = iterations});
+  }
   net.set_profiling(true);
   for (int k = 0; k < iterations; ++k) {
+    extras = {};
     step(warmup + k, true, &report);
     report.add(net.timing());
     report.add_input_copy(net.input_copy_ms());
     // Hybrid's conv gradients, summed over the workers inside backward: the all-reduce row.
     if (net.plan().hybrid() && net.plan().towers > 1) {
-      for (int t : net.local_towers())
-        report.add_all_reduce(t, net.replicated_floats() * int64_t(sizeof(float)), net.replicated_sum_ms());
+      for (int t : net.local_towers()) {
+        const int64_t bytes = net.replicated_floats() * int64_t(sizeof(float));
+        report.add_all_reduce(t, bytes, net.replicated_sum_ms());
+        extras.all_reduce.push_back({t, bytes, net.replicated_sum_start_ms(),
+                                     net.replicated_sum_start_ms() + net.replicated_sum_ms()});
+      }
     }
+    if (trace) trace->add_step(warmup + k, net, extras);
   }
   net.set_profiling(false);
+  if (trace) {
+    gather_and_write_trace(s, *trace, f.trace,
+                           "\"command\": \"alexnet time\", \"net\": " + json_quote(c.net) +
+                               ", \"trace_steps\": " + std::to_string(iterations));
+  }
   if (s.many()) {
     // Each step timed alone, so that ranks compare medians. With replicas, a step without the
     // gradient all-reduce alternates with each step with it, so both meet the same conditions.

@@ -2,6 +2,7 @@
 // alexnet train --resume RUN_DIR
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -21,6 +22,18 @@ std::string command_line(int argc, char** argv) {
 JobControl job_control(const TrainFlags& f) {
   JobControl job;
   job.requeue = f.requeue;
+  if (f.peak_gflops < 0)
+    throw UserError("--peak-gflops must be positive, got " + std::to_string(f.peak_gflops));
+  job.peak_gflops = f.peak_gflops;
+  if (!f.trace.empty()) {
+    if (f.trace_steps < 1)
+      throw UserError("--trace-steps must be at least 1, got " + std::to_string(f.trace_steps));
+    if (f.trace_warmup < 0)
+      throw UserError("--trace-warmup must be 0 or more, got " + std::to_string(f.trace_warmup));
+    job.trace_path = (std::filesystem::path(f.trace) / "trace.json").string();
+    job.trace = {.warmup = f.trace_warmup, .active = f.trace_steps};
+    check_trace_path(job.trace_path, "--trace");
+  }
   if (!f.time_limit.empty()) {
     job.time_limit_seconds = parse_duration("--time-limit", f.time_limit, 365.0 * 24 * 3600).count() / 1000.0;
     job.time_limit_source = "--time-limit " + f.time_limit;

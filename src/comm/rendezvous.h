@@ -93,6 +93,9 @@ class Rendezvous : public gloo::rendezvous::Store {
   std::chrono::milliseconds timeout() const { return timeout_; }
   // The store for messages: "the rendezvous store at 10.0.0.1:29500", "... in /tmp/job".
   virtual std::string where() const = 0;
+  // The clock of the process that serves the store, on its host's steady clock in ms, where there
+  // is one (a TCP store); -1 otherwise (a file store: every rank is on one host, with one clock).
+  virtual double server_clock_ms() { return -1; }
 
   // Test hook: behave as if this process died (no goodbye).
   virtual void vanish() = 0;

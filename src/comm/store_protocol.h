@@ -26,6 +26,7 @@ enum class Op : uint8_t {
                // deadline
   kBye,        //                                      -> kOk; the connection's close is then not a loss
   kStuck,      // group, operation, n, member ranks... -> kOk; this rank's operation ran out of time
+  kClock,      //                                      -> kValue: the server's steady clock, i64 ns
 };
 
 enum class Reply : uint8_t {

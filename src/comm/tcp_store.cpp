@@ -199,6 +199,15 @@ void TcpStore::set(const std::string& key, const std::vector<char>& data) {
   request(Writer().u8(static_cast<uint8_t>(Op::kSet)).str(key).blob(data).frame(), timeout_ + kGrace);
 }
 
+double TcpStore::server_clock_ms() {
+  const std::vector<char> answer =
+      request(Writer().u8(static_cast<uint8_t>(Op::kClock)).frame(), timeout_ + kGrace);
+  Reader r(answer);
+  CHECK(static_cast<Reply>(r.u8()) == Reply::kValue) << "rendezvous store: no clock";
+  const std::vector<char> text = r.blob();
+  return std::stod(std::string(text.begin(), text.end())) / 1e6;
+}
+
 std::vector<char> TcpStore::get(const std::string& key) {
   wait({key});
   const std::vector<char> answer =

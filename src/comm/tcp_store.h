@@ -55,6 +55,7 @@ class TcpStore : public Rendezvous {
   int port() const { return port_; }
   std::string address() const { return host_ + ":" + std::to_string(port_); }
   std::string where() const override { return "the rendezvous store at " + address(); }
+  double server_clock_ms() override;
 
   // Test hook: behave as if this process died. The connection closes without a goodbye, and on
   // rank 0 the server stops at once, closing every connection.

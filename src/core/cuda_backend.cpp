@@ -105,6 +105,12 @@ std::string cuda_device_uuid(Device device) {
   return gpu_uuid_text(bytes);
 }
 
+std::string cuda_device_name(Device device) {
+  cudaDeviceProp p{};
+  CUDA_CHECK(cudaGetDeviceProperties(&p, device.index));
+  return p.name;
+}
+
 std::vector<std::string> cuda_describe_devices() {
   std::vector<std::string> out;
   int count = 0;

@@ -58,6 +58,8 @@ std::vector<std::string> cuda_describe_devices();
 // The device's UUID, "GPU-8d6a3f2e-...": the same in every process that sees the GPU, whatever
 // its ordinal there (comm/gpu_identity.h).
 std::string cuda_device_uuid(Device device);
+// Its name as the driver gives it ("NVIDIA H100 80GB HBM3").
+std::string cuda_device_name(Device device);
 // Throws a UserError, once decided per process, when the loaded NCCL lacks a call we make
 // (core/cuda_diagnosis.h's kNcclNeeds), naming the call and the version it needs.
 void require_usable_nccl();
@@ -72,6 +74,7 @@ void cuda_free(void* p, Device device, size_t bytes) noexcept;
 // The most bytes our DeviceBuffers have held at once on `device` since the process started
 // (library-internal memory, e.g. cuDNN's algorithm search, is not included).
 size_t cuda_peak_bytes(Device device);
+size_t cuda_held_bytes(Device device);  // what our buffers hold now
 // Synchronous and ordered: they first wait for all work queued on our streams of the devices
 // involved (cuda_streams_idle), and are finished for every stream when they return.
 void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

@@ -52,6 +52,10 @@ size_t cuda_peak_bytes(Device device) {
   return device.is_cuda() && device.index < kMaxDevices ? peak[device.index].load() : 0;
 }
 
+size_t cuda_held_bytes(Device device) {
+  return device.is_cuda() && device.index < kMaxDevices ? held[device.index].load() : 0;
+}
+
 void* cuda_allocate(size_t bytes, Device device) {
   require_cuda_device(device);
   CudaDeviceGuard guard(device.index);

@@ -36,6 +36,10 @@ std::string cuda_device_uuid(Device device) {
   throw no_cuda_backend("device " + device.str());
 }
 
+std::string cuda_device_name(Device device) {
+  throw no_cuda_backend("device " + device.str());
+}
+
 void require_usable_nccl() {
   throw no_cuda_backend("NCCL");
 }
@@ -51,6 +55,10 @@ void* cuda_allocate(size_t, Device device) {
 }
 
 void cuda_free(void*, Device, size_t) noexcept {}
+
+size_t cuda_held_bytes(Device) {
+  return 0;
+}
 
 size_t cuda_peak_bytes(Device) {
   return 0;

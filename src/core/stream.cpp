@@ -8,12 +8,10 @@
 
 namespace alexnet {
 
-namespace {
-double now_ms() {
+double host_clock_ms() {
   using namespace std::chrono;
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
-}  // namespace
 
 void StreamLibrariesDeleter::operator()(StreamLibraries* libraries) const noexcept {
   detail::cuda_libraries_destroy(libraries);
@@ -99,7 +97,7 @@ void Event::record(const Stream& stream) {
   CHECK(stream.device() == device_) << "event on " << device_.str() << " recorded on a stream of "
                                     << stream.device().str();
   if (!handle_) {
-    cpu_ms_ = now_ms();
+    cpu_ms_ = host_clock_ms();
     return;
   }
   detail::cuda_event_record(handle_, stream.handle());

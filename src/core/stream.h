@@ -12,6 +12,10 @@ struct CUevent_st;   // cudaEvent_t is CUevent_st*
 
 namespace alexnet {
 
+// The host's steady clock in ms: what CPU events record, and the time base of traces (one clock
+// for every process on a host: Linux's CLOCK_MONOTONIC).
+double host_clock_ms();
+
 class StreamLibraries;  // cuDNN and cuBLAS bound to a stream (core/cuda_libraries.h)
 // Frees them through the CUDA backend, so that this header needs neither the type nor CUDA.
 struct StreamLibrariesDeleter {

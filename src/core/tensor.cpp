@@ -63,6 +63,10 @@ void DeviceBuffer::release() noexcept {
   bytes_ = 0;
 }
 
+size_t device_bytes_in_use(Device device) {
+  return device.is_cuda() ? detail::cuda_held_bytes(device) : 0;
+}
+
 size_t peak_device_bytes(Device device) {
   return device.is_cuda() ? detail::cuda_peak_bytes(device) : 0;
 }

@@ -38,6 +38,7 @@ class DeviceBuffer {
 // The most bytes our DeviceBuffers have held at once on a CUDA `device` since the process
 // started (library-internal memory, e.g. cuDNN's algorithm search, is not included); 0 for the CPU.
 size_t peak_device_bytes(Device device);
+size_t device_bytes_in_use(Device device);  // what they hold now; 0 for the CPU
 
 class Tensor {
  public:

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/philox.h"
+#include "core/stream.h"
 #include "data/augment.h"
 #include "data/shuffle.h"
 
@@ -75,7 +76,7 @@ void Loader::start(int64_t first_ticket) {
   stopping_ = false;
   worker_error_.clear();
   for (auto& s : slots_) s->ready = false, s->ticket = -1;
-  for (int i = 0; i < std::max(1, c_.threads); ++i) workers_.emplace_back([this] { work(); });
+  for (int i = 0; i < std::max(1, c_.threads); ++i) workers_.emplace_back([this, i] { work(i); });
 }
 
 void Loader::stop() {
@@ -95,7 +96,7 @@ void Loader::seek(int64_t epoch, int64_t position) {
   start(0);
 }
 
-void Loader::work() {
+void Loader::work(int worker) {
   const int64_t prefetch = static_cast<int64_t>(slots_.size());
   for (;;) {
     int64_t ticket;
@@ -111,7 +112,11 @@ void Loader::work() {
     }
     Slot& slot = *slots_[ticket % prefetch];
     try {
+      const double started = host_clock_ms();
       fill(slot, ticket);
+      slot.batch.worker = worker;
+      slot.batch.fill_start_ms = started;
+      slot.batch.fill_end_ms = host_clock_ms();
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mutex_);
       worker_error_ = e.what();

@@ -58,6 +58,9 @@ struct Batch {
   std::vector<int64_t> indices;  // each image's index in the split (of the substitute, for a damaged one)
   int bad_images = 0;            // damaged images replaced in this batch (skip_bad_images)
   std::vector<std::string> bad_image_notes;  // one line each, logged when next() hands the batch over
+  // Which worker thread assembled it, and when (host_clock_ms(), core/stream.h): for traces.
+  int worker = 0;
+  double fill_start_ms = 0, fill_end_ms = 0;
 };
 
 class Loader {
@@ -86,7 +89,7 @@ class Loader {
   struct Slot;
   void start(int64_t first_ticket);
   void stop();
-  void work();
+  void work(int worker);
   void fill(Slot& slot, int64_t ticket);
   int64_t read(const std::vector<int64_t>& order, int64_t at, uint8_t* image, Batch& b) const;
   std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch);

@@ -32,8 +32,12 @@ struct Net::TowerState {
   std::array<DeviceBuffer, 2> labels;
   Event input_ready, compute_ready, exchanged;
   Event copy_started, copy_done;  // timing events around the batch's copy, when profiling
-  Tensor params;                  // flat
-  Tensor grads;                   // flat, same layout
+  // A profiled step's time origin: recorded on the compute stream as its forward begins, waited
+  // for and stamped with the host clock, so that the other events' offsets from it place them on
+  // that clock (traces).
+  Event origin;
+  Tensor params;  // flat
+  Tensor grads;   // flat, same layout
 };
 
 // Per tower: a layer node's layer, or nothing for an exchange node (which has one Exchange
@@ -106,6 +110,7 @@ Net::Net(Plan plan, std::vector<Device> devices, Communicator* comm, int batch, 
       t->exchanged = Event(d);
       t->copy_started = Event(d, true);
       t->copy_done = Event(d, true);
+      t->origin = Event(d, true);
       if (owner == tower)
         for (DeviceBuffer& l : t->labels) l = DeviceBuffer(sizeof(int32_t) * label_count_, d);
     }
@@ -182,8 +187,9 @@ Net::~Net() = default;
 
 void Net::set_profiling(bool on) {
   profiling_ = on;
-  timing_.assign(plan_.nodes.size(),
-                 NodeTiming{std::vector<double>(plan_.towers, 0.0), std::vector<double>(plan_.towers, 0.0)});
+  const std::vector<double> zeros(plan_.towers, 0.0);
+  timing_.assign(plan_.nodes.size(), NodeTiming{zeros, zeros, zeros, zeros});
+  origin_ms_ = zeros;
   stopwatches_.clear();
   if (!on) return;
   for (size_t i = 0; i < plan_.nodes.size(); ++i)
@@ -376,6 +382,14 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
       at += batch_;
     }
   }
+  if (profiling_) {
+    for (int tower : local_) {
+      TowerState& t = *towers_[tower];
+      t.origin.record(t.stream);
+      t.origin.synchronize();
+      origin_ms_[tower] = host_clock_ms();
+    }
+  }
   for (size_t i = 0; i < local_.size(); ++i) {
     TowerState* t = towers_[local_[i]].get();
     if (input_owner_[local_[i]] != local_[i]) {  // the batch is on this device already
@@ -414,10 +428,13 @@ double Net::forward(ConstView images, const int32_t* labels, const StepContext& 
     if (input_owner_[t] == t) towers_[t]->input_ready.synchronize();
   if (profiling_) {
     input_copy_ms_ = 0;
-    for (int t : local_)
-      if (input_owner_[t] == t)
-        input_copy_ms_ = std::max<double>(input_copy_ms_,
-                                          towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started));
+    for (int t : local_) {
+      if (input_owner_[t] != t) continue;
+      const double ms = towers_[t]->copy_done.elapsed_ms_since(towers_[t]->copy_started);
+      if (ms < input_copy_ms_) continue;
+      input_copy_ms_ = ms;
+      input_copy_start_ms_ = event_host_ms(t, towers_[t]->copy_started);
+    }
   }
   const int t = plan_.nodes[loss_node_].home;
   last_loss_ =
@@ -458,6 +475,7 @@ void Net::backward(const StepContext& ctx, const std::function<void(size_t node)
     } else {  // timed alone, as the replicas' all-reduce is in a profiled step
       synchronize();
       const auto start = std::chrono::steady_clock::now();
+      replicated_sum_start_ms_ = host_clock_ms();
       sum_replicated_grads();
       synchronize();
       replicated_sum_ms_ =
@@ -496,6 +514,12 @@ void Net::time_one(size_t node, int tower, bool forward, F&& work) {
   w.end[tower].synchronize();
   double ms = w.end[tower].elapsed_ms_since(w.start[tower]);
   (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[tower] = ms;
+  (forward ? timing_[node].forward_start_ms : timing_[node].backward_start_ms)[tower] =
+      event_host_ms(tower, w.start[tower]);
+}
+
+double Net::event_host_ms(int tower, const Event& start) const {
+  return origin_ms_[tower] + start.elapsed_ms_since(towers_[tower]->origin);
 }
 
 template <typename F>
@@ -520,6 +544,8 @@ void Net::time_all(size_t node, bool forward, F&& work) {
       w.end[t].synchronize();
       (forward ? timing_[node].forward_ms : timing_[node].backward_ms)[t] =
           w.end[t].elapsed_ms_since(w.start[t]);
+      (forward ? timing_[node].forward_start_ms : timing_[node].backward_start_ms)[t] =
+          event_host_ms(t, w.start[t]);
     }
   }
   while (!ranges.empty()) ranges.pop_back();

@@ -41,6 +41,10 @@ namespace alexnet {
 struct NodeTiming {
   std::vector<double> forward_ms;   // per tower
   std::vector<double> backward_ms;  // per tower
+  // When each began, on host_clock_ms() (core/stream.h); 0 where the tower did not run it. On a GPU
+  // the CUDA events' offsets from one taken at the start of the step's forward, which the host
+  // waited for and stamped.
+  std::vector<double> forward_start_ms, backward_start_ms;
 };
 
 struct StepContext {
@@ -106,10 +110,15 @@ class Net {
   // timed alone, as the layers are, though on a GPU an unprofiled step runs it beside the previous step's
   // backward.
   double input_copy_ms() const { return input_copy_ms_; }
+  double input_copy_start_ms() const { return input_copy_start_ms_; }  // on host_clock_ms()
   // Hybrid: the floats of the replicated (conv) parameters whose gradients backward sums over the
   // workers, and how long the last profiled backward's sum took, waited for alone (ms).
   int64_t replicated_floats() const { return replicated_floats_; }
   double replicated_sum_ms() const { return replicated_sum_ms_; }
+  double replicated_sum_start_ms() const { return replicated_sum_start_ms_; }  // on host_clock_ms()
+  // In a profiled step: when `event`, a completed timing event of tower t's device recorded after
+  // this step's forward began, happened, on host_clock_ms() (core/stream.h).
+  double event_host_ms(int tower, const Event& event) const;
   // Waits for all work queued on the towers' streams.
   void synchronize() const;
   // Tower t's compute stream: the optimizer queues its update there.
@@ -182,8 +191,10 @@ class Net {
   int loss_node_ = -1;
   LossSummary last_loss_;
   bool profiling_ = false;
-  double input_copy_ms_ = 0;
-  double replicated_sum_ms_ = 0;
+  double input_copy_ms_ = 0, input_copy_start_ms_ = 0;
+  double replicated_sum_ms_ = 0, replicated_sum_start_ms_ = 0;
+  // Host time of each tower's profiling origin (TowerState::origin), taken once it completed.
+  std::vector<double> origin_ms_;
   std::vector<NodeTiming> timing_;
   struct Stopwatch;
   std::vector<std::unique_ptr<Stopwatch>> stopwatches_;  // per node, when profiling

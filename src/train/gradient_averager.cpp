@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 
 #include "comm/process_groups.h"
 #include "core/device_ops.h"
@@ -20,6 +21,8 @@ struct GradientAverager::Tower {
   Event ready, done;   // GPU: compute -> grad stream, grad stream -> compute
   int64_t sent = -1;   // [sent, end) of the flat buffer has been sent this step; -1: none yet
   std::string nvtx;    // each bucket's NVTX range: the all-reduce row's name for this tower
+  // GPU, while recording: each bucket's bytes and timing events, read in finish().
+  std::vector<std::pair<int64_t, std::pair<Event, Event>>> timed;
 };
 
 GradientAverager::GradientAverager(Net& net, Communicator& replica, int replicas, int64_t bucket_bytes)
@@ -102,27 +105,51 @@ void GradientAverager::finish() {
     if (!t->cuda) continue;
     t->done.record(t->grad_stream);
     t->done.make_wait(net_.stream(t->tower));
+    for (auto& [bytes, events] : t->timed) {
+      events.second.synchronize();
+      std::lock_guard<std::mutex> guard(mutex_);
+      spans_.push_back({t->tower, bytes, net_.event_host_ms(t->tower, events.first),
+                        net_.event_host_ms(t->tower, events.second)});
+    }
+    t->timed.clear();
   }
+}
+
+std::vector<GradientAverager::BucketSpan> GradientAverager::take_spans() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::exchange(spans_, {});
 }
 
 void GradientAverager::send(Tower& t, int64_t lo, int64_t hi) {
   ++buckets_;
   t.sent = lo;
   View bucket{net_.grads(t.tower).data + lo, {hi - lo}, net_.device(t.tower)};
+  const int64_t bytes = (hi - lo) * static_cast<int64_t>(sizeof(float));
   if (t.cuda) {
     NvtxRange range(t.nvtx);  // the queueing; Nsight shows the kernels under it on the GPU
     t.ready.record(net_.stream(t.tower));
     t.ready.make_wait(t.grad_stream);
+    if (recording_) {
+      const Device d = net_.device(t.tower);
+      t.timed.emplace_back(bytes, std::make_pair(Event(d, true), Event(d, true)));
+      t.timed.back().second.first.record(t.grad_stream);
+    }
     replica_.all_reduce({bucket}, {&t.grad_stream});
     scale_async(bucket, scale_, t.grad_stream);
+    if (recording_) t.timed.back().second.second.record(t.grad_stream);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back([this, bucket, name = &t.nvtx] {
+    queue_.push_back([this, bucket, bytes, tower = t.tower, name = &t.nvtx] {
       NvtxRange range(*name);  // on the communication thread, which does the work
+      const double start = host_clock_ms();
       replica_.all_reduce({bucket}, {&cpu_stream_});
       scale_async(bucket, scale_, cpu_stream_);
+      if (!recording_) return;
+      const BucketSpan span{tower, bytes, start, host_clock_ms()};
+      std::lock_guard<std::mutex> lock(mutex_);
+      spans_.push_back(span);
     });
   }
   changed_.notify_all();

@@ -15,6 +15,7 @@
 // in the same order, as NCCL requires of operations on several communicators.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -48,6 +49,17 @@ class GradientAverager {
   // Buckets sent since construction (for logs and tests).
   int64_t buckets() const { return buckets_; }
 
+  // For traces: while on, each bucket's tower, bytes and span on host_clock_ms() (core/stream.h)
+  // are kept (on a GPU from timing events on the gradient stream, read in finish(), which then
+  // waits for them: only in the steps traced). take_spans() hands them over and clears them.
+  struct BucketSpan {
+    int tower = 0;
+    int64_t bytes = 0;
+    double start_ms = 0, end_ms = 0;
+  };
+  void set_recording(bool on) { recording_ = on; }
+  std::vector<BucketSpan> take_spans();
+
  private:
   struct Tower;
   void send(Tower& t, int64_t lo, int64_t hi);
@@ -70,6 +82,8 @@ class GradientAverager {
   int busy_ = 0;
   bool stopping_ = false;
   std::string error_;
+  std::atomic<bool> recording_{false};  // read on the CPU's thread
+  std::vector<BucketSpan> spans_;       // under mutex_ (the CPU's thread adds them)
 };
 
 }  // namespace alexnet

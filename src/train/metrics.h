@@ -17,12 +17,17 @@ struct StepMetrics {
   int64_t step = 0, epoch = 0;
   double loss = 0, top1_error = 0, top5_error = 0;  // on the training batches since the last row
   double lr = 0, images_per_second = 0, data_wait_seconds = 0;
+  // train/run_metrics.h. NaN where not measured (an unknown peak; one process has no spread).
+  double mfu = 0, host_rss_mib = 0, device_mib = 0, device_peak_mib = 0;
+  double step_ms_min = 0, step_ms_median = 0, step_ms_max = 0;
+  int slowest_rank = -1;  // -1: one process
 };
 
 struct EpochMetrics {
   int64_t step = 0, epoch = 0;
   double train_loss = 0, lr = 0, images_per_second = 0, data_wait_seconds = 0, seconds = 0;
   int64_t bad_images = 0;  // damaged training images skipped (--skip-bad-images) this epoch
+  double mfu = 0, host_peak_mib = 0, device_peak_mib = 0;  // over the epoch (train/run_metrics.h)
   bool has_val = false;
   EvalResult val;
 };
@@ -35,6 +40,11 @@ class Metrics {
   Metrics(const std::string& run_dir, int64_t resumed_step);
   void log(const StepMetrics& m);
   void log(const EpochMetrics& m);
+  // TensorBoard's HParams records (train/tensorboard.h): the run's key settings at its start, and at
+  // its end the figures the HParams table compares (hparams/val_top1_error, hparams/val_top5_error,
+  // hparams/images_per_s, as scalars of `step`) with the session's status (1 success, 2 failure).
+  void hparams_start(const std::vector<TensorBoardWriter::HParam>& hparams, const std::string& group);
+  void hparams_end(int64_t step, const EpochMetrics& last, int status);
 
  private:
   std::string steps_path_, epochs_path_;

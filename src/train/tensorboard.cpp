@@ -106,6 +106,61 @@ void TensorBoardWriter::scalar(const std::string& tag, int64_t step, double valu
   write_record(event(step, nullptr, &summary));
 }
 
+namespace {
+// A Summary holding one HParams plugin record under `tag`.
+std::string hparams_summary(const std::string& tag, const std::string& plugin_data) {
+  std::string plugin;
+  length_delimited(plugin, 1, "hparams");
+  length_delimited(plugin, 2, plugin_data);
+  std::string metadata;
+  length_delimited(metadata, 1, plugin);
+  const std::string null_tensor("\x08\x01\x12\x02\x12\x00", 6);  // DT_FLOAT, shape [0]
+  std::string v;
+  length_delimited(v, 1, tag);
+  length_delimited(v, 8, null_tensor);
+  length_delimited(v, 9, metadata);
+  std::string summary;
+  length_delimited(summary, 1, v);
+  return summary;
+}
+}  // namespace
+
+void TensorBoardWriter::hparams_start(const std::vector<HParam>& hparams, const std::string& group) {
+  std::string info;
+  for (const HParam& h : hparams) {
+    std::string value;
+    if (h.is_number) {
+      value.push_back(0x11);  // number_value = 2, 64-bit
+      little_endian(value, h.number);
+    } else {
+      length_delimited(value, 3, h.text);
+    }
+    std::string entry;
+    length_delimited(entry, 1, h.name);
+    length_delimited(entry, 2, value);
+    length_delimited(info, 1, entry);
+  }
+  length_delimited(info, 4, group);
+  info.push_back(0x29);  // start_time_secs = 5, 64-bit
+  little_endian(info, now_seconds());
+  std::string data;
+  length_delimited(data, 3, info);
+  const std::string summary = hparams_summary("_hparams_/session_start_info", data);
+  write_record(event(0, nullptr, &summary));
+}
+
+void TensorBoardWriter::hparams_end(int status) {
+  std::string info;
+  info.push_back(0x08);  // status = 1, varint
+  varint(info, static_cast<uint64_t>(status));
+  info.push_back(0x11);  // end_time_secs = 2, 64-bit
+  little_endian(info, now_seconds());
+  std::string data;
+  length_delimited(data, 4, info);
+  const std::string summary = hparams_summary("_hparams_/session_end_info", data);
+  write_record(event(0, nullptr, &summary));
+}
+
 void TensorBoardWriter::write_record(const std::string& payload) {
   std::string header;
   little_endian(header, static_cast<uint64_t>(payload.size()));

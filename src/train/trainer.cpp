@@ -8,8 +8,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "comm/process_groups.h"
@@ -25,6 +28,7 @@
 #include "train/evaluate.h"
 #include "train/gradient_averager.h"
 #include "train/metrics.h"
+#include "train/run_metrics.h"
 #include "train/sgd.h"
 #include "train/timing_report.h"
 
@@ -94,6 +98,20 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
                                                    int64_t(c_.bucket_kb) * 1024);
   }
 
+  // Refused before the run directory is touched: a trace too large for its file.
+  if (!job_.trace_path.empty()) {
+    const Plan& plan = s_.net->plan();
+    int64_t buckets = 0;
+    if (averager_) {
+      for (int t : s_.net->local_towers())
+        buckets = std::max(buckets, s_.net->layout().flat_size(t) * 4 / (int64_t(c_.bucket_kb) * 1024) + 1);
+      buckets += static_cast<int64_t>(plan.nodes.size());
+    }
+    check_trace_size(plan, job_.trace.warmup + job_.trace.active, buckets, "--trace");
+    trace_ = std::make_unique<StepTrace>(plan, c_.batch, s_.grid.rank, s_.grid.replica,
+                                         s_.net->local_towers(), job_.trace);
+  }
+
   decide_start(resume);
   // The run's log goes to its directory; the terminal keeps the progress line, warnings and errors.
   const std::string log_prefix = dir_.create_log_folder(s_.many() ? s_.grid.rank : -1);
@@ -144,6 +162,17 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
     if (!s_.leader() && processes.launch.local_rank == 0) dir_.copy_config(c_);
   }
   LOG(INFO) << "command line: " << command_line;
+  // MFU's denominator: every rank's peak, summed (unknown anywhere: MFU is left out).
+  flops_per_image_ = training_flops_per_image(s_.net->plan());
+  const PeakFlops peak = peak_flops(s_.devices, s_.backend, job_.peak_gflops);
+  std::vector<double> peaks = {peak.flops, peak.flops > 0 ? 0.0 : 1.0};
+  s_.world->all_reduce_host(peaks);
+  job_peak_flops_ = peaks[1] > 0 ? 0 : peaks[0];
+  LOG(INFO) << "MFU: " << shortest_double(flops_per_image_ / 1e6) << " MFLOP per trained image (6 x "
+            << s_.net->plan().macs_per_item() << " forward MACs), against "
+            << (job_peak_flops_ > 0 ? shortest_double(std::round(job_peak_flops_ / 1e8) / 10) + " GFLOP/s"
+                                    : "no peak")
+            << " for the job; this rank's: " << peak.source;
 
   loader_ = std::make_unique<Loader>(data, training_batches(c_, s_));
   steps_per_epoch_ = loader_->batches_per_epoch();
@@ -154,7 +183,10 @@ Trainer::Trainer(const RunConfig& config, const std::string& command_line, bool 
                     " images (were --epochs or the data changed?)");
   }
   loader_->seek(state_.epoch, state_.position);
-  if (s_.leader()) metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
+  if (s_.leader()) {
+    metrics_ = std::make_unique<Metrics>(c_.out, state_.step);
+    start_hparams();
+  }
   checkpoint_step_ = state_.step;
   first_step_ = state_.step;
   if (c_.profile_every > 0 && s_.leader()) timing_ = std::make_unique<TimingReport>(s_.net->plan(), c_.batch);
@@ -413,6 +445,7 @@ int Trainer::run() {
     const Agreed agreed = step(batch);
     if (!std::isfinite(agreed.loss)) return stop_on_bad_loss(agreed.loss);
     record(batch, agreed, started);
+    if (trace_ && trace_->complete()) write_trace();
     if (state_.step == first_step_ + 1) record_algorithms();  // the training shapes' choices
     if (epoch_done()) end_epoch();
     if (state_.epoch == c_.epochs) break;
@@ -455,8 +488,10 @@ int Trainer::run() {
 
 Trainer::Agreed Trainer::step(const Batch& batch) {
   Net& net = *s_.net;
-  profiling_ = c_.profile_every > 0 && warm() && state_.step % c_.profile_every == 0;
+  profiling_ = warm() && ((c_.profile_every > 0 && state_.step % c_.profile_every == 0) ||
+                          (trace_ && trace_->wants_step()));
   net.set_profiling(profiling_);
+  if (averager_) averager_->set_recording(profiling_ && trace_);
   sgd_->config().learning_rate =
       static_cast<float>(schedule_.rate(state_.step, steps_per_epoch_, c_.epochs, state_));
   const StepContext ctx{.training = true,
@@ -475,7 +510,9 @@ Trainer::Agreed Trainer::step(const Batch& batch) {
       s_.leader() && every_.seconds > 0 && seconds_since(checkpoint_time_) >= every_.seconds;
   std::vector<double> v = {net.holds_loss() ? loss : 0.0, net.holds_loss() ? 1.0 : 0.0, top1, top5,
                            clock_due ? 1.0 : 0.0};
+  const Clock::time_point blocked = Clock::now();
   s_.world->all_reduce_host(v);
+  blocked_seconds_ = seconds_since(blocked);
   Agreed a;
   a.loss = v[0] / v[1];  // NaN anywhere makes it NaN everywhere
   a.top1 = v[2];
@@ -486,7 +523,9 @@ Trainer::Agreed Trainer::step(const Batch& batch) {
   // then divided by their number: the mean over the global batch (train/gradient_averager.h).
   if (averager_) {
     net.backward(ctx, [&](size_t node) { averager_->node_done(node); });
+    const Clock::time_point finishing = Clock::now();
     averager_->finish();
+    blocked_seconds_ += seconds_since(finishing);
     if (state_.step == checkpoint_step_) {
       LOG(INFO) << "gradient all-reduce over " << s_.grid.replicas << " replicas: " << averager_->buckets()
                 << " bucket(s) in this run's first step (--bucket-kb " << c_.bucket_kb << ")";
@@ -494,7 +533,15 @@ Trainer::Agreed Trainer::step(const Batch& batch) {
   } else {
     net.backward(ctx);
   }
-  sgd_->step();
+  if (profiling_) {  // timed alone, as the nodes are
+    net.synchronize();
+    sgd_start_ms_ = host_clock_ms();
+    sgd_->step();
+    net.synchronize();
+    sgd_ms_ = host_clock_ms() - sgd_start_ms_;
+  } else {
+    sgd_->step();
+  }
   return a;
 }
 
@@ -508,12 +555,34 @@ void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point
       timing_->add(net.timing());
       timing_->add_input_copy(net.input_copy_ms());
     }
+    if (trace_) {
+      TraceExtras extras;
+      extras.data_wait_start_ms = std::chrono::duration<double, std::milli>(started.time_since_epoch())
+                                      .count();  // host_clock_ms()'s clock
+      extras.data_wait_ms = wait * 1000;
+      extras.batch = &batch;
+      extras.sgd_start_ms = sgd_start_ms_;
+      extras.sgd_ms = sgd_ms_;
+      if (averager_) {
+        for (const GradientAverager::BucketSpan& b : averager_->take_spans())
+          extras.all_reduce.push_back({b.tower, b.bytes, b.start_ms, b.end_ms});
+      }
+      if (net.replicated_floats() > 0 && net.replicated_sum_ms() > 0) {  // hybrid's conv gradients
+        for (int t : net.local_towers())
+          extras.all_reduce.push_back({t, net.replicated_floats() * int64_t(sizeof(float)),
+                                       net.replicated_sum_start_ms(),
+                                       net.replicated_sum_start_ms() + net.replicated_sum_ms()});
+      }
+      trace_->add_step(state_.step, net, extras);
+    }
     net.set_profiling(false);
   } else if (warm()) {
     unprofiled_step_ms_ += (seconds_since(started) - wait) * 1000;
     ++unprofiled_steps_;
   }
+  const double busy = std::max(0.0, seconds_since(started) - wait - blocked_seconds_);
   for (Totals* t : {&window_, &epoch_}) {
+    t->busy_seconds += busy;
     t->loss += agreed.loss;
     t->top1_errors += agreed.top1;
     t->top5_errors += agreed.top5;
@@ -526,23 +595,85 @@ void Trainer::record(const Batch& batch, const Agreed& agreed, Clock::time_point
   const double this_step = seconds_since(started);
   step_seconds_ = step_seconds_ == 0 ? this_step : 0.95 * step_seconds_ + 0.05 * this_step;
 
-  if (state_.step % c_.log_every == 0) {
+  if (state_.step % c_.log_every == 0) {  // every rank: the ranks' figures are gathered
     const double images = double(window_.steps) * global_batch_;
-    if (metrics_)
-      metrics_->log(StepMetrics{state_.step, state_.epoch + 1, window_.loss / window_.steps,
-                                window_.top1_errors / images, window_.top5_errors / images,
-                                sgd_->config().learning_rate, images / seconds_since(window_.start),
-                                window_.wait_seconds});
+    StepMetrics m{state_.step,
+                  state_.epoch + 1,
+                  window_.loss / window_.steps,
+                  window_.top1_errors / images,
+                  window_.top5_errors / images,
+                  sgd_->config().learning_rate,
+                  images / seconds_since(window_.start),
+                  window_.wait_seconds};
+    log_figures(m, window_.busy_seconds / window_.steps * 1000);
+    if (metrics_) metrics_->log(m);
     window_ = Totals{};
   }
-  char line[256];
-  std::snprintf(line, sizeof line, "epoch %lld/%d step %lld/%lld loss %.4f %.0f img/s ETA %s",
+  char line[256], mfu[32] = "";
+  const double rate = global_batch_ / std::max(step_seconds_, 1e-9);
+  if (job_peak_flops_ > 0)
+    std::snprintf(mfu, sizeof mfu, " MFU %.1f%%", 100 * rate * flops_per_image_ / job_peak_flops_);
+  std::snprintf(line, sizeof line, "epoch %lld/%d step %lld/%lld loss %.4f %.0f img/s%s ETA %s",
                 static_cast<long long>(state_.epoch + 1), c_.epochs,
                 static_cast<long long>(state_.position / global_batch_),
-                static_cast<long long>(steps_per_epoch_), agreed.loss,
-                global_batch_ / std::max(step_seconds_, 1e-9),
+                static_cast<long long>(steps_per_epoch_), agreed.loss, rate, mfu,
                 format_duration((steps_per_epoch_ * c_.epochs - state_.step) * step_seconds_).c_str());
   progress_.show(line);
+}
+
+// The settings the HParams table compares runs by: the scheme, the placement, the processes, the
+// recipe, and where it ran.
+void Trainer::start_hparams() {
+  using H = TensorBoardWriter::HParam;
+  auto text = [](const char* name, std::string v) { return H{name, false, 0, std::move(v)}; };
+  auto number = [](const char* name, double v) { return H{name, true, v, ""}; };
+  const std::string stem = std::filesystem::path(c_.net).stem().string();
+  metrics_->hparams_start(
+      {text("net", stem.empty() ? s_.net->plan().net.name : stem), text("placement", c_.placement),
+       text("parallel", parallel_name(s_.parallel)), number("processes", s_.grid.world_size),
+       number("replicas", s_.grid.replicas), number("towers", s_.net->plan().towers),
+       number("batch", c_.batch), number("global_batch", static_cast<double>(global_batch_)),
+       number("lr", c_.lr), number("epochs", c_.epochs), text("schedule", c_.schedule),
+       number("seed", c_.seed), text("devices", s_.devices.front().is_cuda() ? "cuda" : "cpu"),
+       text("math", c_.math)},
+      c_.out);
+}
+
+// MFU, memory (the largest over the ranks) and the ranks' step times: one gather over the world.
+void Trainer::log_figures(StepMetrics& m, double busy_ms) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  m.mfu = job_peak_flops_ > 0 ? m.images_per_second * flops_per_image_ / job_peak_flops_ : nan;
+  const MemoryNow mine = memory_now(s_.devices);
+  m.host_rss_mib = mine.host_rss_mib;
+  const bool gpu = s_.devices.front().is_cuda();
+  m.device_mib = gpu ? mine.device_mib : nan;
+  m.device_peak_mib = gpu ? mine.device_peak_mib : nan;
+  m.step_ms_min = m.step_ms_median = m.step_ms_max = busy_ms;
+  if (!s_.many()) return;
+  char text[96];
+  std::snprintf(text, sizeof text, "%.17g %.17g %.17g %.17g", busy_ms, mine.host_rss_mib, mine.device_mib,
+                mine.device_peak_mib);
+  const std::vector<std::string> all = s_.world->all_gather_host(text);
+  std::vector<double> busy;
+  for (size_t r = 0; r < all.size(); ++r) {
+    std::istringstream in(all[r]);
+    double b = 0, rss = 0, dev = 0, peak = 0;
+    in >> b >> rss >> dev >> peak;
+    busy.push_back(b);
+    m.host_rss_mib = std::max(m.host_rss_mib, rss);
+    if (gpu) {
+      m.device_mib = std::max(m.device_mib, dev);
+      m.device_peak_mib = std::max(m.device_peak_mib, peak);
+    }
+  }
+  const auto slowest = std::max_element(busy.begin(), busy.end());
+  m.slowest_rank = static_cast<int>(slowest - busy.begin());
+  m.step_ms_max = *slowest;
+  m.step_ms_min = *std::min_element(busy.begin(), busy.end());
+  std::vector<double> sorted = busy;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  m.step_ms_median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
 // Rank 0 rewrites the manifest with every rank's algorithm choices after this process's first
@@ -570,12 +701,30 @@ void Trainer::end_epoch() {
   em.images_per_second = epoch_.steps * global_batch_ / em.seconds;
   em.data_wait_seconds = epoch_.wait_seconds;
   em.bad_images = epoch_.bad_images;
+  {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    em.mfu = job_peak_flops_ > 0 ? em.images_per_second * flops_per_image_ / job_peak_flops_ : nan;
+    const MemoryNow m = memory_now(s_.devices);
+    std::vector<double> peaks = {m.host_peak_mib, m.device_peak_mib};
+    if (s_.many()) {  // the largest over the ranks
+      for (const std::string& r : s_.world->all_gather_host(std::to_string(m.host_peak_mib) + " " +
+                                                            std::to_string(m.device_peak_mib))) {
+        std::istringstream in(r);
+        double host = 0, device = 0;
+        in >> host >> device;
+        peaks = {std::max(peaks[0], host), std::max(peaks[1], device)};
+      }
+    }
+    em.host_peak_mib = peaks[0];
+    em.device_peak_mib = s_.devices.front().is_cuda() ? peaks[1] : nan;
+  }
   em.has_val = s_.data->has_split("val");
   if (em.has_val) {
     em.val = evaluate(*s_.net, s_.data, "val", 1, s_.crop, c_.loader_threads, nullptr, nullptr,
                       EvalShare{s_.shards(), s_.shard(), s_.world.get()});
   }
   if (metrics_) metrics_->log(em);
+  last_epoch_ = em;
 
   char val[96] = "";
   if (em.has_val) {
@@ -608,16 +757,16 @@ void Trainer::checkpoint() {
   if (s_.grid.replica == 0) tensors = collect_checkpoint(*s_.net, sgd_.get());
   const double copy = seconds_since(started);
   if (s_.leader()) {
-    writing_ = std::async(std::launch::async, [this, tensors = std::move(tensors), state = state_,
-                                               toml = to_toml(c_), copy] {
-      const Clock::time_point began = Clock::now();
-      dir_.save_checkpoint(*s_.net, tensors, state, c_.keep_checkpoints, toml);
-      LOG(INFO) << "checkpoint of step " << state.step << ": " << shortest_double(std::round(copy * 1e3) / 1e3)
-                << " s to copy on the step's thread, "
-                << shortest_double(std::round(seconds_since(began) * 1e3) / 1e3)
-                << " s to write and verify beside training";
-      return copy + seconds_since(began);
-    });
+    writing_ = std::async(
+        std::launch::async, [this, tensors = std::move(tensors), state = state_, toml = to_toml(c_), copy] {
+          const Clock::time_point began = Clock::now();
+          dir_.save_checkpoint(*s_.net, tensors, state, c_.keep_checkpoints, toml);
+          LOG(INFO) << "checkpoint of step " << state.step << ": "
+                    << shortest_double(std::round(copy * 1e3) / 1e3) << " s to copy on the step's thread, "
+                    << shortest_double(std::round(seconds_since(began) * 1e3) / 1e3)
+                    << " s to write and verify beside training";
+          return copy + seconds_since(began);
+        });
   }
   checkpoint_in_flight_ = true;
   checkpoint_step_ = state_.step;
@@ -644,6 +793,7 @@ int Trainer::stop_on_bad_loss(double loss) {
       "; try a smaller --lr.";
   LOG(ERROR) << message;
   if (s_.leader()) std::fprintf(stderr, "alexnet train: %s\n", message.c_str());
+  if (metrics_) metrics_->hparams_end(state_.step, last_epoch_, 2);  // failure
   return 1;
 }
 
@@ -663,9 +813,25 @@ void Trainer::stop_early(const std::string& why) {
       why.c_str(), static_cast<long long>(state_.step), c_.out.c_str());
 }
 
+void Trainer::write_trace() {
+  const std::string about = "\"command\": " + json_quote(manifest_.command_line) +
+                            ", \"net\": " + json_quote(c_.net) +
+                            ", \"trace_warmup\": " + std::to_string(job_.trace.warmup) +
+                            ", \"trace_steps\": " + std::to_string(trace_->recorded_steps());
+  gather_and_write_trace(s_, *trace_, job_.trace_path, about);
+  if (s_.leader()) {
+    LOG(INFO) << "trace of " << trace_->recorded_steps() << " profiled step(s) written to "
+              << job_.trace_path;
+  }
+  trace_.reset();
+}
+
 void Trainer::finish() {
   progress_.end();
   wait_for_checkpoint();
+  if (trace_ && trace_->recorded_steps() > 0) write_trace();  // a run shorter than the trace
+  // The HParams session ends with the run's last epoch (a stop leaves it open for the continuation).
+  if (metrics_ && state_.epoch >= c_.epochs) metrics_->hparams_end(state_.step, last_epoch_, 1);
   if (flight_publishes_ > 0) {
     LOG(INFO) << "flight recorder: " << flight_publishes_
               << " step(s) handed their last collective to the store's "

@@ -28,9 +28,11 @@
 #include "core/stop_signals.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
+#include "train/metrics.h"
 #include "train/run_config.h"
 #include "train/run_dir.h"
 #include "train/session.h"
+#include "train/trace.h"
 
 namespace alexnet {
 
@@ -51,6 +53,11 @@ struct JobControl {
   std::string time_limit_source;
   // After a stop by SIGUSR1 or the time limit, rank 0 runs `scontrol requeue $SLURM_JOB_ID`.
   bool requeue = false;
+  // --trace: rank 0 writes the timeline of `trace` profiled steps to trace_path (train/trace.h).
+  std::string trace_path;
+  TraceSchedule trace;
+  // --peak-gflops: the peak of this process's devices for MFU (0: measured or from the chip).
+  double peak_gflops = 0;
 };
 
 class Trainer {
@@ -75,6 +82,7 @@ class Trainer {
   // Sums over the steps since the last metrics row (`window`) or since the epoch began.
   struct Totals {
     double loss = 0, top1_errors = 0, top5_errors = 0, wait_seconds = 0;
+    double busy_seconds = 0;  // less the waits for data and in the step's collectives
     int64_t steps = 0, bad_images = 0;
     Clock::time_point start = Clock::now();
   };
@@ -128,7 +136,15 @@ class Trainer {
   TrainState state_;
   std::unique_ptr<Loader> loader_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<TimingReport> timing_;  // with --profile-every
+  std::unique_ptr<TimingReport> timing_;             // with --profile-every
+  std::unique_ptr<StepTrace> trace_;                 // with --trace, until it is written
+  double sgd_start_ms_ = 0, sgd_ms_ = 0;             // the last profiled step's update, for the trace
+  double blocked_seconds_ = 0;                       // this step's time in its collectives (run_metrics.h)
+  double flops_per_image_ = 0, job_peak_flops_ = 0;  // for MFU; the peak 0 when unknown
+  void log_figures(StepMetrics& m, double busy_ms);  // MFU, memory, the ranks' step times
+  EpochMetrics last_epoch_;                          // for the HParams table at the end
+  void start_hparams();                              // rank 0
+  void write_trace();                                // collective
   ProgressLine progress_;
   int64_t steps_per_epoch_ = 0;  // global batches in a whole epoch
   int64_t global_batch_ = 0;     // replicas x --batch
@@ -136,13 +152,13 @@ class Trainer {
   int64_t checkpoint_step_ = 0;  // the step of the last checkpoint written or resumed from
   bool have_checkpoint_ = false;
   Clock::time_point checkpoint_time_ = Clock::now();
-  double checkpoint_seconds_ = 0;  // the longest checkpoint (copy, write, verify), for the time limit
+  double checkpoint_seconds_ = 0;      // the longest checkpoint (copy, write, verify), for the time limit
   bool checkpoint_in_flight_ = false;  // on every rank: a write was started and not yet waited for
   struct FlightPublisher;
   std::unique_ptr<FlightPublisher> flight_publisher_;
   double flight_publish_seconds_ = 0;  // the flight recorder's cost on the step: a hand-off once a step
   int64_t flight_publishes_ = 0;
-  bool continuing_ = false;            // from a checkpoint (--resume or the same command)
+  bool continuing_ = false;  // from a checkpoint (--resume or the same command)
   Continuation continuation_;
   bool profiling_ = false;  // this step runs with per-layer timers
   // The first steps this process runs pay once for what later steps do not (cuDNN's algorithm
