@@ -1,5 +1,6 @@
 #include "train/trace.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -51,14 +52,22 @@ int64_t trace_events_estimate(const Plan& plan, int64_t steps, int64_t buckets_p
 }
 
 void check_trace_path(const std::string& path, const std::string& flag) {
-  const fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  // Nothing is created yet (a --trace inside a new run directory must not make that directory
+  // look used): the nearest folder that exists must be one this process may write in.
+  fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  const std::string named = folder.string();
   std::error_code e;
-  fs::create_directories(folder, e);
-  const std::string probe = (folder / ".alexnet-trace-probe").string();
-  std::ofstream out(probe);
-  if (!out) throw UserError(flag + " " + path + ": cannot write in " + folder.string());
-  out.close();
-  fs::remove(probe, e);
+  while (!fs::exists(folder, e) && folder.has_parent_path() && folder != folder.parent_path())
+    folder = folder.parent_path();
+  if (!fs::is_directory(folder, e) || access(folder.c_str(), W_OK | X_OK) != 0)
+    throw UserError(flag + " " + path + ": cannot write in " + named);
+}
+
+void write_trace_file(const std::string& path, const std::string& bytes) {
+  const fs::path folder = fs::path(path).parent_path();
+  std::error_code e;
+  if (!folder.empty()) fs::create_directories(folder, e);
+  write_file_atomically(path, bytes);
 }
 
 void check_trace_size(const Plan& plan, int64_t steps, int64_t buckets_per_step, const std::string& flag) {
@@ -248,7 +257,7 @@ std::string trace_json(const std::vector<std::string>& rank_events, const std::v
 
 void write_trace(const std::string& path, const std::string& json) {
   if (path.size() < 3 || path.compare(path.size() - 3, 3, ".gz") != 0) {
-    write_file_atomically(path, json);
+    write_trace_file(path, json);
     return;
   }
   z_stream z{};
@@ -263,7 +272,7 @@ void write_trace(const std::string& path, const std::string& json) {
   out.resize(z.total_out);
   deflateEnd(&z);
   if (rc != Z_STREAM_END) throw std::runtime_error("gzip of " + path + " did not finish");
-  write_file_atomically(path, out);
+  write_trace_file(path, out);
 }
 
 void gather_and_write_trace(const Session& s, const StepTrace& trace, const std::string& path,

@@ -52,8 +52,8 @@ inline constexpr int64_t kMaxTraceEvents = 2'000'000;
 // buckets, copies, the update): what kMaxTraceEvents is checked against.
 int64_t trace_events_estimate(const Plan& plan, int64_t steps, int64_t buckets_per_step);
 
-// Before the run: UserError (naming `flag`) when `path`'s folder cannot be written, or when
-// `steps` steps would pass kMaxTraceEvents.
+// Before the run: UserError (naming `flag`) when `path`'s folder cannot be made or written (it is
+// made when the trace is written), or when `steps` steps would pass kMaxTraceEvents.
 void check_trace_path(const std::string& path, const std::string& flag);
 void check_trace_size(const Plan& plan, int64_t steps, int64_t buckets_per_step, const std::string& flag);
 

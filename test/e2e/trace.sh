@@ -43,9 +43,14 @@ PY
 "$alexnet" pack --source fashion-mnist --per-class 20 --val 20 --output "$work/small.h5" --no-progress
 trained=(train --net "$net" --data "$work/small.h5" --devices cpu --threads 1 --batch 10 --epochs 1
          --max-steps 6 --progress false --profile-every 1 --log-every 2 --timeout 60s)
-"$alexnet" "${trained[@]}" --out "$work/run" --trace "$work/run-trace" --trace-steps 100 2> /dev/null
-check "$work/run-trace/trace.json" "$work/run/timing.csv" 1 --steps 4
-grep -q '"cat": "data", "ph": "X"' "$work/run-trace/trace.json" || fail "no loader or data-wait events"
+"$alexnet" "${trained[@]}" --out "$work/run" --trace "$work/run/trace" --trace-steps 100 2> /dev/null
+check "$work/run/trace/trace.json" "$work/run/timing.csv" 1 --steps 4
+grep -q '"cat": "data", "ph": "X"' "$work/run/trace/trace.json" || fail "no loader or data-wait events"
+# tools/report draws one step of each run's trace, and puts the runs' layer tables side by side.
+"$python" "$here/../../tools/report" "$work/run" "$work/t-2-split" --out "$work/report" > /dev/null 2>&1 ||
+  fail "tools/report"
+[ -s "$work/report/timeline-run.png" ] && grep -q "timeline-run.png" "$work/report/report.md" || fail "no timeline"
+grep -q "^### Side by side" "$work/report/report.md" || fail "no side-by-side layer table"
 "$alexnet" launch --nproc 4 -- "${trained[@]}" --parallel split+data --out "$work/run4" --trace "$work/run4-trace" \
   --trace-steps 100 \
   > "$work/run4.log" 2>&1 || { cat "$work/run4.log"; fail "train under 4 processes"; }
