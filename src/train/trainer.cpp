@@ -761,10 +761,13 @@ void Trainer::checkpoint() {
         std::launch::async, [this, tensors = std::move(tensors), state = state_, toml = to_toml(c_), copy] {
           const Clock::time_point began = Clock::now();
           dir_.save_checkpoint(*s_.net, tensors, state, c_.keep_checkpoints, toml);
-          LOG(INFO) << "checkpoint of step " << state.step << ": "
-                    << shortest_double(std::round(copy * 1e3) / 1e3) << " s to copy on the step's thread, "
-                    << shortest_double(std::round(seconds_since(began) * 1e3) / 1e3)
-                    << " s to write and verify beside training";
+          char line[160];
+          std::snprintf(
+              line, sizeof line,
+              "checkpoint of step %lld: %.3f s to copy on the step's thread, %.3f s to write and verify "
+              "beside training",
+              static_cast<long long>(state.step), copy, seconds_since(began));
+          LOG(INFO) << line;
           return copy + seconds_since(began);
         });
   }
