@@ -25,7 +25,7 @@ tools_venv() {
   local venv
   venv=$(cd "$(dirname "$0")/.." && pwd)/.venv-tools
   [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard" 2> /dev/null && return 0
-  { python3 -m venv "$venv" && "$venv/bin/pip" install -q tensorboard==2.21.0; } > /dev/null 2>&1 ||
+  { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q tensorboard==2.21.0; } > /dev/null 2>&1 ||
     echo "setup: could not install TensorBoard from PyPI into $venv: e2e.hparams will skip" >&2
 }
 
