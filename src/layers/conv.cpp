@@ -4,9 +4,10 @@
 //   backward  dW_g += dy_g x col_g^T,  db += sum over pixels of dy,
 //             dcol_g = W_g^T x dy_g, then col2im adds dcol back into dx.
 // A chunk holds enough images for a few thousand GEMM columns (small maps such as 13x13 or 6x6
-// make one image's GEMM too thin to run near sgemm's speed), and at most 64 MB of columns; the
-// columns are rebuilt in backward rather than kept for the whole batch (conv1 at batch 128 would
-// need 560 MB).
+// make one image's GEMM too thin to run near sgemm's speed), and at most 64 MB of columns. A
+// training forward keeps the whole batch's columns for backward when they fit in kKeptColumnsBytes
+// (all of alexnet-mini's layers up to batch 128, the paper's conv3-5 at batch 32); larger ones, such as the
+// paper's conv1 at batch 128 (560 MB), are rebuilt in backward.
 #include "layers/conv.h"
 
 #include <glog/logging.h>
@@ -66,16 +67,58 @@ struct Geometry {
   int cols() const { return out_height * out_width; }
 };
 
+// Kernel column j reads input column ow*s - p + j, inside the image for ow in [lo, hi).
+struct ValidColumns {
+  int lo, hi;
+};
+ValidColumns valid_columns(const Geometry& g, int j) {
+  // ow*s >= p - j  and  ow*s <= W - 1 + p - j
+  int lo = g.pad - j <= 0 ? 0 : (g.pad - j + g.stride - 1) / g.stride;
+  int last = g.width - 1 + g.pad - j;
+  int hi = last < 0 ? 0 : std::min(g.out_width, last / g.stride + 1);
+  return {std::min(lo, hi), hi};
+}
+
+// One image's column row for kernel offset (i, j) under "same" padding at stride 1 (H = Ho,
+// W = Wo): out[oh*W + ow] = plane[oh*W + ow + d] with d = (i - p) W + (j - p), zero where that
+// pixel is outside the image. v holds j's valid output columns.
+void same_padding_row(const float* plane, const Geometry& g, int i, int j, ValidColumns v, float* out) {
+  const int64_t w = g.width, size = int64_t(g.height) * w;
+  const int64_t d = (i - g.pad) * w + (j - g.pad);
+  const int64_t oh_lo = std::max(0, g.pad - i), oh_hi = std::min<int64_t>(g.height, g.height + g.pad - i);
+  const int64_t start = std::max(oh_lo * w, -d), end = std::min(oh_hi * w, size - d);
+  std::memset(out, 0, sizeof(float) * oh_lo * w);
+  std::memset(out + oh_hi * w, 0, sizeof(float) * (size - oh_hi * w));
+  if (end > start) std::memcpy(out + start, plane + start + d, sizeof(float) * (end - start));
+  if (v.lo == 0 && v.hi == g.out_width) return;
+  for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+    float* line = out + oh * w;
+    for (int ow = 0; ow < v.lo; ++ow) line[ow] = 0.0f;
+    for (int ow = v.hi; ow < g.out_width; ++ow) line[ow] = 0.0f;
+  }
+}
+
 // For `images` images `image_stride` floats apart, column block i of col (row stride ld) is
 //   col[(c*k + i)*k + j][i * Ho*Wo + oh*Wo + ow] = x_i[c][oh*s - p + i][ow*s - p + j],
-// zero outside the image.
+// zero outside the image. Each output line is its zero margins and one copy (a strided one when
+// s > 1), so the bounds are worked out once per kernel column rather than per element.
 void im2col(const float* x, int64_t image_stride, int images, const Geometry& g, float* col, int64_t ld) {
+  // "Same" padding at stride 1 (alexnet-mini's convolutions, the paper's conv2-5): a kernel
+  // offset (i, j) shifts the whole plane by (i - p) rows and (j - p) columns, so each image's
+  // column row is one copy of the plane, then its wrapped-around margins zeroed.
+  const bool same = g.stride == 1 && g.out_height == g.height && g.out_width == g.width;
 #pragma omp parallel for schedule(static)
   for (int row = 0; row < g.rows(); ++row) {
     int c = row / (g.kernel * g.kernel), i = row / g.kernel % g.kernel, j = row % g.kernel;
+    const ValidColumns v = valid_columns(g, j);
+    const int shift = j - g.pad;
     for (int n = 0; n < images; ++n) {
       const float* plane = x + n * image_stride + static_cast<int64_t>(c) * g.height * g.width;
       float* out = col + static_cast<int64_t>(row) * ld + static_cast<int64_t>(n) * g.cols();
+      if (same) {
+        same_padding_row(plane, g, i, j, v, out);
+        continue;
+      }
       for (int oh = 0; oh < g.out_height; ++oh) {
         int ih = oh * g.stride - g.pad + i;
         float* line = out + oh * g.out_width;
@@ -84,10 +127,13 @@ void im2col(const float* x, int64_t image_stride, int images, const Geometry& g,
           continue;
         }
         const float* in = plane + ih * g.width;
-        for (int ow = 0; ow < g.out_width; ++ow) {
-          int iw = ow * g.stride - g.pad + j;
-          line[ow] = (iw >= 0 && iw < g.width) ? in[iw] : 0.0f;
+        for (int ow = 0; ow < v.lo; ++ow) line[ow] = 0.0f;
+        if (g.stride == 1) {
+          if (v.hi > v.lo) std::memcpy(line + v.lo, in + v.lo + shift, sizeof(float) * (v.hi - v.lo));
+        } else {
+          for (int ow = v.lo; ow < v.hi; ++ow) line[ow] = in[ow * g.stride + shift];
         }
+        for (int ow = v.hi; ow < g.out_width; ++ow) line[ow] = 0.0f;
       }
     }
   }
@@ -104,21 +150,27 @@ void col2im_add(const float* col, int64_t ld, int images, const Geometry& g, flo
       float* plane = dx + n * image_stride + static_cast<int64_t>(c) * g.height * g.width;
       for (int r = 0; r < kk; ++r) {
         int i = r / g.kernel, j = r % g.kernel;
+        const ValidColumns v = valid_columns(g, j);
         const float* in = col + static_cast<int64_t>(c * kk + r) * ld + static_cast<int64_t>(n) * g.cols();
         for (int oh = 0; oh < g.out_height; ++oh) {
           int ih = oh * g.stride - g.pad + i;
           if (ih < 0 || ih >= g.height) continue;
           float* line = plane + ih * g.width;
           const float* src = in + oh * g.out_width;
-          for (int ow = 0; ow < g.out_width; ++ow) {
-            int iw = ow * g.stride - g.pad + j;
-            if (iw >= 0 && iw < g.width) line[iw] += src[ow];
+          const int shift = j - g.pad;
+          if (g.stride == 1) {
+#pragma omp simd
+            for (int ow = v.lo; ow < v.hi; ++ow) line[ow + shift] += src[ow];
+          } else {
+            for (int ow = v.lo; ow < v.hi; ++ow) line[ow * g.stride + shift] += src[ow];
           }
         }
       }
     }
   }
 }
+
+constexpr int64_t kKeptColumnsBytes = int64_t(128) << 20;
 
 // Images per GEMM: a few thousand columns, and at most 64 MB of columns.
 int images_per_chunk(const Geometry& g, int64_t batch) {
@@ -159,14 +211,19 @@ class ConvCpu final : public ConvLayer {
     const int og = c_.out_channels / c_.groups;
     const int64_t batch = x.shape[0];
     const int chunk = images_per_chunk(g, batch);
+    const int64_t all_columns = int64_t(c_.groups) * g.rows() * g.cols() * batch;
+    const bool keep = pass.training && all_columns * int64_t(sizeof(float)) <= kKeptColumnsBytes;
+    kept_for_ = keep ? x.data : nullptr;
+    kept_shape_ = x.shape;
+    if (keep) buffer(kept_, all_columns);
     for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
       const int nb = static_cast<int>(std::min<int64_t>(chunk, batch - n0));
       const int64_t ld = int64_t(nb) * g.cols();
       for (int grp = 0; grp < c_.groups; ++grp) {
-        im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g,
-               buffer(col_, g.rows() * ld), ld);
+        float* col = keep ? kept_.data() + kept_offset(g, n0, nb, grp) : buffer(col_, g.rows() * ld);
+        im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g, col, ld);
         blas::gemm(false, false, og, static_cast<int>(ld), g.rows(), 1.0f,
-                   param(0).data + static_cast<int64_t>(grp) * og * g.rows(), g.rows(), col_.data(),
+                   param(0).data + static_cast<int64_t>(grp) * og * g.rows(), g.rows(), col,
                    static_cast<int>(ld), 0.0f, buffer(out_, og * ld), static_cast<int>(ld));
         scatter_group(out_.data(), nb, og, g.cols(), c_.bias ? param(1).data + grp * og : nullptr,
                       output_group(y.data, y.shape, n0, grp), y.shape.item_numel());
@@ -187,6 +244,8 @@ class ConvCpu final : public ConvLayer {
     if (!dx.empty()) std::memset(dx.data, 0, sizeof(float) * dx.numel());
     const int64_t batch = x.shape[0];
     const int chunk = images_per_chunk(g, batch);
+    // The forward's columns, when it kept them for this very input.
+    const bool kept = kept_for_ == x.data && kept_shape_ == x.shape;
     for (int64_t n0 = 0; n0 < batch; n0 += chunk) {
       const int nb = static_cast<int>(std::min<int64_t>(chunk, batch - n0));
       const int64_t ld = int64_t(nb) * g.cols();
@@ -194,11 +253,11 @@ class ConvCpu final : public ConvLayer {
         const float* w_g = w + static_cast<int64_t>(grp) * og * g.rows();
         gather_group(output_group(dy.data, dy.shape, n0, grp), dy.shape.item_numel(), nb, og, g.cols(),
                      buffer(out_, og * ld));
-        im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g,
-               buffer(col_, g.rows() * ld), ld);
+        const float* col = kept ? kept_.data() + kept_offset(g, n0, nb, grp) : buffer(col_, g.rows() * ld);
+        if (!kept)
+          im2col(input_group(x.data, x.shape, n0, grp), x.shape.item_numel(), nb, g, col_.data(), ld);
         blas::gemm(false, true, og, g.rows(), static_cast<int>(ld), 1.0f, out_.data(), static_cast<int>(ld),
-                   col_.data(), static_cast<int>(ld), 1.0f, dw + static_cast<int64_t>(grp) * og * g.rows(),
-                   g.rows());
+                   col, static_cast<int>(ld), 1.0f, dw + static_cast<int64_t>(grp) * og * g.rows(), g.rows());
         if (db) sum_bias(out_.data(), og, static_cast<int>(ld), db + grp * og);
         if (dx.empty()) continue;
         blas::gemm(true, false, g.rows(), static_cast<int>(ld), og, 1.0f, w_g, g.rows(), out_.data(),
@@ -241,6 +300,10 @@ class ConvCpu final : public ConvLayer {
   T* output_group(T* y, const Shape& s, int64_t n, int grp) const {
     return group_at(y, s, n, grp, c_.out_channels / c_.groups);
   }
+  // Where chunk n0 (nb images) of group grp starts in kept_: chunks in order, groups within each.
+  int64_t kept_offset(const Geometry& g, int64_t n0, int nb, int grp) const {
+    return (n0 * c_.groups + int64_t(grp) * nb) * g.rows() * g.cols();
+  }
   static float* buffer(std::vector<float>& v, int64_t size) {
     if (static_cast<int64_t>(v.size()) < size) v.resize(size);
     return v.data();
@@ -256,6 +319,9 @@ class ConvCpu final : public ConvLayer {
   std::vector<float> col_;  // columns of one chunk and group
   std::vector<float> out_;  // the GEMM's [og, images * pixels] output, or dy gathered the same way
   std::vector<float> dcol_;
+  std::vector<float> kept_;          // a training forward's columns, all chunks and groups
+  const float* kept_for_ = nullptr;  // the input kept_ was built from (nullptr: none)
+  Shape kept_shape_;
 };
 
 }  // namespace
