@@ -2,10 +2,12 @@
 # Installs the Debian packages the build and the tests need. Run as root on Debian bookworm.
 # Does nothing when they are all present. The CUDA toolkit, cuDNN and NCCL are not Debian
 # packages; where they are installed the build finds them, and without them it builds the CPU
-# backend alone. `--fuzz` also installs clang for tools/fuzz.sh (`--bench` is accepted and adds
-# nothing now). libgloo-dev joins CPU ranks in separate processes; openmpi-bin and python3-torch
-# (Debian's PyTorch, about 180 MB) give the tests a real mpirun and a real torchrun, and PyTorch is
-# the reference of experiments/bench/compare_torch.py.
+# backend alone. `--fuzz` also installs clang for tools/fuzz.sh; `--bench` also makes
+# .venv-torch, PyTorch 2.x from PyPI with numpy and h5py, the reference column of
+# experiments/bench/compare_torch.py (5.4 GB here: the wheel pulls CUDA wheels a CPU never uses).
+# libgloo-dev joins CPU ranks in separate processes; openmpi-bin and python3-torch (Debian's
+# PyTorch 1.13, about 180 MB) give the tests a real mpirun and a real torchrun, and the
+# comparison a second column.
 set -euo pipefail
 
 packages=(
@@ -29,6 +31,17 @@ tools_venv() {
     echo "setup: could not install TensorBoard from PyPI into $venv: e2e.hparams will skip" >&2
 }
 
+# PyTorch 2.x from PyPI in .venv-torch (ignored by git), for the benchmarks only.
+torch_venv() {
+  local venv
+  venv=$(cd "$(dirname "$0")/.." && pwd)/.venv-torch
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, h5py" 2> /dev/null && return 0
+  { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q torch numpy h5py; } > /dev/null 2>&1 ||
+    echo "setup: could not install PyTorch from PyPI into $venv" >&2
+}
+bench=false
+if [ "${1:-}" = --bench ]; then bench=true; fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null; then
@@ -39,6 +52,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
   tools_venv
+  if $bench; then torch_venv; fi
   exit 0
 fi
 
@@ -53,3 +67,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 tools_venv
+if $bench; then torch_venv; fi

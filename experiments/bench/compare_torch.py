@@ -3,7 +3,7 @@
 
     compare_torch.py [--net experiments/alexnet.toml] [--batch 32] [--threads 2] [--rounds 5]
                      [--device cpu|cuda] [--math fp32|tf32] [--channels-last] [--json FILE]
-                     [--check-run RUN_DIR --check-data DATA.h5]
+                     [--python PY]... [--check-run RUN_DIR --check-data DATA.h5]
 
 The PyTorch model is built from our own placed net, `alexnet info --json --placement single`, so
 both sides share one reading of the network file (its defaults, groups, shapes): convolutions with
@@ -24,8 +24,11 @@ switches for cuBLAS and cuDNN (the fp32_precision settings where PyTorch has the
 later, else allow_tf32; mixing the two is an error in those versions). fp32 is IEEE float32
 throughout; tf32 lets convolutions and matrix products round their inputs to TF32.
 
-PyTorch is Debian's python3-torch (`tools/setup.sh` installs it); run this script with
-/usr/bin/python3, which has it, h5py and numpy.
+Each --python PY is one PyTorch column, timed by a worker under that interpreter, in the same
+alternating rounds (ours, then each column). Without it the column is PyTorch 2.x from PyPI in
+.venv-torch (`tools/setup.sh --bench` makes it: torch, numpy, h5py) where that exists, else the
+interpreter running this script; `--python .venv-torch/bin/python --python /usr/bin/python3`
+adds Debian's python3-torch (1.13) as a second column. The ratio line is ours against the first.
 
 --check-run loads that run's last checkpoint into the PyTorch model, runs both on the centre
 crops of DATA's val split (ours through `alexnet eval --logits`) and prints the largest absolute
@@ -146,7 +149,7 @@ def torch_worker(a):
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"ms={ms:.3f} peak={peak}")
+    print(f"ms={ms:.3f} peak={peak} torch={torch.__version__}")
 
 
 def run_measured(cmd):
@@ -175,16 +178,16 @@ def ours_round(a):
     return float(m.group(1)), rss
 
 
-def torch_round(a):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--net", a.net, "--batch", str(a.batch),
+def torch_round(a, python):
+    cmd = [python, os.path.abspath(__file__), "--worker", "--net", a.net, "--batch", str(a.batch),
            "--threads", str(a.threads), "--iterations", str(a.iterations), "--warmup", str(a.warmup),
            "--device", a.device, "--math", a.math, "--alexnet", a.alexnet] + \
         (["--channels-last"] if a.channels_last else [])
     out, rss = run_measured(cmd)
-    m = re.search(r"ms=([0-9.]+) peak=([0-9]+)", out)
+    m = re.search(r"ms=([0-9.]+) peak=([0-9]+) torch=(\S+)", out)
     if not m:
-        sys.exit(f"compare_torch: the PyTorch worker printed no figure:\n{out[-2000:]}")
-    return float(m.group(1)), int(m.group(2)) if a.device == "cuda" else rss
+        sys.exit(f"compare_torch: the PyTorch worker ({python}) printed no figure:\n{out[-2000:]}")
+    return float(m.group(1)), int(m.group(2)) if a.device == "cuda" else rss, m.group(3)
 
 
 def cross_check(a):
@@ -242,42 +245,53 @@ def main():
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--alexnet", default=os.path.join(REPO, "build", "alexnet"))
     p.add_argument("--json", help="also write the settings and figures here")
+    p.add_argument("--python", action="append", help="a PyTorch column: the interpreter its worker runs under "
+                   "(repeatable; default .venv-torch/bin/python where it exists, else this one)")
     p.add_argument("--check-run")
     p.add_argument("--check-data")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         return torch_worker(a)
-    import torch
-
+    venv = os.path.join(REPO, ".venv-torch", "bin", "python")
+    pythons = a.python or [venv if os.path.exists(venv) else sys.executable]
     device_name = "cpu"
-    if a.device == "cuda":
-        if not torch.cuda.is_available():
-            sys.exit(f"compare_torch: --device cuda, but PyTorch {torch.__version__} sees no CUDA device")
-        device_name = torch.cuda.get_device_name(0)
-    print(f"PyTorch {torch.__version__} ({torch.__file__}); {os.path.basename(a.net)}, batch {a.batch}, "
-          f"{a.device} ({device_name}), {a.math}, {a.threads} threads, ours as `{a.placement}`")
-    ours, theirs = [], []
+    if a.device == "cuda" or a.check_run:
+        import torch
+        if a.device == "cuda":
+            if not torch.cuda.is_available():
+                sys.exit(f"compare_torch: --device cuda, but PyTorch {torch.__version__} sees no CUDA device")
+            device_name = torch.cuda.get_device_name(0)
+    print(f"{os.path.basename(a.net)}, batch {a.batch}, {a.device} ({device_name}), {a.math}, {a.threads} threads, "
+          f"ours as `{a.placement}`; PyTorch under {', '.join(pythons)}")
+    ours, theirs = [], [[] for _ in pythons]
     for r in range(a.rounds):
         ours.append(ours_round(a))
-        theirs.append(torch_round(a))
-        print(f"round {r + 1}: ours {ours[-1][0]:.1f} ms, PyTorch {theirs[-1][0]:.1f} ms per step")
+        for column, python in zip(theirs, pythons):
+            column.append(torch_round(a, python))
+        print(f"round {r + 1}: ours {ours[-1][0]:.1f} ms, " +
+              ", ".join(f"PyTorch {c[-1][2]} {c[-1][0]:.1f} ms" for c in theirs) + " per step")
     if a.rounds == 0:  # the cross-check alone
         return cross_check(a) if a.check_run else 0
-    o, t = statistics.median(x[0] for x in ours), statistics.median(x[0] for x in theirs)
+    o = statistics.median(x[0] for x in ours)
+    medians = [statistics.median(x[0] for x in c) for c in theirs]
     mem = "peak device memory" if a.device == "cuda" else "peak RSS"
-    print(f"median step: ours {o:.1f} ms ({1000 * a.batch / o:.0f} images/s), PyTorch {t:.1f} ms "
-          f"({1000 * a.batch / t:.0f} images/s); ours is {t / o:.2f}x PyTorch's speed")
-    ours_mem = f"{max(x[1] for x in ours) / 2**20:.0f} MiB"
-    print(f"{mem}: ours {ours_mem}, PyTorch {max(x[1] for x in theirs) / 2**20:.0f} MiB")
+    for c, t in zip(theirs, medians):
+        print(f"median step: ours {o:.1f} ms ({1000 * a.batch / o:.0f} images/s), PyTorch {c[0][2]} {t:.1f} ms "
+              f"({1000 * a.batch / t:.0f} images/s); ours is {t / o:.2f}x PyTorch's speed")
+    print(f"{mem}: ours {max(x[1] for x in ours) / 2**20:.0f} MiB, " +
+          ", ".join(f"PyTorch {c[0][2]} {max(x[1] for x in c) / 2**20:.0f} MiB" for c in theirs))
     if a.json:
+        t = medians[0]
         with open(a.json, "w") as f:
             json.dump({"net": a.net, "batch": a.batch, "device": a.device, "device_name": device_name,
                        "math": a.math, "threads": a.threads, "placement": a.placement,
-                       "iterations": a.iterations, "warmup": a.warmup, "torch": torch.__version__,
+                       "iterations": a.iterations, "warmup": a.warmup, "torch": theirs[0][0][2],
                        "rounds": [{"ours_ms": o_, "ours_peak_bytes": op, "torch_ms": t_, "torch_peak_bytes": tp}
-                                  for (o_, op), (t_, tp) in zip(ours, theirs)],
-                       "median_ms": {"ours": o, "torch": t}, "ours_speed_vs_torch": t / o}, f, indent=1)
+                                  for (o_, op), (t_, tp, _) in zip(ours, theirs[0])],
+                       "median_ms": {"ours": o, "torch": t}, "ours_speed_vs_torch": t / o,
+                       "columns": [{"python": py, "torch": c[0][2], "median_ms": m, "ours_speed_vs_torch": m / o}
+                                   for py, c, m in zip(pythons, theirs, medians)]}, f, indent=1)
     if a.check_run:
         cross_check(a)
 

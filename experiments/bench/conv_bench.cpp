@@ -68,9 +68,9 @@ Gemms gemms_of(const ConvShape& s) {
   return {c.out_channels / c.groups, c.in_channels / c.groups * c.kernel * c.kernel, out * out};
 }
 
-// Images per GEMM as src/layers/conv.cpp chooses them: ~4096 columns, at most 64 MB of columns.
+// Images per GEMM as src/layers/conv.cpp chooses them: ~2048 columns, at most 64 MB of columns.
 int images_per_chunk(const Gemms& m, int batch) {
-  int by_width = std::max(1, 4096 / m.cols);
+  int by_width = std::max(1, 2048 / m.cols);
   int by_memory = static_cast<int>(std::max<int64_t>(1, (int64_t(16) << 20) / (int64_t(m.rows) * m.cols)));
   return std::min({batch, by_width, by_memory});
 }
