@@ -42,12 +42,14 @@ ALEXNET_HD inline PhiloxBlock philox4x32_10(PhiloxBlock counter, uint32_t k0, ui
 
 // curand_init(seed, subsequence, offset) sets key = seed, counter = (offset / 4 in words 0-1,
 // subsequence in words 2-3), and curand() then returns word offset % 4 of the block.
-ALEXNET_HD inline uint32_t philox_draw(uint64_t seed, uint64_t subsequence, uint64_t offset) {
-  uint64_t block = offset >> 2;
+// The block holding offsets 4 block .. 4 block + 3, for callers that draw consecutive offsets.
+ALEXNET_HD inline PhiloxBlock philox_block(uint64_t seed, uint64_t subsequence, uint64_t block) {
   PhiloxBlock counter = {{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
                           static_cast<uint32_t>(subsequence), static_cast<uint32_t>(subsequence >> 32)}};
-  PhiloxBlock out = philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
-  return out.v[offset & 3];
+  return philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+}
+ALEXNET_HD inline uint32_t philox_draw(uint64_t seed, uint64_t subsequence, uint64_t offset) {
+  return philox_block(seed, subsequence, offset >> 2).v[offset & 3];
 }
 
 // cuRAND's curand_uniform: a float in (0, 1]. The multiply by 2^-32 is exact, so host and device

@@ -46,13 +46,22 @@ class DropoutCpu final : public DropoutLayer {
     const int64_t logical_width = c_.logical_width ? c_.logical_width : width;
     const uint64_t threshold = dropout_keep_threshold(c_.p);
     const float scale = 1.0f / (1.0f - c_.p);
-    // Keyed by the item's place in the global batch, so replicas draw the masks one process would.
+    // Keyed by the item's place in the global batch, so replicas draw the masks one process would:
+    // the draws of dropout_keep(), one Philox block per four consecutive elements.
     const int64_t first = static_cast<int64_t>(pass.first_item) * logical_width + c_.feature_offset;
+    const uint64_t subsequence =
+        rng_subsequence(RngPurpose::kDropout, c_.layer_id, static_cast<uint32_t>(pass.step));
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < total; ++i) {
-      int64_t n = i / width, f = i % width;
-      uint64_t element = static_cast<uint64_t>(n * logical_width + first + f);
-      out[i] = dropout_keep(pass.seed, c_.layer_id, pass.step, element, threshold) ? in[i] * scale : 0.0f;
+    for (int64_t n = 0; n < total / width; ++n) {
+      const uint64_t row = static_cast<uint64_t>(n * logical_width + first);
+      uint64_t held = ~uint64_t(0);
+      PhiloxBlock bits{};
+      for (int64_t f = 0; f < width; ++f) {
+        const uint64_t element = row + f;
+        if (element >> 2 != held) bits = philox_block(pass.seed, subsequence, held = element >> 2);
+        const int64_t i = n * width + f;
+        out[i] = bits.v[element & 3] < threshold ? in[i] * scale : 0.0f;
+      }
     }
   }
 };
