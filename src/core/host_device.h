@@ -16,3 +16,14 @@
 #else
 #define ALEXNET_HD
 #endif
+
+// ALEXNET_CPU_CLONES marks a hot CPU loop that GCC builds three times, for baseline x86-64, AVX2
+// and AVX-512, the widest the CPU runs being chosen when the program loads (an ifunc). Every
+// clone gives the same bits: the build passes -ffp-contract=off, so no clone fuses a * b + c,
+// and vector sqrt, division, addition and multiplication round as the scalar ones do. Other
+// compilers (clang's fuzzing builds) and other architectures build the baseline alone.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ALEXNET_CPU_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define ALEXNET_CPU_CLONES
+#endif

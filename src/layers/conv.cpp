@@ -98,6 +98,24 @@ void same_padding_row(const float* plane, const Geometry& g, int i, int j, Valid
   }
 }
 
+// same_padding_row's adjoint: plane[q + d] += row[q] over the pixels inside the image, the
+// margins of row (which would land on wrapped-around pixels) zeroed first.
+void same_padding_row_add(float* row, const Geometry& g, int i, int j, ValidColumns v, float* plane) {
+  const int64_t w = g.width, size = int64_t(g.height) * w;
+  const int64_t d = (i - g.pad) * w + (j - g.pad);
+  const int64_t oh_lo = std::max(0, g.pad - i), oh_hi = std::min<int64_t>(g.height, g.height + g.pad - i);
+  const int64_t start = std::max(oh_lo * w, -d), end = std::min(oh_hi * w, size - d);
+  if (v.lo > 0 || v.hi < g.out_width) {
+    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+      float* line = row + oh * w;
+      for (int ow = 0; ow < v.lo; ++ow) line[ow] = 0.0f;
+      for (int ow = v.hi; ow < g.out_width; ++ow) line[ow] = 0.0f;
+    }
+  }
+#pragma omp simd
+  for (int64_t q = start; q < end; ++q) plane[q + d] += row[q];
+}
+
 // For `images` images `image_stride` floats apart, column block i of col (row stride ld) is
 //   col[(c*k + i)*k + j][i * Ho*Wo + oh*Wo + ow] = x_i[c][oh*s - p + i][ow*s - p + j],
 // zero outside the image. Each output line is its zero margins and one copy (a strided one when
@@ -140,10 +158,13 @@ void im2col(const float* x, int64_t image_stride, int images, const Geometry& g,
 }
 
 // The adjoint of im2col: each column entry is added back to the pixel it came from. Threads
-// split by input channel, whose planes are disjoint.
-void col2im_add(const float* col, int64_t ld, int images, const Geometry& g, float* dx,
-                int64_t image_stride) {
-  int kk = g.kernel * g.kernel;
+// split by input channel, whose planes are disjoint. Under "same" padding at stride 1 the column
+// row of offset (i, j) is the plane shifted by d (same_padding_row): its wrapped-around margins
+// are zeroed in col (scratch, dcol) and the row is added back as one run, which adds to each
+// pixel the same terms in the same order as the line-by-line loop.
+void col2im_add(float* col, int64_t ld, int images, const Geometry& g, float* dx, int64_t image_stride) {
+  const int kk = g.kernel * g.kernel;
+  const bool same = g.stride == 1 && g.out_height == g.height && g.out_width == g.width;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.channels; ++c) {
     for (int n = 0; n < images; ++n) {
@@ -151,7 +172,11 @@ void col2im_add(const float* col, int64_t ld, int images, const Geometry& g, flo
       for (int r = 0; r < kk; ++r) {
         int i = r / g.kernel, j = r % g.kernel;
         const ValidColumns v = valid_columns(g, j);
-        const float* in = col + static_cast<int64_t>(c * kk + r) * ld + static_cast<int64_t>(n) * g.cols();
+        float* in = col + static_cast<int64_t>(c * kk + r) * ld + static_cast<int64_t>(n) * g.cols();
+        if (same) {
+          same_padding_row_add(in, g, i, j, v, plane);
+          continue;
+        }
         for (int oh = 0; oh < g.out_height; ++oh) {
           int ih = oh * g.stride - g.pad + i;
           if (ih < 0 || ih >= g.height) continue;
@@ -309,10 +334,20 @@ class ConvCpu final : public ConvLayer {
     if (static_cast<int64_t>(v.size()) < size) v.resize(size);
     return v.data();
   }
+  // In double, over eight interleaved partial sums (a fixed order, which the compiler vectorises
+  // instead of waiting on one chain of additions), added pairwise at the end.
   static void sum_bias(const float* dout, int channels, int pixels, float* db) {
+    constexpr int kLanes = 8;
     for (int c = 0; c < channels; ++c) {
-      double s = 0;
-      for (int p = 0; p < pixels; ++p) s += dout[static_cast<int64_t>(c) * pixels + p];
+      const float* row = dout + static_cast<int64_t>(c) * pixels;
+      double part[kLanes] = {};
+      int p = 0;
+      for (; p + kLanes <= pixels; p += kLanes) {
+        for (int k = 0; k < kLanes; ++k) part[k] += row[p + k];
+      }
+      for (int k = 0; p < pixels; ++p, ++k) part[k] += row[p];
+      const double s =
+          ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
       db[c] += static_cast<float>(s);
     }
   }

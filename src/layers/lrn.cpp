@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/host_device.h"
 #include "layers/cuda_layers.h"
 
 namespace alexnet {
@@ -35,11 +36,8 @@ namespace {
 
 // out = s^-beta. The paper's beta = 0.75 is 1 / (sqrt(s) * sqrt(sqrt(s))), which vectorises and
 // is several times faster than pow(); other betas take exp(-beta log s). The choice is made once
-// per array, outside the loop, so that the loop stays a vector loop. Built for AVX2 and AVX-512
-// besides the baseline, chosen when the program loads: sqrt and division are exact in every
-// width, so each build gives the same bits.
-__attribute__((target_clones("default", "avx2", "avx512f"))) void pow_neg(const float* s, float beta,
-                                                                          int64_t n, float* out) {
+// per array, outside the loop, so that the loop stays a vector loop.
+inline void pow_neg(const float* s, float beta, int64_t n, float* out) {
   if (beta == 0.75f) {
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) {
@@ -53,7 +51,7 @@ __attribute__((target_clones("default", "avx2", "avx512f"))) void pow_neg(const 
 
 // out[c] = sum_{c' = c - before .. c + after, clipped} v[c'], per pixel, the terms added in
 // ascending c'. One block of `channels` planes of `plane` pixels.
-void window_sums(const float* v, int64_t channels, int64_t plane, int before, int after, float* out) {
+inline void window_sums(const float* v, int64_t channels, int64_t plane, int before, int after, float* out) {
   for (int64_t c = 0; c < channels; ++c) {
     float* o = out + c * plane;
     const int64_t lo = std::max<int64_t>(0, c - before), hi = std::min(channels - 1, c + after);
@@ -66,58 +64,65 @@ void window_sums(const float* v, int64_t channels, int64_t plane, int before, in
   }
 }
 
+// One (image, group) block of `channels` planes, in passes over data that stays in cache: b = a^2,
+// the window sums of b into s, s = k + alpha s, s^-beta into b, then b = a s^-beta.
+ALEXNET_CPU_CLONES void forward_block(const LrnConfig& c, const float* a, int64_t channels, int64_t plane,
+                                      float* s, float* b) {
+  const int64_t block = channels * plane;
+  const float k = c.k, alpha = c.alpha;
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) b[i] = a[i] * a[i];
+  window_sums(b, channels, plane, (c.size - 1) / 2, c.size / 2, s);
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) s[i] = k + alpha * s[i];
+  pow_neg(s, c.beta, block, b);
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) b[i] *= a[i];
+}
+
+// The same block's da, with ratio as room for one block: dy b / s, then s^-beta.
+ALEXNET_CPU_CLONES void backward_block(const LrnConfig& c, const float* a, const float* b, const float* g,
+                                       const float* s, int64_t channels, int64_t plane, float* ratio,
+                                       float* d) {
+  const int64_t block = channels * plane;
+  const float two_alpha_beta = 2.0f * c.alpha * c.beta;
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) ratio[i] = g[i] * b[i] / s[i];
+  // Mirrored window: c' runs from c - after to c + before; the sums go into dx first, and
+  // s^-beta into ratio once the sums have read it.
+  window_sums(ratio, channels, plane, c.size / 2, (c.size - 1) / 2, d);
+  pow_neg(s, c.beta, block, ratio);
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) d[i] = g[i] * ratio[i] - two_alpha_beta * a[i] * d[i];
+}
+
 class LrnCpu final : public LrnLayer {
  public:
   using LrnLayer::LrnLayer;
 
-  // Per (image, group) block, in passes over data that stays in cache: y = a^2, the window sums
-  // of y into s, s = k + alpha s, s^-beta into y, then y = a s^-beta. Only s is kept for
-  // backward, which works s^-beta out again: cheaper than writing and reading it back.
+  // Each (image, group) block is one task (forward_block). Only s is kept for backward, which
+  // works s^-beta out again: cheaper than writing and reading it back.
   void forward(const Pass&, ConstView x, View y) override {
     expect("y", y.shape, output_shape(x.shape));
-    const int64_t block = x.shape[1] / c_.groups * x.shape[2] * x.shape[3];
     const int64_t channels = x.shape[1] / c_.groups, plane = x.shape[2] * x.shape[3];
+    const int64_t block = channels * plane;
     scale_.resize(static_cast<size_t>(x.numel()));
-    const int before = (c_.size - 1) / 2, after = c_.size / 2;
-    const float k = c_.k, alpha = c_.alpha;
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < x.shape[0] * c_.groups; ++n) {
-      const float* a = x.data + n * block;
-      float* s = scale_.data() + n * block;
-      float* b = y.data + n * block;
-#pragma omp simd
-      for (int64_t i = 0; i < block; ++i) b[i] = a[i] * a[i];
-      window_sums(b, channels, plane, before, after, s);
-#pragma omp simd
-      for (int64_t i = 0; i < block; ++i) s[i] = k + alpha * s[i];
-      pow_neg(s, c_.beta, block, b);
-#pragma omp simd
-      for (int64_t i = 0; i < block; ++i) b[i] *= a[i];
+      forward_block(c_, x.data + n * block, channels, plane, scale_.data() + n * block, y.data + n * block);
     }
   }
 
   void backward(const Pass&, ConstView x, ConstView y, ConstView dy, View dx) override {
     if (dx.empty()) return;
-    const int64_t block = x.shape[1] / c_.groups * x.shape[2] * x.shape[3];
     const int64_t channels = x.shape[1] / c_.groups, plane = x.shape[2] * x.shape[3];
-    const int before = (c_.size - 1) / 2, after = c_.size / 2;
-    const float two_alpha_beta = 2.0f * c_.alpha * c_.beta;
+    const int64_t block = channels * plane;
     ratio_.resize(static_cast<size_t>(x.numel()));
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < x.shape[0] * c_.groups; ++n) {
-      const int64_t base = n * block;
-      const float *a = x.data + base, *b = y.data + base, *g = dy.data + base;
-      const float* s = scale_.data() + base;
-      float* ratio = ratio_.data() + base;
-      float* d = dx.data + base;
-#pragma omp simd
-      for (int64_t i = 0; i < block; ++i) ratio[i] = g[i] * b[i] / s[i];
-      // Mirrored window: c' runs from c - after to c + before; the sums go into dx first, and
-      // s^-beta into ratio once the sums have read it.
-      window_sums(ratio, channels, plane, after, before, d);
-      pow_neg(s, c_.beta, block, ratio);
-#pragma omp simd
-      for (int64_t i = 0; i < block; ++i) d[i] = g[i] * ratio[i] - two_alpha_beta * a[i] * d[i];
+      const int64_t at = n * block;
+      backward_block(c_, x.data + at, y.data + at, dy.data + at, scale_.data() + at, channels, plane,
+                     ratio_.data() + at, dx.data + at);
     }
   }
 

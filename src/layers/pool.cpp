@@ -31,6 +31,32 @@ Shape MaxPoolLayer::output_shape(const Shape& in) const {
 
 namespace {
 
+// One row of outputs without padding, where every window lies inside the image: the window's
+// offsets in row-major order in the outer loops and the outputs in the inner one, which the
+// compiler vectorises. Same winner as the scalar scan: the first maximum in row-major order.
+// kStride is the stride when known at compile time, 0 for `stride`.
+template <int kStride>
+inline void row_of_windows(const float* in, int w, int h0, int h1, int ow, int kernel, int stride,
+                           float* best, int32_t* best_at) {
+  const int s = kStride ? kStride : stride;
+  for (int j = 0; j < ow; ++j) {
+    best[j] = in[h0 * w + j * s];
+    best_at[j] = h0 * w + j * s;
+  }
+  for (int ih = h0; ih < h1; ++ih) {
+    for (int dj = ih == h0 ? 1 : 0; dj < kernel; ++dj) {
+      const float* row = in + ih * w + dj;
+      const int32_t at = ih * w + dj;
+#pragma omp simd
+      for (int j = 0; j < ow; ++j) {
+        const float v = row[j * s], b = best[j];
+        const int32_t wins = -static_cast<int32_t>(v > b);  // all ones where v wins
+        best_at[j] = (best_at[j] & ~wins) | ((at + j * s) & wins);
+        best[j] = v > b ? v : b;
+      }
+    }
+  }
+}
 class MaxPoolCpu final : public MaxPoolLayer {
  public:
   using MaxPoolLayer::MaxPoolLayer;
@@ -53,9 +79,9 @@ class MaxPoolCpu final : public MaxPoolLayer {
         if (c_.pad == 0 && ow >= 8) {  // shorter rows are quicker scanned one window at a time
           // The paper's (and alexnet-mini's) stride 2 as a constant, which lets the loads vectorise.
           if (c_.stride == 2) {
-            row_of_windows<2>(in, w, h0, h1, ow, out + i * ow, arg + i * ow);
+            row_of_windows<2>(in, w, h0, h1, ow, c_.kernel, 2, out + i * ow, arg + i * ow);
           } else {
-            row_of_windows<0>(in, w, h0, h1, ow, out + i * ow, arg + i * ow);
+            row_of_windows<0>(in, w, h0, h1, ow, c_.kernel, c_.stride, out + i * ow, arg + i * ow);
           }
           continue;
         }
@@ -95,32 +121,6 @@ class MaxPoolCpu final : public MaxPoolLayer {
   }
 
  private:
-  // One row of outputs without padding, where every window lies inside the image: the window's
-  // offsets in row-major order in the outer loops and the outputs in the inner one, which the
-  // compiler vectorises. Same winner as the scalar scan: the first maximum in row-major order.
-  // kStride is the stride when known at compile time, 0 for c_.stride.
-  template <int kStride>
-  void row_of_windows(const float* in, int w, int h0, int h1, int ow, float* best, int32_t* best_at) const {
-    const int s = kStride ? kStride : c_.stride;
-    for (int j = 0; j < ow; ++j) {
-      best[j] = in[h0 * w + j * s];
-      best_at[j] = h0 * w + j * s;
-    }
-    for (int ih = h0; ih < h1; ++ih) {
-      for (int dj = ih == h0 ? 1 : 0; dj < c_.kernel; ++dj) {
-        const float* row = in + ih * w + dj;
-        const int32_t at = ih * w + dj;
-#pragma omp simd
-        for (int j = 0; j < ow; ++j) {
-          const float v = row[j * s], b = best[j];
-          const int32_t wins = -static_cast<int32_t>(v > b);  // all ones where v wins
-          best_at[j] = (best_at[j] & ~wins) | ((at + j * s) & wins);
-          best[j] = v > b ? v : b;
-        }
-      }
-    }
-  }
-
   std::vector<int32_t> argmax_;  // per output, the winning input's index in its plane
 };
 
