@@ -5,9 +5,10 @@
 //             dcol_g = W_g^T x dy_g, then col2im adds dcol back into dx.
 // A chunk holds enough images for about 2,048 GEMM columns (small maps such as 13x13 or 6x6
 // make one image's GEMM too thin to run near sgemm's speed), and at most 64 MB of columns. A
-// training forward keeps the whole batch's columns for backward when they fit in kKeptColumnsBytes
-// (all of alexnet-mini's layers up to batch 128, the paper's conv3-5 at batch 32); larger ones, such as the
-// paper's conv1 at batch 128 (560 MB), are rebuilt in backward.
+// training forward keeps the whole batch's columns for backward when they fit in
+// kKeptColumnsBytes (128 MB: all of alexnet-mini's layers up to batch 128, the paper's conv3-5
+// at batch 32); larger ones, such as the paper's conv1 at batch 128 (560 MB), are rebuilt in
+// backward.
 #include "layers/conv.h"
 
 #include <glog/logging.h>
