@@ -34,66 +34,92 @@ Shape LrnLayer::output_shape(const Shape& in) const {
 
 namespace {
 
-// out = s^-beta. The paper's beta = 0.75 is 1 / (sqrt(s) * sqrt(sqrt(s))), which vectorises and
-// is several times faster than pow(); other betas take exp(-beta log s). The choice is made once
-// per array, outside the loop, so that the loop stays a vector loop.
-inline void pow_neg(const float* s, float beta, int64_t n, float* out) {
-  if (beta == 0.75f) {
+// s^-beta. The paper's beta = 0.75 is 1 / (sqrt(s) * sqrt(sqrt(s))), which vectorises and is
+// several times faster than pow(); other betas take exp(-beta log s). Callers choose between the
+// two once per block, outside their loops (kPaperBeta), so that the loops stay vector loops.
+template <bool kPaperBeta>
+inline float pow_neg(float s, float beta) {
+  if (kPaperBeta) {
+    const float r = std::sqrt(s);
+    return 1.0f / (r * std::sqrt(r));
+  }
+  return std::exp(-beta * std::log(s));
+}
+
+// One (image, group) block of `channels` planes of `plane` pixels, a channel at a time: the
+// window's squares summed into s in ascending channel order, then s = k + alpha s and
+// b = s^-beta a in the same pass over the plane, which stays in cache.
+template <bool kPaperBeta>
+inline void forward_channels(const LrnConfig& c, const float* a, int64_t channels, int64_t plane, float* s,
+                             float* b) {
+  const int before = (c.size - 1) / 2, after = c.size / 2;
+  const float k = c.k, alpha = c.alpha, beta = c.beta;
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    const int64_t lo = std::max<int64_t>(0, ch - before), hi = std::min(channels - 1, ch + after);
+    float* o = s + ch * plane;
+    const float* first = a + lo * plane;
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      float r = std::sqrt(s[i]);
-      out[i] = 1.0f / (r * std::sqrt(r));
+    for (int64_t p = 0; p < plane; ++p) o[p] = first[p] * first[p];
+    for (int64_t cc = lo + 1; cc <= hi; ++cc) {
+      const float* t = a + cc * plane;
+#pragma omp simd
+      for (int64_t p = 0; p < plane; ++p) o[p] += t[p] * t[p];
     }
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = std::exp(-beta * std::log(s[i]));
+    const float* x = a + ch * plane;
+    float* y = b + ch * plane;
+#pragma omp simd
+    for (int64_t p = 0; p < plane; ++p) {
+      o[p] = k + alpha * o[p];
+      y[p] = pow_neg<kPaperBeta>(o[p], beta) * x[p];
+    }
   }
 }
 
-// out[c] = sum_{c' = c - before .. c + after, clipped} v[c'], per pixel, the terms added in
-// ascending c'. One block of `channels` planes of `plane` pixels.
-inline void window_sums(const float* v, int64_t channels, int64_t plane, int before, int after, float* out) {
-  for (int64_t c = 0; c < channels; ++c) {
-    float* o = out + c * plane;
-    const int64_t lo = std::max<int64_t>(0, c - before), hi = std::min(channels - 1, c + after);
-    std::memcpy(o, v + lo * plane, sizeof(float) * plane);
+// The same block's da: ratio = dy b / s for the whole block first (the mirrored windows read
+// their neighbours'), then a channel at a time the window sums of ratio (c' from c - after to
+// c + before) and da = dy s^-beta - 2 alpha beta a sum.
+template <bool kPaperBeta>
+inline void backward_channels(const LrnConfig& c, const float* a, const float* b, const float* g,
+                              const float* s, int64_t channels, int64_t plane, float* ratio, float* d) {
+  const int64_t block = channels * plane;
+  const int before = c.size / 2, after = (c.size - 1) / 2;  // mirrored
+  const float two_alpha_beta = 2.0f * c.alpha * c.beta, beta = c.beta;
+#pragma omp simd
+  for (int64_t i = 0; i < block; ++i) ratio[i] = g[i] * b[i] / s[i];
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    const int64_t lo = std::max<int64_t>(0, ch - before), hi = std::min(channels - 1, ch + after);
+    float* o = d + ch * plane;
+    std::memcpy(o, ratio + lo * plane, sizeof(float) * plane);
     for (int64_t cc = lo + 1; cc <= hi; ++cc) {
-      const float* t = v + cc * plane;
+      const float* t = ratio + cc * plane;
 #pragma omp simd
       for (int64_t p = 0; p < plane; ++p) o[p] += t[p];
     }
+    const int64_t at = ch * plane;
+#pragma omp simd
+    for (int64_t p = 0; p < plane; ++p) {
+      o[p] = g[at + p] * pow_neg<kPaperBeta>(s[at + p], beta) - two_alpha_beta * a[at + p] * o[p];
+    }
   }
 }
 
-// One (image, group) block of `channels` planes, in passes over data that stays in cache: b = a^2,
-// the window sums of b into s, s = k + alpha s, s^-beta into b, then b = a s^-beta.
+// Built for AVX2 and AVX-512 besides the baseline (ALEXNET_CPU_CLONES).
 ALEXNET_CPU_CLONES void forward_block(const LrnConfig& c, const float* a, int64_t channels, int64_t plane,
                                       float* s, float* b) {
-  const int64_t block = channels * plane;
-  const float k = c.k, alpha = c.alpha;
-#pragma omp simd
-  for (int64_t i = 0; i < block; ++i) b[i] = a[i] * a[i];
-  window_sums(b, channels, plane, (c.size - 1) / 2, c.size / 2, s);
-#pragma omp simd
-  for (int64_t i = 0; i < block; ++i) s[i] = k + alpha * s[i];
-  pow_neg(s, c.beta, block, b);
-#pragma omp simd
-  for (int64_t i = 0; i < block; ++i) b[i] *= a[i];
+  if (c.beta == 0.75f) {
+    forward_channels<true>(c, a, channels, plane, s, b);
+  } else {
+    forward_channels<false>(c, a, channels, plane, s, b);
+  }
 }
-
-// The same block's da, with ratio as room for one block: dy b / s, then s^-beta.
 ALEXNET_CPU_CLONES void backward_block(const LrnConfig& c, const float* a, const float* b, const float* g,
                                        const float* s, int64_t channels, int64_t plane, float* ratio,
                                        float* d) {
-  const int64_t block = channels * plane;
-  const float two_alpha_beta = 2.0f * c.alpha * c.beta;
-#pragma omp simd
-  for (int64_t i = 0; i < block; ++i) ratio[i] = g[i] * b[i] / s[i];
-  // Mirrored window: c' runs from c - after to c + before; the sums go into dx first, and
-  // s^-beta into ratio once the sums have read it.
-  window_sums(ratio, channels, plane, c.size / 2, (c.size - 1) / 2, d);
-  pow_neg(s, c.beta, block, ratio);
-#pragma omp simd
-  for (int64_t i = 0; i < block; ++i) d[i] = g[i] * ratio[i] - two_alpha_beta * a[i] * d[i];
+  if (c.beta == 0.75f) {
+    backward_channels<true>(c, a, b, g, s, channels, plane, ratio, d);
+  } else {
+    backward_channels<false>(c, a, b, g, s, channels, plane, ratio, d);
+  }
 }
 
 class LrnCpu final : public LrnLayer {
@@ -128,7 +154,7 @@ class LrnCpu final : public LrnLayer {
 
  private:
   std::vector<float> scale_;  // s from the last forward, for backward
-  std::vector<float> ratio_;  // backward's dy b / s, then s^-beta
+  std::vector<float> ratio_;  // backward's dy b / s
 };
 
 }  // namespace

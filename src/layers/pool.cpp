@@ -76,7 +76,7 @@ class MaxPoolCpu final : public MaxPoolLayer {
         // The window clipped to the image: padding never wins.
         const int h0 = std::max(i * c_.stride - c_.pad, 0),
                   h1 = std::min(i * c_.stride - c_.pad + c_.kernel, h);
-        if (c_.pad == 0 && ow >= 8) {  // shorter rows are quicker scanned one window at a time
+        if (c_.pad == 0 && ow >= 4) {  // shorter rows are quicker scanned one window at a time
           // The paper's (and alexnet-mini's) stride 2 as a constant, which lets the loads vectorise.
           if (c_.stride == 2) {
             row_of_windows<2>(in, w, h0, h1, ow, c_.kernel, 2, out + i * ow, arg + i * ow);
