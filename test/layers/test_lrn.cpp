@@ -29,6 +29,74 @@ std::vector<float> paper_lrn(const std::vector<float>& a, int n_items, int chann
   return b;
 }
 
+// The CPU layer's arithmetic as plain scalar loops, one element at a time: s = k + alpha * (the
+// window's squares added in ascending channel order), b = a * (1 / (sqrt(s) * sqrt(sqrt(s))))
+// for beta = 0.75, and da = dy * s^-beta - 2 alpha beta * a * (dy b / s summed over the mirrored
+// window in ascending order). The vectorised block loops (and their AVX2 and AVX-512 clones)
+// must give these very bits: no fused multiply-add, no reordered sum.
+struct ScalarLrn {
+  std::vector<float> s, b, da;
+};
+ScalarLrn scalar_lrn(const std::vector<float>& a, const std::vector<float>& dy, int n_items, int channels,
+                     int plane, const LrnConfig& c) {
+  ScalarLrn r{std::vector<float>(a.size()), std::vector<float>(a.size()), std::vector<float>(a.size())};
+  auto at = [&](int n, int ch, int p) { return (static_cast<size_t>(n) * channels + ch) * plane + p; };
+  auto pow_neg = [](float s) {
+    float q = std::sqrt(s);
+    return 1.0f / (q * std::sqrt(q));
+  };
+  const int before = (c.size - 1) / 2, after = c.size / 2;
+  for (int n = 0; n < n_items; ++n)
+    for (int ch = 0; ch < channels; ++ch)
+      for (int p = 0; p < plane; ++p) {
+        float sum = 0.0f;
+        for (int j = std::max(0, ch - before); j <= std::min(channels - 1, ch + after); ++j) {
+          float sq = a[at(n, j, p)] * a[at(n, j, p)];
+          sum += sq;
+        }
+        float s = c.k + c.alpha * sum;
+        r.s[at(n, ch, p)] = s;
+        r.b[at(n, ch, p)] = pow_neg(s) * a[at(n, ch, p)];
+      }
+  const float two_alpha_beta = 2.0f * c.alpha * c.beta;
+  for (int n = 0; n < n_items; ++n)
+    for (int ch = 0; ch < channels; ++ch)
+      for (int p = 0; p < plane; ++p) {
+        float sum = 0.0f;
+        for (int j = std::max(0, ch - after); j <= std::min(channels - 1, ch + before); ++j) {
+          float ratio = dy[at(n, j, p)] * r.b[at(n, j, p)];
+          ratio = ratio / r.s[at(n, j, p)];
+          sum += ratio;
+        }
+        size_t i = at(n, ch, p);
+        float g_pow = dy[i] * pow_neg(r.s[i]);
+        float t = two_alpha_beta * a[i];
+        t = t * sum;
+        r.da[i] = g_pow - t;
+      }
+  return r;
+}
+
+TEST(Lrn, ForwardAndBackwardGiveTheScalarLoopsBitsWithThePapersConstants) {
+  // 13 x 13 planes (169 pixels: vector loops with a remainder), 2 groups of 10 channels, so that
+  // windows are clipped at both ends of each group.
+  const LrnConfig c{.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 2.0f, .groups = 2};
+  const int items = 3, channels = 20, plane = 169;
+  testing::BoundLayer lrn(make_lrn(c, Device::cpu()));
+  Tensor x = testing::random_tensor({items, channels, 13, 13}, 7, -40.0f, 40.0f);
+  Tensor y = lrn.forward(Pass{kCpu}, x);
+  Tensor dy = testing::random_tensor(y.shape(), 8);
+  Tensor dx(x.shape());
+  lrn.layer->backward(Pass{kCpu}, x.view(), y.view(), dy.view(), dx.view());
+  // Each group is a block of 10 channels: item n, group g is item 2n + g of a 10-channel tensor.
+  ScalarLrn want = scalar_lrn(x.to_host(), dy.to_host(), items * 2, channels / 2, plane, c);
+  const std::vector<float> got_y = y.to_host(), got_dx = dx.to_host();
+  for (size_t i = 0; i < got_y.size(); ++i) {
+    ASSERT_EQ(got_y[i], want.b[i]) << "y at " << i;
+    ASSERT_EQ(got_dx[i], want.da[i]) << "dx at " << i;
+  }
+}
+
 TEST(Lrn, KnownAnswer) {
   // a = [1, 2, 3] across channels, n = 3, k = 1, alpha = 0.1, beta = 0.5:
   // s = [1 + 0.1 * 5, 1 + 0.1 * 14, 1 + 0.1 * 13] = [1.5, 2.4, 2.3].

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "layers/pool.h"
 #include "testing.h"
@@ -32,6 +34,41 @@ TEST(MaxPool, KnownAnswerOverlappingWindows) {
   expected[14] = 2 + 4;  // (2, 4) won windows (0, 1) and (1, 1): gradients add
   expected[20] = 3;      // (4, 0) won window (1, 0)
   EXPECT_EQ(dx.to_host(), expected);
+}
+
+TEST(MaxPool, VectorRowsPickTheSameWinnerAsTheScalarScanAmidTies) {
+  // Values on a coarse grid, so that most windows hold ties: the first maximum in row-major order
+  // must win in the vectorised rows (no padding, 4 or more outputs a row) as in a plain scan, and
+  // backward must route each dy there. Widths 27 (13 outputs a row) and 13 (6, the paper's pool2
+  // and pool5 sizes scaled), stride 2 and the odd stride 3.
+  for (auto [size, stride] : {std::pair{27, 2}, std::pair{13, 2}, std::pair{15, 3}}) {
+    const PoolConfig c{.kernel = 3, .stride = stride};
+    testing::BoundLayer pool(make_max_pool(c, Device::cpu()));
+    std::vector<float> v = testing::uniform(2 * 3 * size * size, 11);
+    for (float& e : v) e = std::round(e * 2.0f);  // -2 .. 2
+    Tensor x = Tensor::from_host({2, 3, size, size}, v);
+    Tensor y = pool.forward(Pass{kCpu}, x);
+    const int out = static_cast<int>(y.shape()[2]);
+    Tensor dy = testing::random_tensor(y.shape(), 12);
+    Tensor dx(x.shape());
+    pool.layer->backward(Pass{kCpu}, x.view(), y.view(), dy.view(), dx.view());
+    const std::vector<float> got_y = y.to_host(), got_dx = dx.to_host(), g = dy.to_host();
+    std::vector<float> want_dx(v.size(), 0.0f);
+    for (int p = 0; p < 6; ++p)
+      for (int i = 0; i < out; ++i)
+        for (int j = 0; j < out; ++j) {
+          int best = (p * size + i * stride) * size + j * stride;
+          for (int di = 0; di < 3; ++di)
+            for (int dj = 0; dj < 3; ++dj) {
+              int at = (p * size + i * stride + di) * size + j * stride + dj;
+              if (v[at] > v[best]) best = at;
+            }
+          const int o = (p * out + i) * out + j;
+          ASSERT_EQ(got_y[o], v[best]) << "size " << size << ", output " << o;
+          want_dx[best] += g[o];
+        }
+    EXPECT_EQ(got_dx, want_dx) << "size " << size;
+  }
 }
 
 TEST(MaxPool, FloorOutputSizesOfAlexNet) {
