@@ -80,41 +80,49 @@ ValidColumns valid_columns(const Geometry& g, int j) {
   return {std::min(lo, hi), hi};
 }
 
-// One image's column row for kernel offset (i, j) under "same" padding at stride 1 (H = Ho,
-// W = Wo): out[oh*W + ow] = plane[oh*W + ow + d] with d = (i - p) W + (j - p), zero where that
-// pixel is outside the image. v holds j's valid output columns.
-void same_padding_row(const float* plane, const Geometry& g, int i, int j, ValidColumns v, float* out) {
+// Under "same" padding at stride 1 (H = Ho, W = Wo) the column row of kernel offset (i, j) is
+// the plane shifted by d = (i - p) W + (j - p): row[q] = plane[q + d] for q in [start, end),
+// whose lines oh_lo .. oh_hi - 1 hold pixels of the image; outside them, and in each line's
+// margins (outside j's valid columns v), the row is zero.
+struct PlaneShift {
+  int64_t d, oh_lo, oh_hi, start, end;
+};
+bool same_padding(const Geometry& g) {
+  return g.stride == 1 && g.out_height == g.height && g.out_width == g.width;
+}
+PlaneShift plane_shift(const Geometry& g, int i, int j) {
   const int64_t w = g.width, size = int64_t(g.height) * w;
   const int64_t d = (i - g.pad) * w + (j - g.pad);
   const int64_t oh_lo = std::max(0, g.pad - i), oh_hi = std::min<int64_t>(g.height, g.height + g.pad - i);
-  const int64_t start = std::max(oh_lo * w, -d), end = std::min(oh_hi * w, size - d);
-  std::memset(out, 0, sizeof(float) * oh_lo * w);
-  std::memset(out + oh_hi * w, 0, sizeof(float) * (size - oh_hi * w));
-  if (end > start) std::memcpy(out + start, plane + start + d, sizeof(float) * (end - start));
+  return {d, oh_lo, oh_hi, std::max(oh_lo * w, -d), std::min(oh_hi * w, size - d)};
+}
+// Zeroes the margins of lines oh_lo .. oh_hi - 1 of a column row.
+void zero_margins(float* row, const Geometry& g, const PlaneShift& t, ValidColumns v) {
   if (v.lo == 0 && v.hi == g.out_width) return;
-  for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-    float* line = out + oh * w;
+  for (int64_t oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+    float* line = row + oh * g.width;
     for (int ow = 0; ow < v.lo; ++ow) line[ow] = 0.0f;
     for (int ow = v.hi; ow < g.out_width; ++ow) line[ow] = 0.0f;
   }
 }
 
+// One image's column row for kernel offset (i, j) under same padding.
+void same_padding_row(const float* plane, const Geometry& g, int i, int j, ValidColumns v, float* out) {
+  const PlaneShift t = plane_shift(g, i, j);
+  const int64_t size = int64_t(g.height) * g.width;
+  std::memset(out, 0, sizeof(float) * t.oh_lo * g.width);
+  std::memset(out + t.oh_hi * g.width, 0, sizeof(float) * (size - t.oh_hi * g.width));
+  if (t.end > t.start) std::memcpy(out + t.start, plane + t.start + t.d, sizeof(float) * (t.end - t.start));
+  zero_margins(out, g, t, v);
+}
+
 // same_padding_row's adjoint: plane[q + d] += row[q] over the pixels inside the image, the
 // margins of row (which would land on wrapped-around pixels) zeroed first.
 void same_padding_row_add(float* row, const Geometry& g, int i, int j, ValidColumns v, float* plane) {
-  const int64_t w = g.width, size = int64_t(g.height) * w;
-  const int64_t d = (i - g.pad) * w + (j - g.pad);
-  const int64_t oh_lo = std::max(0, g.pad - i), oh_hi = std::min<int64_t>(g.height, g.height + g.pad - i);
-  const int64_t start = std::max(oh_lo * w, -d), end = std::min(oh_hi * w, size - d);
-  if (v.lo > 0 || v.hi < g.out_width) {
-    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-      float* line = row + oh * w;
-      for (int ow = 0; ow < v.lo; ++ow) line[ow] = 0.0f;
-      for (int ow = v.hi; ow < g.out_width; ++ow) line[ow] = 0.0f;
-    }
-  }
+  const PlaneShift t = plane_shift(g, i, j);
+  zero_margins(row, g, t, v);
 #pragma omp simd
-  for (int64_t q = start; q < end; ++q) plane[q + d] += row[q];
+  for (int64_t q = t.start; q < t.end; ++q) plane[q + t.d] += row[q];
 }
 
 // For `images` images `image_stride` floats apart, column block i of col (row stride ld) is
@@ -125,7 +133,7 @@ void im2col(const float* x, int64_t image_stride, int images, const Geometry& g,
   // "Same" padding at stride 1 (alexnet-mini's convolutions, the paper's conv2-5): a kernel
   // offset (i, j) shifts the whole plane by (i - p) rows and (j - p) columns, so each image's
   // column row is one copy of the plane, then its wrapped-around margins zeroed.
-  const bool same = g.stride == 1 && g.out_height == g.height && g.out_width == g.width;
+  const bool same = same_padding(g);
 #pragma omp parallel for schedule(static)
   for (int row = 0; row < g.rows(); ++row) {
     int c = row / (g.kernel * g.kernel), i = row / g.kernel % g.kernel, j = row % g.kernel;
@@ -165,7 +173,7 @@ void im2col(const float* x, int64_t image_stride, int images, const Geometry& g,
 // pixel the same terms in the same order as the line-by-line loop.
 void col2im_add(float* col, int64_t ld, int images, const Geometry& g, float* dx, int64_t image_stride) {
   const int kk = g.kernel * g.kernel;
-  const bool same = g.stride == 1 && g.out_height == g.height && g.out_width == g.width;
+  const bool same = same_padding(g);
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.channels; ++c) {
     for (int n = 0; n < images; ++n) {
